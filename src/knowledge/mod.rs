@@ -1,0 +1,194 @@
+//! The knowledge base, compiled in by `build.rs`: every code's facts, its text in each
+//! language, and the interface strings.
+
+#[cfg(test)]
+pub mod source;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+include!(concat!(env!("OUT_DIR"), "/knowledge.rs"));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Retired,
+}
+
+impl Severity {
+    pub fn key(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl Status {
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Retired => "retired",
+        }
+    }
+}
+
+/// Language-neutral facts about a code.
+#[derive(Debug)]
+pub struct CodeFacts {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub status: Status,
+    pub retired_in: Option<&'static str>,
+    pub checks: &'static [&'static str],
+    pub skips: &'static [&'static str],
+}
+
+/// A code's text in one language; markdown fields hold inline markdown.
+#[derive(Debug)]
+pub struct CodeText {
+    pub title: &'static str,
+    pub retired: Option<&'static str>,
+    pub meaning: &'static str,
+    pub solutions: &'static [&'static str],
+    pub links: &'static [Link],
+}
+
+#[derive(Debug, Serialize)]
+pub struct Link {
+    pub label: &'static str,
+    pub url: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Language {
+    pub tag: &'static str,
+    texts: &'static [CodeText],
+    ui: &'static [(&'static str, &'static str)],
+}
+
+impl Code {
+    pub fn facts(self) -> &'static CodeFacts {
+        &CODES[self as usize]
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.facts().code
+    }
+
+    /// The code as it appears in links: `connectivity_ssl_error`.
+    pub fn anchor(self) -> String {
+        self.as_str().to_ascii_lowercase()
+    }
+
+    /// Where Microsoft's error reference explains the code; az prints the same link.
+    pub fn reference_url(self) -> String {
+        format!("https://aka.ms/acr/errors#{}", self.anchor())
+    }
+}
+
+impl Language {
+    pub fn text(&self, code: Code) -> &'static CodeText {
+        &self.texts[code as usize]
+    }
+
+    /// The interface string for `key`. Every language has every key (build.rs checks it), so the
+    /// fallback to the key itself only shows for a key the program builds at run time wrongly.
+    pub fn ui<'k>(&self, key: &'k str) -> &'k str {
+        match self.ui.binary_search_by(|(k, _)| (*k).cmp(key)) {
+            Ok(i) => self.ui[i].1,
+            Err(_) => key,
+        }
+    }
+
+    /// `ui(key)` with `{name}` placeholders filled in.
+    pub fn format(&self, key: &str, args: &[(&str, &str)]) -> String {
+        fill(self.ui(key), args)
+    }
+
+    pub fn has_ui(&self, key: &str) -> bool {
+        self.ui.binary_search_by(|(k, _)| (*k).cmp(key)).is_ok()
+    }
+
+    /// The localized name of a check id such as `registry.dns`.
+    pub fn check_name(&self, check: &str) -> String {
+        self.ui(&format!("check.{check}")).to_owned()
+    }
+}
+
+/// Replaces `{name}` with its value; unknown placeholders stay as they are.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if args.iter().any(|(n, _)| *n == &after[..close]) => {
+                let name = &after[..close];
+                out.push_str(args.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v));
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn language(tag: &str) -> Option<&'static Language> {
+    LANGUAGES.iter().find(|l| l.tag == tag)
+}
+
+pub fn reference_language() -> &'static Language {
+    &LANGUAGES[LANGUAGES.iter().position(|l| l.tag == "en").unwrap_or(0)]
+}
+
+pub fn language_tags() -> Vec<&'static str> {
+    LANGUAGES.iter().map(|l| l.tag).collect()
+}
+
+/// Why a name is not a code: the closest code, when one is close enough.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnknownCode {
+    pub input: String,
+    pub suggestion: Option<Code>,
+}
+
+/// Finds a code the way people paste it: any case, the anchor form, a link ending in
+/// `#anchor`, with or without the `_ERROR` suffix.
+pub fn find_code(input: &str) -> Result<Code, UnknownCode> {
+    let fragment = input.rsplit('#').next().unwrap_or(input);
+    let fragment = fragment
+        .trim()
+        .trim_matches(|c: char| c == '/' || c == '`' || c == '"');
+    let normalized = fragment.to_ascii_uppercase().replace(['-', ' '], "_");
+    let lookup = |name: &str| Code::ALL.iter().copied().find(|c| c.as_str() == name);
+    if let Some(code) = lookup(&normalized).or_else(|| lookup(&format!("{normalized}_ERROR"))) {
+        return Ok(code);
+    }
+    // Like clap, suggest by Jaro similarity above 0.7 (clap-rs/clap#4660 explains why Jaro).
+    let suggestion = Code::ALL
+        .iter()
+        .copied()
+        .map(|c| (strsim::jaro(&normalized, c.as_str()), c))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c);
+    Err(UnknownCode {
+        input: input.to_owned(),
+        suggestion,
+    })
+}

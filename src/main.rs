@@ -1,0 +1,246 @@
+//! acr-health: why can't I reach my container registry, and how do I fix it?
+//!
+//! The flow is one way: arguments (`cli`) → language (`locale`) → the command → a document for
+//! scripts (`output`) or markdown for people (`templates`, `render`), with every text taken from
+//! the knowledge base (`knowledge`).
+
+mod cli;
+mod explain;
+mod kb;
+mod knowledge;
+mod locale;
+mod output;
+mod render;
+mod templates;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::FromArgMatches;
+use serde::Serialize;
+
+use crate::cli::{Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
+use crate::knowledge::Language;
+use crate::output::{Format, Query};
+use crate::render::TextMode;
+
+/// Exit codes, as documented in `--help` and the README.
+const EXIT_FAILURE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+/// What went wrong, in the user's language, with the fix and the exit code.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    fix: Option<String>,
+    exit: u8,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let env = |name: &str| std::env::var(name).ok();
+    let language = match locale::resolve(cli::early_lang(&args).as_deref(), env) {
+        Ok(language) => language,
+        Err(locale::LocaleError::Unsupported { requested }) => {
+            // No language of the user's to speak in; English is the reference.
+            let english = knowledge::reference_language();
+            return report(english, &unsupported_language(english, &requested));
+        }
+    };
+    let matches = match cli::command(language).try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match run(cli, language) {
+        Ok(code) => code,
+        Err(failure) => report(language, &failure),
+    }
+}
+
+fn run(cli: Cli, language: &'static Language) -> Result<ExitCode, Failure> {
+    let query = match &cli.global.query {
+        Some(expression) => Some(Query::compile(expression).map_err(|e| Failure {
+            message: language.format("error.invalid_query", &[("reason", &e.to_string())]),
+            fix: Some(language.ui("error.invalid_query.fix").to_owned()),
+            exit: EXIT_USAGE,
+        })?),
+        None => None,
+    };
+    let out = Out {
+        language,
+        global: &cli.global,
+        query: query.as_ref(),
+    };
+    match &cli.command {
+        Command::Explain(args) => explain(&out, args),
+        Command::Codes => explain(
+            &out,
+            &ExplainArgs {
+                code: None,
+                list: true,
+            },
+        ),
+        Command::Kb {
+            command: KbCommand::Export,
+        } => kb_export(&out),
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where and how results are written.
+struct Out<'a> {
+    language: &'static Language,
+    global: &'a GlobalArgs,
+    query: Option<&'a Query>,
+}
+
+impl Out<'_> {
+    /// The structured format, when the user asked for one (`--query` alone means JSON, as in az).
+    fn structured(&self) -> Option<Format> {
+        self.global.output.or(self.query.map(|_| Format::Json))
+    }
+
+    fn document(&self, value: &impl Serialize, format: Format) -> Result<(), Failure> {
+        let value = serde_json::to_value(value).map_err(|e| self.output_failure(&e.to_string()))?;
+        let value = match self.query {
+            Some(query) => query.apply(&value).map_err(|e| Failure {
+                message: self
+                    .language
+                    .format("error.invalid_query", &[("reason", &e.to_string())]),
+                fix: Some(self.language.ui("error.invalid_query.fix").to_owned()),
+                exit: EXIT_USAGE,
+            })?,
+            None => value,
+        };
+        let text =
+            output::format(&value, format).map_err(|e| self.output_failure(&e.to_string()))?;
+        self.stdout(&text)
+    }
+
+    /// Markdown for people on stdout: rendered on a terminal, as it is when piped.
+    fn markdown(&self, template: &str, context: &impl Serialize) -> Result<(), Failure> {
+        let markdown = templates::Templates::new(self.language)
+            .and_then(|t| t.render(template, context))
+            .map_err(|e| self.template_failure(&e))?;
+        let mode = TextMode::detect(&io::stdout(), |n| std::env::var(n).ok());
+        self.stdout(&render::render(&markdown, mode))
+    }
+
+    fn stdout(&self, text: &str) -> Result<(), Failure> {
+        let mut stdout = io::stdout().lock();
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => Ok(()),
+            // The reader has gone (`| head`): it has what it wanted.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(self.output_failure(&e.to_string())),
+        }
+    }
+
+    fn output_failure(&self, reason: &str) -> Failure {
+        Failure {
+            message: self.language.format("error.output", &[("reason", reason)]),
+            fix: None,
+            exit: EXIT_FAILURE,
+        }
+    }
+
+    fn template_failure(&self, error: &templates::TemplateError) -> Failure {
+        Failure {
+            message: self
+                .language
+                .format("error.template", &[("reason", &error.to_string())]),
+            fix: None,
+            exit: EXIT_FAILURE,
+        }
+    }
+}
+
+fn explain(out: &Out, args: &ExplainArgs) -> Result<(), Failure> {
+    let language = out.language;
+    if args.list {
+        let codes = explain::summaries(language);
+        return match out.structured() {
+            Some(format) => out.document(&codes, format),
+            None => out.markdown("explain-list.md", &explain::SummaryList { codes }),
+        };
+    }
+    let Some(input) = &args.code else {
+        return Err(Failure {
+            message: language.ui("error.missing_code").to_owned(),
+            fix: None,
+            exit: EXIT_USAGE,
+        });
+    };
+    let code = explain::lookup(input).map_err(|unknown| Failure {
+        message: language.format("error.unknown_code", &[("code", &unknown.input)]),
+        fix: Some(match unknown.suggestion {
+            Some(code) => language.format("error.did_you_mean", &[("suggestion", code.as_str())]),
+            None => language.ui("error.list_codes").to_owned(),
+        }),
+        exit: EXIT_USAGE,
+    })?;
+    let explanation = explain::Explanation::new(code, language);
+    match out.structured() {
+        Some(format) => out.document(&explanation, format),
+        None => out.markdown("explain.md", &explanation),
+    }
+}
+
+fn kb_export(out: &Out) -> Result<(), Failure> {
+    match out.structured() {
+        Some(format) => {
+            let all: Vec<_> = knowledge::Code::ALL
+                .iter()
+                .map(|&c| explain::Explanation::new(c, out.language))
+                .collect();
+            out.document(&all, format)
+        }
+        None => {
+            let page = kb::export(out.language).map_err(|e| out.template_failure(&e))?;
+            out.stdout(&page)
+        }
+    }
+}
+
+fn unsupported_language(language: &Language, requested: &str) -> Failure {
+    let available = knowledge::language_tags().join(", ");
+    Failure {
+        message: language.format(
+            "error.unsupported_language",
+            &[("lang", requested), ("available", &available)],
+        ),
+        fix: Some(language.ui("error.unsupported_language.fix").to_owned()),
+        exit: EXIT_USAGE,
+    }
+}
+
+/// Writes a failure to stderr as `error: message` and the fix on the next line.
+fn report(language: &Language, failure: &Failure) -> ExitCode {
+    let mode = TextMode::detect(&io::stderr(), |n| std::env::var(n).ok());
+    let prefix = render::paint(
+        mode.color(),
+        render::ansi::RED,
+        &format!("{}:", language.ui("error.prefix")),
+    );
+    let mut text = format!("{prefix} {}\n", failure.message);
+    if let Some(fix) = &failure.fix {
+        text.push_str(fix);
+        text.push('\n');
+    }
+    let _ = io::stderr().write_all(text.as_bytes());
+    ExitCode::from(failure.exit)
+}

@@ -1,0 +1,70 @@
+//! The text for people is rendered from minijinja templates in `templates/`, with `t(key, ...)`
+//! reading the interface strings of the chosen language. Undefined values fail loudly, so a
+//! missing key is caught by the tests, not by a user.
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::knowledge::Language;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("explain.md", include_str!("../templates/explain.md.j2")),
+    (
+        "explain-list.md",
+        include_str!("../templates/explain-list.md.j2"),
+    ),
+    ("kb-page.md", include_str!("../templates/kb-page.md.j2")),
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct TemplateError(#[from] Error);
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn new(language: &'static Language) -> Result<Templates, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()?,
+        );
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        env.add_function(
+            "t",
+            move |key: &str, kwargs: Kwargs| -> Result<String, Error> {
+                if !language.has_ui(key) {
+                    return Err(Error::new(
+                        ErrorKind::UndefinedError,
+                        format!("interface string {key:?}"),
+                    ));
+                }
+                let mut args = Vec::new();
+                for name in kwargs.args() {
+                    let value: Value = kwargs.get(name)?;
+                    args.push((name.to_owned(), value.to_string()));
+                }
+                kwargs.assert_all_used()?;
+                let pairs: Vec<(&str, &str)> =
+                    args.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                Ok(language.format(key, &pairs))
+            },
+        );
+        env.add_filter("check_name", move |check: &str| language.check_name(check));
+        Ok(Templates { env })
+    }
+
+    pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, TemplateError> {
+        let template = self.env.get_template(name)?;
+        Ok(template.render(Value::from(minijinja::value::Serde(context)))?)
+    }
+}
