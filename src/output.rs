@@ -130,8 +130,8 @@ fn colorize_yaml(yaml: &str) -> String {
         + "\n"
 }
 
-/// The rows of a document for table and tsv: a list of objects is one row each; a single object
-/// is one row; anything else is one row of one cell.
+/// The rows of a document for table and tsv: a list of objects or of lists is one row each; a
+/// single object is one row; anything else is one row of one cell.
 fn rows(value: &Value) -> (Vec<String>, Vec<Vec<String>>) {
     let items: Vec<&Value> = match value {
         Value::Array(items) => items.iter().collect(),
@@ -152,6 +152,7 @@ fn rows(value: &Value) -> (Vec<String>, Vec<Vec<String>>) {
         .iter()
         .map(|item| match item {
             Value::Object(map) => columns.iter().map(|c| cell(map.get(c))).collect(),
+            Value::Array(cells) => cells.iter().map(|c| cell(Some(c))).collect(),
             other => vec![cell(Some(other))],
         })
         .collect();
