@@ -7,20 +7,39 @@ use serde_json::Value;
 /// The binary with a neutral environment: no locale, no colour settings.
 fn acr_health() -> Command {
     let mut cmd = Command::cargo_bin("acr-health").unwrap();
-    for var in ["LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "ACR_HEALTH_LANG", "NO_COLOR", "TERM"] {
+    for var in [
+        "LANG",
+        "LC_ALL",
+        "LC_MESSAGES",
+        "LANGUAGE",
+        "ACR_HEALTH_LANG",
+        "NO_COLOR",
+        "TERM",
+    ] {
         cmd.env_remove(var);
     }
     cmd
 }
 
 fn stdout_of(args: &[&str]) -> String {
-    let out = acr_health().args(args).assert().success().get_output().stdout.clone();
+    let out = acr_health()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     String::from_utf8(out).unwrap()
 }
 
 #[test]
 fn explain_in_dutch_by_flag() {
-    insta::assert_snapshot!(stdout_of(&["explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"]));
+    insta::assert_snapshot!(stdout_of(&[
+        "explain",
+        "CONNECTIVITY_SSL_ERROR",
+        "--lang",
+        "nl"
+    ]));
 }
 
 #[test]
@@ -45,13 +64,22 @@ fn explain_in_english() {
 
 #[test]
 fn explain_a_retired_code_says_so_in_both_languages() {
-    insta::assert_snapshot!("retired_en", stdout_of(&["explain", "notary_command_error"]));
-    insta::assert_snapshot!("retired_nl", stdout_of(&["explain", "NOTARY_COMMAND_ERROR", "--lang", "nl"]));
+    insta::assert_snapshot!(
+        "retired_en",
+        stdout_of(&["explain", "notary_command_error"])
+    );
+    insta::assert_snapshot!(
+        "retired_nl",
+        stdout_of(&["explain", "NOTARY_COMMAND_ERROR", "--lang", "nl"])
+    );
 }
 
 #[test]
 fn explain_accepts_a_pasted_link() {
-    let out = stdout_of(&["explain", "https://aka.ms/acr/errors#connectivity_dns_error"]);
+    let out = stdout_of(&[
+        "explain",
+        "https://aka.ms/acr/errors#connectivity_dns_error",
+    ]);
     assert!(out.starts_with("# CONNECTIVITY_DNS_ERROR: "), "{out}");
 }
 
@@ -69,7 +97,9 @@ fn a_misspelled_code_exits_2_and_suggests_the_right_one() {
         .args(["explain", "CONNECTIVITY_SSL_EROR", "--lang", "nl"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("Bedoelt u CONNECTIVITY_SSL_ERROR?"));
+        .stderr(predicate::str::contains(
+            "Bedoelt u CONNECTIVITY_SSL_ERROR?",
+        ));
 }
 
 #[test]
@@ -87,7 +117,9 @@ fn explain_without_a_code_says_what_to_do() {
         .arg("explain")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("acr-health explain CONNECTIVITY_DNS_ERROR"));
+        .stderr(predicate::str::contains(
+            "acr-health explain CONNECTIVITY_DNS_ERROR",
+        ));
 }
 
 #[test]
@@ -121,17 +153,32 @@ fn the_list_as_json_has_every_code_with_severity_and_status() {
     let list: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(list.len(), 20);
     for entry in &list {
-        let keys: Vec<&str> = entry.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = entry
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, ["code", "severity", "status", "title"]);
     }
-    let notary = list.iter().find(|e| e["code"] == "NOTARY_COMMAND_ERROR").unwrap();
+    let notary = list
+        .iter()
+        .find(|e| e["code"] == "NOTARY_COMMAND_ERROR")
+        .unwrap();
     assert_eq!(notary["severity"], "warning");
     assert_eq!(notary["status"], "retired");
 }
 
 #[test]
 fn a_query_filters_the_list() {
-    let out = stdout_of(&["explain", "--list", "-o", "json", "--query", "[?severity=='warning'].code"]);
+    let out = stdout_of(&[
+        "explain",
+        "--list",
+        "-o",
+        "json",
+        "--query",
+        "[?severity=='warning'].code",
+    ]);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap(),
         serde_json::json!(["NOTARY_COMMAND_ERROR", "NOTARY_VERSION_ERROR"])
@@ -145,7 +192,12 @@ fn a_query_filters_the_list() {
 fn structured_keys_stay_english_while_the_text_is_dutch() {
     let out = stdout_of(&["explain", "CMK_ERROR", "-o", "json", "--lang", "nl"]);
     let doc: Value = serde_json::from_str(&out).unwrap();
-    let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     insta::assert_snapshot!(keys.join(" "));
     assert_eq!(doc["severity"], "error");
     assert_eq!(doc["url"], "https://aka.ms/acr/errors#cmk_error");
@@ -154,12 +206,34 @@ fn structured_keys_stay_english_while_the_text_is_dutch() {
 
 #[test]
 fn yaml_table_and_tsv_output() {
-    let yaml = stdout_of(&["explain", "--list", "-o", "yaml", "--query", "[?status=='retired']"]);
+    let yaml = stdout_of(&[
+        "explain",
+        "--list",
+        "-o",
+        "yaml",
+        "--query",
+        "[?status=='retired']",
+    ]);
     insta::assert_snapshot!("list_yaml", yaml);
-    let table = stdout_of(&["codes", "-o", "table", "--query", "[?status=='retired'].{Code: code, Severity: severity}"]);
+    let table = stdout_of(&[
+        "codes",
+        "-o",
+        "table",
+        "--query",
+        "[?status=='retired'].{Code: code, Severity: severity}",
+    ]);
     insta::assert_snapshot!("list_table", table);
-    let tsv = stdout_of(&["codes", "-o", "tsv", "--query", "[?status=='retired'].[code, severity]"]);
-    assert_eq!(tsv, "NOTARY_COMMAND_ERROR\twarning\nNOTARY_VERSION_ERROR\twarning\n");
+    let tsv = stdout_of(&[
+        "codes",
+        "-o",
+        "tsv",
+        "--query",
+        "[?status=='retired'].[code, severity]",
+    ]);
+    assert_eq!(
+        tsv,
+        "NOTARY_COMMAND_ERROR\twarning\nNOTARY_VERSION_ERROR\twarning\n"
+    );
     assert_eq!(stdout_of(&["codes", "-o", "none"]), "");
 }
 
@@ -190,7 +264,8 @@ fn the_exported_page_is_in_the_published_layout() {
     assert!(page.contains("## <a name=\"connectivity_ssl_error\"></a>CONNECTIVITY_SSL_ERROR\n"));
     assert!(page.contains("*Mogelijke oplossingen:*"));
     assert!(page.contains("\n[connectivity_ssl_error-1]: https://"));
-    let all: Vec<Value> = serde_json::from_str(&stdout_of(&["kb", "export", "-o", "json"])).unwrap();
+    let all: Vec<Value> =
+        serde_json::from_str(&stdout_of(&["kb", "export", "-o", "json"])).unwrap();
     assert_eq!(all.len(), 20);
 }
 
@@ -200,11 +275,15 @@ fn help_is_in_the_chosen_language_and_documents_the_exit_codes() {
         .args(["--help", "--lang", "nl"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Waarom bereik ik mijn containerregister niet"))
+        .stdout(predicate::str::contains(
+            "Waarom bereik ik mijn containerregister niet",
+        ))
         .stdout(predicate::str::contains("Afsluitcodes: 0"));
     acr_health()
         .args(["explain", "--help"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("List every code with its one-line summary"));
+        .stdout(predicate::str::contains(
+            "List every code with its one-line summary",
+        ));
 }
