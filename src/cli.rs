@@ -34,12 +34,42 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Acr {
+        #[command(subcommand)]
+        command: AcrCommand,
+    },
+    CheckHealth(CheckHealthArgs),
     Explain(ExplainArgs),
     Codes,
     Kb {
         #[command(subcommand)]
         command: KbCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AcrCommand {
+    CheckHealth(CheckHealthArgs),
+}
+
+/// az's `acr check-health` arguments, plus `--timeout`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckHealthArgs {
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub ignore_errors: bool,
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[arg(long, value_name = "VNET")]
+    pub vnet: Option<String>,
+    #[arg(long, value_name = "REPOSITORY")]
+    pub repository: Option<String>,
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    #[arg(long, value_name = "SUBSCRIPTION")]
+    pub subscription: Option<String>,
 }
 
 #[derive(Debug, Args)]

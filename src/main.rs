@@ -4,13 +4,19 @@
 //! scripts (`output`) or markdown for people (`templates`, `render`), with every text taken from
 //! the knowledge base (`knowledge`).
 
+mod azconfig;
+mod checks;
 mod cli;
 mod explain;
+mod health;
 mod kb;
 mod knowledge;
 mod locale;
 mod output;
+mod plan;
 mod render;
+mod report;
+mod runner;
 mod templates;
 
 use std::ffi::OsString;
@@ -20,7 +26,7 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 use serde::Serialize;
 
-use crate::cli::{Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
+use crate::cli::{AcrCommand, Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
 use crate::knowledge::Language;
 use crate::output::{Format, Query};
 use crate::render::TextMode;
@@ -31,7 +37,7 @@ const EXIT_USAGE: u8 = 2;
 
 /// What went wrong, in the user's language, with the fix and the exit code.
 #[derive(Debug)]
-struct Failure {
+pub struct Failure {
     message: String,
     fix: Option<String>,
     exit: u8,
@@ -82,36 +88,37 @@ fn run(cli: Cli, language: &'static Language) -> Result<ExitCode, Failure> {
         global: &cli.global,
         query: query.as_ref(),
     };
+    let list = ExplainArgs {
+        code: None,
+        list: true,
+    };
     match &cli.command {
-        Command::Explain(args) => explain(&out, args),
-        Command::Codes => explain(
-            &out,
-            &ExplainArgs {
-                code: None,
-                list: true,
-            },
-        ),
+        Command::Acr {
+            command: AcrCommand::CheckHealth(args),
+        }
+        | Command::CheckHealth(args) => health::check_health(&out, args),
+        Command::Explain(args) => explain(&out, args).map(|()| ExitCode::SUCCESS),
+        Command::Codes => explain(&out, &list).map(|()| ExitCode::SUCCESS),
         Command::Kb {
             command: KbCommand::Export,
-        } => kb_export(&out),
-    }?;
-    Ok(ExitCode::SUCCESS)
+        } => kb_export(&out).map(|()| ExitCode::SUCCESS),
+    }
 }
 
 /// Where and how results are written.
-struct Out<'a> {
-    language: &'static Language,
-    global: &'a GlobalArgs,
+pub struct Out<'a> {
+    pub language: &'static Language,
+    pub global: &'a GlobalArgs,
     query: Option<&'a Query>,
 }
 
 impl Out<'_> {
     /// The structured format, when the user asked for one (`--query` alone means JSON, as in az).
-    fn structured(&self) -> Option<Format> {
+    pub fn structured(&self) -> Option<Format> {
         self.global.output.or(self.query.map(|_| Format::Json))
     }
 
-    fn document(&self, value: &impl Serialize, format: Format) -> Result<(), Failure> {
+    pub fn document(&self, value: &impl Serialize, format: Format) -> Result<(), Failure> {
         let value = serde_json::to_value(value).map_err(|e| self.output_failure(&e.to_string()))?;
         let value = match self.query {
             Some(query) => query.apply(&value).map_err(|e| Failure {
@@ -158,7 +165,7 @@ impl Out<'_> {
         }
     }
 
-    fn template_failure(&self, error: &templates::TemplateError) -> Failure {
+    pub fn template_failure(&self, error: &templates::TemplateError) -> Failure {
         Failure {
             message: self
                 .language

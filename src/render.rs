@@ -66,6 +66,49 @@ pub fn render(markdown: &str, mode: TextMode) -> String {
     }
 }
 
+/// Inline markdown (one solution, one note) as one line for `mode`.
+pub fn inline(markdown: &str, mode: TextMode) -> String {
+    match mode {
+        TextMode::Markdown => markdown.to_owned(),
+        TextMode::Terminal { color, .. } => Renderer::new(color, usize::MAX)
+            .run(markdown)
+            .trim_end()
+            .to_owned(),
+    }
+}
+
+/// Wraps each line of a report to `width`, keeping its indentation; a bulleted line hangs under
+/// its text.
+pub fn wrap_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if textwrap::core::display_width(body) <= width {
+            out.push_str(line);
+            continue;
+        }
+        let content = body.trim_start();
+        let indent = &body[..body.len() - content.len()];
+        let hang = if content.starts_with("• ") || content.starts_with("- ") {
+            "  "
+        } else {
+            ""
+        };
+        let rest = format!("{indent}{hang}");
+        let options = textwrap::Options::new(width)
+            .initial_indent(indent)
+            .subsequent_indent(&rest)
+            .break_words(false);
+        let wrapped: Vec<_> = textwrap::wrap(content, options);
+        out.push_str(&wrapped.join("\n"));
+        out.push_str(newline);
+    }
+    out
+}
+
 struct Renderer {
     color: bool,
     width: usize,
@@ -275,6 +318,27 @@ mod tests {
         assert!(out.contains("• First `cmd --flag`"));
         assert!(out.contains("<https://example.test/x>"), "{out}");
         assert!(!out.contains("# Title"));
+    }
+
+    #[test]
+    fn report_lines_wrap_under_their_indent_and_bullets_hang() {
+        let text = "short\n  • a bullet with quite a few words in it to wrap\n";
+        assert_eq!(
+            wrap_lines(text, 24),
+            "short\n  • a bullet with quite\n    a few words in it to\n    wrap\n"
+        );
+    }
+
+    #[test]
+    fn inline_markdown_keeps_backticks_without_colour() {
+        let mode = TextMode::Terminal {
+            color: false,
+            width: 10,
+        };
+        assert_eq!(
+            inline("Run `docker info` now, see [docs](https://d.test)", mode),
+            "Run `docker info` now, see docs <https://d.test>"
+        );
     }
 
     #[test]

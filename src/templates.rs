@@ -15,6 +15,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/explain-list.md.j2"),
     ),
     ("kb-page.md", include_str!("../templates/kb-page.md.j2")),
+    ("check.txt", include_str!("../templates/check.txt.j2")),
+    ("summary.txt", include_str!("../templates/summary.txt.j2")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,296 @@
+//! The container client: found (docker, else podman, or `DOCKER_COMMAND`), its daemon reachable
+//! (`ps`), its version readable (`version --format json`), and a test pull.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::process::{self, ProcessError};
+use super::{Confirm, Context, Outcome, Text, could_not_run, skipped_because};
+use crate::knowledge::Code;
+
+pub const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
+
+/// Runs the chain and hands each outcome to `emit` as soon as it is known.
+pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
+    let started = Instant::now();
+    let client = match find_client(context) {
+        Ok(client) => client,
+        Err(error) => {
+            let mut outcome = could_not_run("docker.client", Code::DOCKER_COMMAND_ERROR, &error);
+            outcome.duration = started.elapsed();
+            emit(outcome);
+            for check in ["docker.daemon", "docker.version", "docker.pull"] {
+                emit(skipped_because(check, Code::DOCKER_COMMAND_ERROR));
+            }
+            return;
+        }
+    };
+    let mut found = Outcome::ok(
+        "docker.client",
+        Text::ui("health.docker.client")
+            .arg("client", &client.title)
+            .arg("path", client.path.display()),
+    );
+    found.duration = started.elapsed();
+    emit(found);
+
+    // The daemon and the version do not depend on each other.
+    let (daemon, version) = tokio::join!(daemon(&client, context), version(&client, context));
+    let daemon_ok = daemon.status == super::CheckStatus::Ok;
+    let daemon_code = daemon.code;
+    emit(daemon);
+    emit(version);
+    match daemon_code.filter(|_| !daemon_ok) {
+        Some(code) => emit(skipped_because("docker.pull", code)),
+        None => emit(pull(&client, context).await),
+    }
+}
+
+struct Client {
+    /// What the user would type: `docker`, `podman`, or `DOCKER_COMMAND`'s value.
+    command: String,
+    path: std::path::PathBuf,
+    /// For the report's lines: `Docker`, `Podman`.
+    title: String,
+}
+
+fn find_client(context: &Context) -> Result<Client, ProcessError> {
+    let chosen = match context.var("DOCKER_COMMAND") {
+        Some(command) => {
+            process::resolve_trusted(command, context).map(|p| (command.to_owned(), p))
+        }
+        None => process::resolve_trusted("docker", context)
+            .map(|p| ("docker".to_owned(), p))
+            .or_else(|docker_error| match docker_error {
+                ProcessError::NotFound { .. } => {
+                    process::resolve_trusted("podman", context).map(|p| ("podman".to_owned(), p))
+                }
+                other => Err(other),
+            })
+            .map_err(|e| match e {
+                // Say what was looked for first.
+                ProcessError::NotFound { .. } => ProcessError::NotFound {
+                    command: "docker".into(),
+                },
+                other => other,
+            }),
+    };
+    chosen.map(|(command, path)| Client {
+        title: title_of(&path),
+        command,
+        path,
+    })
+}
+
+/// `docker` → `Docker`, `/usr/bin/podman` → `Podman` (az's `.title()` gives `/Usr/Bin/Docker`).
+fn title_of(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("docker");
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+async fn daemon(client: &Client, context: &Context) -> Outcome {
+    let started = Instant::now();
+    let mut records = Vec::new();
+    let result = process::run(
+        &client.path,
+        &client.command,
+        &["ps"],
+        context,
+        &mut records,
+    )
+    .await;
+    let outcome = match result {
+        Ok(done) if done.success() => {
+            let outcome = Outcome::ok(
+                "docker.daemon",
+                Text::ui("health.docker.daemon").arg("client", &client.title),
+            );
+            // A warning on stderr does not make the daemon unavailable (az says it does).
+            outcome.verbatim(&done.stderr)
+        }
+        // 126 and 127: the shell could not run the client itself.
+        Ok(done) if matches!(done.exit, Some(126 | 127)) => {
+            Outcome::failed("docker.daemon", Code::DOCKER_COMMAND_ERROR).verbatim(&done.stderr)
+        }
+        Ok(done) => {
+            Outcome::failed("docker.daemon", Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr)
+        }
+        Err(error @ ProcessError::TimedOut { .. }) => {
+            could_not_run("docker.daemon", Code::DOCKER_DAEMON_ERROR, &error)
+        }
+        Err(error) => could_not_run("docker.daemon", Code::DOCKER_COMMAND_ERROR, &error),
+    };
+    finish(outcome, started, records)
+}
+
+async fn version(client: &Client, context: &Context) -> Outcome {
+    let started = Instant::now();
+    let mut records = Vec::new();
+    let args = ["version", "--format", "json"];
+    let result = process::run(&client.path, &client.command, &args, context, &mut records).await;
+    let outcome = match result {
+        // The client's part is valid even when the daemon's is missing (exit 1): the daemon has
+        // its own check, and a version line is still worth having.
+        Ok(done) => match parse_version(&done.stdout, &client.title) {
+            Some(line) => Outcome::ok("docker.version", line),
+            None => Outcome::failed("docker.version", Code::DOCKER_VERSION_ERROR)
+                .note(
+                    Text::ui("health.detail.unreadable_output")
+                        .arg("command", format!("{} {}", client.command, args.join(" "))),
+                )
+                .verbatim(&done.stderr),
+        },
+        Err(error) => could_not_run("docker.version", Code::DOCKER_VERSION_ERROR, &error),
+    };
+    finish(outcome, started, records)
+}
+
+/// The client's version, build and platform from `version --format json`.
+fn parse_version(stdout: &str, title: &str) -> Option<Text> {
+    let document: Value = serde_json::from_str(stdout.trim()).ok()?;
+    let client = document.get("Client")?.as_object()?;
+    let field = |name: &str| {
+        client
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let version = field("Version")?;
+    let build: String = field("GitCommit")
+        .unwrap_or("unknown")
+        .chars()
+        .take(7)
+        .collect();
+    // Docker gives Os and Arch; Podman gives OsArch.
+    let (os, arch) = match (
+        field("Os"),
+        field("Arch"),
+        field("OsArch").and_then(|s| s.split_once('/')),
+    ) {
+        (Some(os), Some(arch), _) => (os, arch),
+        (_, _, Some((os, arch))) => (os, arch),
+        (os, arch, None) => (os.unwrap_or("unknown"), arch.unwrap_or("unknown")),
+    };
+    Some(
+        Text::ui("health.docker.version")
+            .arg("client", title)
+            .arg("version", version)
+            .arg("build", build)
+            .arg("os", os)
+            .arg("arch", arch),
+    )
+}
+
+async fn pull(client: &Client, context: &Context) -> Outcome {
+    let prompt = Text::ui("health.docker.pull_prompt").arg("image", IMAGE);
+    let go = match &context.confirm {
+        Confirm::Yes => true,
+        Confirm::NoTerminal => {
+            return Outcome::skipped("docker.pull", Text::ui("health.docker.pull_no_terminal"));
+        }
+        Confirm::Ask(ask) => {
+            let ask = ask.clone();
+            tokio::task::spawn_blocking(move || ask(prompt))
+                .await
+                .unwrap_or(false)
+        }
+    };
+    if !go {
+        return Outcome::skipped("docker.pull", Text::ui("health.docker.pull_declined"));
+    }
+    let started = Instant::now();
+    let mut records = Vec::new();
+    let result = process::run(
+        &client.path,
+        &client.command,
+        &["pull", IMAGE],
+        context,
+        &mut records,
+    )
+    .await;
+    let pulled = Text::ui("health.docker.pull_ok")
+        .arg("client", &client.title)
+        .arg("image", IMAGE);
+    let outcome = match result {
+        Ok(done) if done.success() => Outcome::ok("docker.pull", pulled),
+        // The image exists for other platforms only: the pull path works, which is the point.
+        Ok(done) if done.stderr.contains("cannot be used on this platform") => {
+            Outcome::ok("docker.pull", pulled)
+                .note(Text::ui("health.docker.pull_platform").arg("image", IMAGE))
+        }
+        Ok(done) => Outcome::failed("docker.pull", Code::DOCKER_PULL_ERROR)
+            .note(
+                Text::ui("health.detail.command_failed")
+                    .arg("command", format!("{} pull {IMAGE}", client.command)),
+            )
+            .verbatim(&done.stderr),
+        Err(error) => could_not_run("docker.pull", Code::DOCKER_PULL_ERROR, &error),
+    };
+    finish(outcome, started, records)
+}
+
+fn finish(mut outcome: Outcome, started: Instant, records: Vec<super::CommandRecord>) -> Outcome {
+    outcome.duration = started.elapsed();
+    outcome.commands(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_and_podman_version_documents_are_read() {
+        let docker = r#"{"Client":{"Version":"28.2.2","GitCommit":"e6534b4a1","Os":"linux","Arch":"amd64"},"Server":null}"#;
+        let line = parse_version(docker, "Docker").unwrap();
+        assert_eq!(
+            line.args,
+            [
+                ("client", "Docker"),
+                ("version", "28.2.2"),
+                ("build", "e6534b4"),
+                ("os", "linux"),
+                ("arch", "amd64")
+            ]
+            .map(|(k, v)| (k, v.to_string()))
+        );
+        let podman = r#"{"Client":{"Version":"4.3.1","GitCommit":"","OsArch":"linux/arm64"}}"#;
+        let line = parse_version(podman, "Podman").unwrap();
+        assert_eq!(
+            line.args[2..],
+            [
+                ("build", "unknown".into()),
+                ("os", "linux".into()),
+                ("arch", "arm64".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_a_version() {
+        for text in [
+            "",
+            "not json",
+            "{}",
+            r#"{"Client":{}}"#,
+            r#"{"Client":"x"}"#,
+            "'Docker version ",
+        ] {
+            assert!(parse_version(text, "Docker").is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_title_comes_from_the_file_name() {
+        assert_eq!(title_of(Path::new("/usr/bin/docker")), "Docker");
+        assert_eq!(title_of(Path::new("podman")), "Podman");
+    }
+}

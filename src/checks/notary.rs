@@ -1,0 +1,91 @@
+//! Notary, for Docker Content Trust: az 2.86 dropped this check; we keep it, as warnings that
+//! never fail a run, since content trust is deprecated but still in use.
+
+use std::time::Instant;
+
+use super::process;
+use super::{
+    Context, Outcome, Text, could_not_run, skipped_because, version_after, version_numbers,
+};
+use crate::knowledge::Code;
+
+/// az (up to 2.85) required exactly this version.
+pub const RECOMMENDED: &str = "0.6.0";
+
+pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
+    let started = Instant::now();
+    let path = match process::resolve("notary", context) {
+        Ok(path) => path,
+        Err(error) => {
+            let mut outcome = could_not_run("notary.command", Code::NOTARY_COMMAND_ERROR, &error);
+            outcome.duration = started.elapsed();
+            emit(outcome);
+            emit(skipped_because(
+                "notary.version",
+                Code::NOTARY_COMMAND_ERROR,
+            ));
+            return;
+        }
+    };
+    let mut found = Outcome::ok(
+        "notary.command",
+        Text::ui("health.notary.client").arg("path", path.display()),
+    );
+    found.duration = started.elapsed();
+    emit(found);
+
+    let started = Instant::now();
+    let mut records = Vec::new();
+    let result = process::run(&path, "notary", &["version"], context, &mut records).await;
+    let mut outcome = match result {
+        Ok(done) if done.success() => judge(&done.stdout),
+        Ok(done) => Outcome::failed("notary.version", Code::NOTARY_VERSION_ERROR)
+            .note(Text::ui("health.detail.command_failed").arg("command", "notary version"))
+            .verbatim(&done.stderr),
+        Err(error) => could_not_run("notary.version", Code::NOTARY_VERSION_ERROR, &error),
+    };
+    outcome.duration = started.elapsed();
+    emit(outcome.commands(records));
+}
+
+fn judge(stdout: &str) -> Outcome {
+    // Debian's notary 0.7.0 prints an empty version: that is unreadable, not compatible.
+    let Some(version) = version_after(stdout, "Version:") else {
+        return Outcome::failed("notary.version", Code::NOTARY_VERSION_ERROR)
+            .note(Text::ui("health.detail.unreadable_output").arg("command", "notary version"))
+            .verbatim(stdout);
+    };
+    let line = Text::ui("health.notary.version").arg("version", &version);
+    // Same major and minor version as the recommended one.
+    if version_numbers(&version)[..2] != version_numbers(RECOMMENDED)[..2] {
+        let mut outcome = Outcome::failed("notary.version", Code::NOTARY_VERSION_ERROR).note(
+            Text::ui("health.notary.not_recommended")
+                .arg("version", &version)
+                .arg("recommended", RECOMMENDED),
+        );
+        outcome.line = Some(line);
+        return outcome;
+    }
+    Outcome::ok("notary.version", line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::CheckStatus;
+
+    #[test]
+    fn the_recommended_version_passes_others_warn() {
+        assert_eq!(
+            judge("notary\n Version:    0.6.1\n Git commit: abc\n").status,
+            CheckStatus::Ok
+        );
+        let other = judge("notary\n Version:    0.7.0\n");
+        assert_eq!(
+            (other.status, other.code),
+            (CheckStatus::Warning, Some(Code::NOTARY_VERSION_ERROR))
+        );
+        let empty = judge("notary\n Version:    \n Git commit: \n Go version: go1.19.8\n");
+        assert_eq!(empty.status, CheckStatus::Warning);
+    }
+}

@@ -1,0 +1,299 @@
+//! Running the tools a check needs (docker, helm, notary): found on PATH the way a shell finds
+//! them, bounded in time, killed with their children when they run over.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use tokio::io::AsyncReadExt;
+
+use super::{CommandRecord, Context};
+
+/// Output beyond this is cut: a tool that floods its output must not grow our memory.
+const OUTPUT_CAP: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("{command}: not found on PATH")]
+    NotFound { command: String },
+    #[error("{command}: resolved inside the current directory at {path}")]
+    InCurrentDirectory { command: String, path: PathBuf },
+    #[error("{command}: cannot start: {reason}")]
+    Spawn { command: String, reason: String },
+    #[error("{command}: timed out after {seconds} s")]
+    TimedOut { command: String, seconds: u64 },
+}
+
+/// Where `command` is: itself when it has a slash, else the first executable on PATH.
+pub fn resolve(command: &str, context: &Context) -> Result<PathBuf, ProcessError> {
+    let found = if command.contains('/') {
+        let path = context.cwd.join(command);
+        is_executable(&path).then_some(path)
+    } else {
+        let path_var = context.var("PATH").unwrap_or_default();
+        std::env::split_paths(path_var)
+            .map(|dir| {
+                // An empty PATH entry means the current directory.
+                let dir = if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    dir
+                };
+                context.cwd.join(dir).join(command)
+            })
+            .find(|p| is_executable(p))
+    };
+    found.ok_or_else(|| ProcessError::NotFound {
+        command: command.to_owned(),
+    })
+}
+
+/// Like [`resolve`], but refuses a binary that lives in the current directory unless it was
+/// named by an absolute path: running `./docker` planted in a checked-out repository is how a
+/// diagnostic gets abused (az refuses it too).
+pub fn resolve_trusted(command: &str, context: &Context) -> Result<PathBuf, ProcessError> {
+    let path = resolve(command, context)?;
+    if Path::new(command).is_absolute() {
+        return Ok(path);
+    }
+    let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let cwd = std::fs::canonicalize(&context.cwd).unwrap_or_else(|_| context.cwd.clone());
+    if real.parent() == Some(cwd.as_path()) {
+        return Err(ProcessError::InCurrentDirectory {
+            command: command.to_owned(),
+            path: real,
+        });
+    }
+    Ok(path)
+}
+
+fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub exit: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn success(&self) -> bool {
+        self.exit == Some(0)
+    }
+}
+
+/// Runs `program args…` with no input, within the context's timeout. The child gets its own
+/// process group, so a timeout kills whatever it started too.
+pub async fn run(
+    program: &Path,
+    display: &str,
+    args: &[&str],
+    context: &Context,
+    records: &mut Vec<CommandRecord>,
+) -> Result<Finished, ProcessError> {
+    let command_line = std::iter::once(display)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(context.env.iter())
+        .current_dir(&context.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| ProcessError::Spawn {
+            command: command_line.clone(),
+            reason: e.to_string(),
+        })?;
+    let pid = child.id();
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let work = async {
+        let (out, err, status) = tokio::join!(
+            read_capped(stdout.as_mut()),
+            read_capped(stderr.as_mut()),
+            child.wait()
+        );
+        (out, err, status)
+    };
+    let result = tokio::time::timeout(context.timeout, work).await;
+    let duration = started.elapsed();
+    match result {
+        Ok((stdout, stderr, status)) => {
+            let exit = status.ok().and_then(|s| s.code());
+            records.push(CommandRecord {
+                command: command_line,
+                exit,
+                stdout: stdout.clone(),
+                stderr: stderr.clone(),
+                duration,
+            });
+            Ok(Finished {
+                exit,
+                stdout,
+                stderr,
+            })
+        }
+        Err(_) => {
+            kill_group(pid);
+            records.push(CommandRecord {
+                command: command_line.clone(),
+                exit: None,
+                stdout: String::new(),
+                stderr: String::new(),
+                duration,
+            });
+            Err(ProcessError::TimedOut {
+                command: command_line,
+                seconds: context.timeout.as_secs().max(1),
+            })
+        }
+    }
+}
+
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>) -> String {
+    let Some(reader) = reader else {
+        return String::new();
+    };
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                // Keep reading past the cap, so the child is not blocked on a full pipe.
+                let room = OUTPUT_CAP.saturating_sub(buffer.len());
+                buffer.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    }
+    String::from_utf8_lossy(&buffer).into_owned()
+}
+
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals the process group we created for the child;
+        // it touches no memory of ours.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn context(dir: &Path, timeout: Duration) -> Context {
+        let mut env: HashMap<String, String> = HashMap::new();
+        env.insert(
+            "PATH".into(),
+            format!("{}:/usr/bin:/bin", dir.join("bin").display()),
+        );
+        Context {
+            timeout,
+            env: Arc::new(env),
+            cwd: dir.to_path_buf(),
+            confirm: super::super::Confirm::Yes,
+        }
+    }
+
+    fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[tokio::test]
+    async fn a_command_runs_and_its_output_and_exit_code_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        script(dir.path(), "tool", "echo out; echo err >&2; exit 3");
+        let ctx = context(dir.path(), Duration::from_secs(5));
+        let path = resolve("tool", &ctx).unwrap();
+        let mut records = Vec::new();
+        let done = run(&path, "tool", &["a"], &ctx, &mut records)
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.exit, done.stdout.as_str(), done.stderr.as_str()),
+            (Some(3), "out\n", "err\n")
+        );
+        assert_eq!(records[0].command, "tool a");
+    }
+
+    #[tokio::test]
+    async fn a_hanging_command_and_its_children_are_killed_at_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("child.pid");
+        script(
+            dir.path(),
+            "hang",
+            &format!("sleep 30 & echo $! > {}; wait", marker.display()),
+        );
+        let ctx = context(dir.path(), Duration::from_millis(300));
+        let path = resolve("hang", &ctx).unwrap();
+        let started = Instant::now();
+        let err = run(&path, "hang", &[], &ctx, &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProcessError::TimedOut { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let child: i32 = std::fs::read_to_string(&marker)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The grandchild was in the killed group; give the kernel a moment to reap it.
+        std::thread::sleep(Duration::from_millis(100));
+        let state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        assert!(
+            state.is_empty() || state.contains(") Z "),
+            "sleep still runs: {state}"
+        );
+    }
+
+    #[test]
+    fn a_command_in_the_current_directory_is_refused_unless_named_absolutely() {
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("docker");
+        std::fs::write(&planted, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut ctx = context(dir.path(), Duration::from_secs(1));
+        Arc::get_mut(&mut ctx.env)
+            .unwrap()
+            .insert("PATH".into(), ".:/usr/bin".into());
+        assert!(matches!(
+            resolve_trusted("docker", &ctx),
+            Err(ProcessError::InCurrentDirectory { .. })
+        ));
+        assert!(resolve_trusted(planted.to_str().unwrap(), &ctx).is_ok());
+    }
+
+    #[test]
+    fn a_missing_command_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), Duration::from_secs(1));
+        assert!(matches!(
+            resolve("no-such-tool-here", &ctx),
+            Err(ProcessError::NotFound { .. })
+        ));
+    }
+}

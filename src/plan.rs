@@ -1,0 +1,45 @@
+//! From arguments to the plan of checks: which chains run, and the lines known before anything
+//! runs (our version, the note that no registry was named, Cloud Shell).
+
+use crate::checks::{Outcome, Text};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Check the machine itself (docker, helm, notary); not in Azure Cloud Shell, as az.
+    pub environment: bool,
+    pub cloud_shell: bool,
+    /// The registry to check, when one was named.
+    pub registry: Option<String>,
+}
+
+impl Plan {
+    pub fn new(registry: Option<String>, cloud_shell: bool) -> Plan {
+        Plan {
+            environment: !cloud_shell,
+            cloud_shell,
+            registry,
+        }
+    }
+
+    /// Outcomes that need no work.
+    pub fn immediate(&self) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        if self.cloud_shell {
+            outcomes.push(Outcome::skipped(
+                "docker.client",
+                Text::ui("health.cloud_shell"),
+            ));
+        }
+        outcomes.push(Outcome::ok(
+            "cli.version",
+            Text::ui("health.cli_version").arg("version", env!("CARGO_PKG_VERSION")),
+        ));
+        if self.registry.is_none() {
+            outcomes.push(Outcome::skipped(
+                "registry.name",
+                Text::ui("health.no_registry"),
+            ));
+        }
+        outcomes
+    }
+}

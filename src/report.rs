@@ -1,0 +1,335 @@
+//! Outcomes into words: for people on stderr (az's line grammar, localized, with the fix under
+//! each finding), and one document for scripts on stdout.
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::checks::{CheckStatus, Detail, Outcome, Text};
+use crate::knowledge::{Code, Language};
+use crate::render::{self, TextMode, ansi, paint};
+use crate::templates::{TemplateError, Templates};
+
+/// What the user asked to see.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Verbosity {
+    pub only_errors: bool,
+    pub verbose: bool,
+    pub debug: bool,
+}
+
+pub struct Report {
+    language: &'static Language,
+    templates: Templates,
+    mode: TextMode,
+    verbosity: Verbosity,
+    screen: Arc<Mutex<Screen>>,
+}
+
+/// Fills in a text in the report's language. `check` is available to every text as `{check}`.
+pub fn localize(language: &Language, text: &Text, check: &str) -> String {
+    let check_name = language.check_name(check);
+    let mut args: Vec<(&str, &str)> = text.args.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    args.push(("check", &check_name));
+    language.format(text.key, &args)
+}
+
+/// The message of a finding: the code's sentence with the facts filled in.
+pub fn message(language: &Language, outcome: &Outcome) -> Option<String> {
+    let code = outcome.code?;
+    let args: Vec<(&str, &str)> = outcome
+        .message_args
+        .iter()
+        .map(|(n, v)| (*n, v.as_str()))
+        .collect();
+    Some(language.format(&format!("message.{}", code.as_str()), &args))
+}
+
+#[derive(Serialize)]
+struct DetailView {
+    text: String,
+    verbatim: bool,
+}
+
+#[derive(Serialize)]
+struct CommandView {
+    command: String,
+    exit: String,
+    ms: u128,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    mark: String,
+    line: Option<String>,
+    code: Option<&'static str>,
+    severity: Option<&'static str>,
+    message: Option<String>,
+    details: Vec<DetailView>,
+    solutions: Vec<String>,
+    url: Option<String>,
+    duration: String,
+    commands: Vec<CommandView>,
+}
+
+#[derive(Serialize)]
+struct SummaryView {
+    stopped_at: Option<&'static str>,
+    only_errors: bool,
+    total: Option<String>,
+    count: usize,
+}
+
+impl Report {
+    pub fn new(
+        language: &'static Language,
+        mode: TextMode,
+        verbosity: Verbosity,
+    ) -> Result<Report, TemplateError> {
+        Ok(Report {
+            language,
+            templates: Templates::new(language)?,
+            mode,
+            verbosity,
+            screen: Arc::new(Mutex::new(Screen::default())),
+        })
+    }
+
+    pub fn screen(&self) -> Arc<Mutex<Screen>> {
+        self.screen.clone()
+    }
+
+    /// Writes one outcome, as soon as it is known.
+    pub fn outcome(&self, outcome: &Outcome) -> Result<(), TemplateError> {
+        if self.verbosity.only_errors && outcome.status != CheckStatus::Error {
+            return Ok(());
+        }
+        let text = self.templates.render("check.txt", &self.view(outcome))?;
+        self.write(&text);
+        Ok(())
+    }
+
+    /// The closing lines: where the run stopped, the total time, and the FAQ link.
+    pub fn summary(
+        &self,
+        stopped_at: Option<Code>,
+        count: usize,
+        total: Duration,
+    ) -> Result<(), TemplateError> {
+        let view = SummaryView {
+            stopped_at: stopped_at.map(Code::as_str),
+            only_errors: self.verbosity.only_errors,
+            total: self
+                .verbosity
+                .verbose
+                .then(|| format!("{:.2}", total.as_secs_f64())),
+            count,
+        };
+        let text = self.templates.render("summary.txt", &view)?;
+        self.write(&text);
+        Ok(())
+    }
+
+    fn view(&self, outcome: &Outcome) -> CheckView {
+        let language = self.language;
+        let color = self.mode.color();
+        let terminal = matches!(self.mode, TextMode::Terminal { .. });
+        let (symbol, style) = match outcome.status {
+            CheckStatus::Ok => ("✓", ansi::GREEN),
+            CheckStatus::Error => ("✗", ansi::RED),
+            CheckStatus::Warning => ("!", ansi::YELLOW),
+            CheckStatus::Skipped => ("-", ansi::DIM),
+        };
+        // Marks only on a terminal; piped lines keep az's grammar exactly.
+        let mark = if terminal {
+            format!("{} ", paint(color, style, symbol))
+        } else {
+            String::new()
+        };
+        let details = outcome
+            .details
+            .iter()
+            .flat_map(|detail| match detail {
+                Detail::Verbatim(text) => text
+                    .lines()
+                    .map(|l| DetailView {
+                        text: l.to_owned(),
+                        verbatim: true,
+                    })
+                    .collect::<Vec<_>>(),
+                Detail::Text(text) => vec![DetailView {
+                    text: render::inline(&localize(language, text, outcome.check), self.mode),
+                    verbatim: false,
+                }],
+            })
+            .collect();
+        let solutions = outcome
+            .code
+            .map(|code| {
+                language
+                    .text(code)
+                    .solutions
+                    .iter()
+                    .map(|s| render::inline(s, self.mode))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let commands = if self.verbosity.debug {
+            outcome
+                .commands
+                .iter()
+                .map(|c| CommandView {
+                    command: c.command.clone(),
+                    exit: c.exit.map_or_else(|| "-".to_owned(), |e| e.to_string()),
+                    ms: c.duration.as_millis(),
+                    stdout: c.stdout.lines().map(str::to_owned).collect(),
+                    stderr: c.stderr.lines().map(str::to_owned).collect(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        CheckView {
+            mark,
+            line: outcome
+                .line
+                .as_ref()
+                .map(|l| localize(language, l, outcome.check)),
+            code: outcome.code.map(Code::as_str),
+            severity: outcome.code.map(|c| c.facts().severity.key()),
+            message: message(language, outcome),
+            details,
+            solutions,
+            url: outcome.code.map(Code::reference_url),
+            duration: if self.verbosity.verbose || self.verbosity.debug {
+                format!(" ({} ms)", outcome.duration.as_millis())
+            } else {
+                String::new()
+            },
+            commands,
+        }
+    }
+
+    fn write(&self, text: &str) {
+        let text = match self.mode {
+            TextMode::Terminal { width, .. } => render::wrap_lines(text, width),
+            TextMode::Markdown => text.to_owned(),
+        };
+        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        screen.print(&text);
+    }
+}
+
+/// The document for scripts: every check of the plan, and a summary.
+pub fn document(
+    language: &Language,
+    reported: &[Outcome],
+    not_run: &[&'static str],
+    total: Duration,
+    exit_code: u8,
+) -> Value {
+    let mut checks: Vec<Value> = reported
+        .iter()
+        .map(|outcome| {
+            let message = message(language, outcome).or_else(|| {
+                outcome
+                    .line
+                    .as_ref()
+                    .map(|l| localize(language, l, outcome.check))
+            });
+            let details: Vec<String> = outcome
+                .details
+                .iter()
+                .map(|d| match d {
+                    Detail::Verbatim(text) => text.clone(),
+                    Detail::Text(text) => localize(language, text, outcome.check),
+                })
+                .collect();
+            json!({
+                "name": outcome.check,
+                "status": outcome.status,
+                "code": outcome.code.map(Code::as_str),
+                "message": message,
+                "details": details,
+                "duration_ms": outcome.duration.as_millis() as u64,
+            })
+        })
+        .collect();
+    for check in not_run {
+        checks.push(json!({
+            "name": check,
+            "status": CheckStatus::Skipped,
+            "code": null,
+            "message": localize(language, &Text::ui("health.not_run"), check),
+            "details": [],
+            "duration_ms": 0,
+        }));
+    }
+    let count = |status: CheckStatus| reported.iter().filter(|o| o.status == status).count();
+    let errors = count(CheckStatus::Error);
+    let warnings = count(CheckStatus::Warning);
+    let overall = if errors > 0 {
+        "error"
+    } else if warnings > 0 {
+        "warning"
+    } else {
+        "ok"
+    };
+    json!({
+        "checks": checks,
+        "summary": {
+            "status": overall,
+            "errors": errors,
+            "warnings": warnings,
+            "ok": count(CheckStatus::Ok),
+            "skipped": count(CheckStatus::Skipped) + not_run.len(),
+            "duration_ms": total.as_millis() as u64,
+            "exit_code": exit_code,
+        }
+    })
+}
+
+/// stderr, shared by the report, the spinner and the prompt, so their writes never interleave.
+#[derive(Default)]
+pub struct Screen {
+    /// The spinner line currently drawn, if any.
+    spinner_shown: bool,
+    paused: bool,
+}
+
+impl Screen {
+    pub fn print(&mut self, text: &str) {
+        let mut err = io::stderr().lock();
+        if self.spinner_shown {
+            let _ = err.write_all(b"\r\x1b[K");
+            self.spinner_shown = false;
+        }
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
+
+    /// Draws the spinner line (no newline), unless paused by a prompt.
+    pub fn spin(&mut self, line: &str) {
+        if self.paused {
+            return;
+        }
+        let mut err = io::stderr().lock();
+        let _ = err.write_all(format!("\r\x1b[K{line}").as_bytes());
+        let _ = err.flush();
+        self.spinner_shown = !line.is_empty();
+    }
+
+    pub fn pause(&mut self) {
+        self.spin("");
+        self.paused = true;
+    }
+
+    pub fn resume(&mut self) {
+        self.paused = false;
+    }
+}
