@@ -1053,7 +1053,36 @@ fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Problem>) {
             }
         }
     }
+    // The placeholders of a string are the same in every language: a translation that drops
+    // `{registry}` would print a message without its subject.
+    for language in &knowledge.languages {
+        for (key, text) in &language.ui {
+            let Some(reference_text) = reference.ui.get(key) else { continue };
+            if placeholders(text) != placeholders(reference_text) {
+                problems.push(problem(
+                    &root.join(&language.tag).join("ui.yaml"),
+                    1,
+                    format!(
+                        "{key:?} has the placeholders {:?} in {:?} but {:?} in {REFERENCE_LANGUAGE:?}",
+                        placeholders(text),
+                        language.tag,
+                        placeholders(reference_text)
+                    ),
+                    "use the same {names} as the reference language",
+                ));
+            }
+        }
+    }
     for facts in &knowledge.codes {
+        let key = format!("message.{}", facts.code);
+        if !reference.ui.contains_key(&key) {
+            problems.push(problem(
+                &root.join(REFERENCE_LANGUAGE).join("ui.yaml"),
+                1,
+                format!("{} has no report message", facts.code),
+                format!("add {key:?} to the ui.yaml of every language"),
+            ));
+        }
         for check in facts.checks.iter().chain(&facts.skips) {
             let key = format!("check.{check}");
             if !reference.ui.contains_key(&key) {
@@ -1069,6 +1098,21 @@ fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Problem>) {
             }
         }
     }
+}
+
+/// The `{name}` placeholders of an interface string, sorted.
+fn placeholders(text: &str) -> BTreeSet<&str> {
+    text.match_indices('{')
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 1..];
+            let end = rest.find('}')?;
+            let name = &rest[..end];
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                .then_some(name)
+                .filter(|n| !n.is_empty())
+        })
+        .collect()
 }
 
 /// A file of the program (Rust source or template), to be checked against the knowledge.

@@ -20,12 +20,14 @@ fn fixture() -> tempfile::TempDir {
         (
             "en/ui.yaml",
             "kb.marker.solutions: \"Potential solutions|Potential solution\"\nkb.marker.links: More information\n\
-             kb.marker.retired: Retired\ncheck.a.one: One\ncheck.a.two: Two\n",
+             kb.marker.retired: Retired\ncheck.a.one: One\ncheck.a.two: Two\n\
+             message.ALPHA_ERROR: \"Alpha {thing} failed\"\nmessage.BETA_ERROR: Beta\n",
         ),
         (
             "nl/ui.yaml",
             "kb.marker.solutions: Mogelijke oplossingen\nkb.marker.links: Meer informatie\n\
-             kb.marker.retired: Vervallen\ncheck.a.one: Een\ncheck.a.two: Twee\n",
+             kb.marker.retired: Vervallen\ncheck.a.one: Een\ncheck.a.two: Twee\n\
+             message.ALPHA_ERROR: \"Alfa {thing} mislukt\"\nmessage.BETA_ERROR: Bèta\n",
         ),
         (
             "en/ALPHA_ERROR.md",
@@ -253,6 +255,28 @@ fn interface_strings_must_match_the_reference_language() {
         out.contains("\"check.a.three\" is not in the reference language"),
         "{out}"
     );
+}
+
+#[test]
+fn a_translation_must_keep_the_placeholders() {
+    let dir = fixture();
+    let ui = dir.path().join("nl/ui.yaml");
+    let text = fs::read_to_string(&ui).unwrap().replace("Alfa {thing} mislukt", "Alfa {ding} mislukt");
+    fs::write(&ui, text).unwrap();
+    let out = refusals(dir.path());
+    assert!(out.contains("\"message.ALPHA_ERROR\" has the placeholders {\"ding\"} in \"nl\""), "{out}");
+}
+
+#[test]
+fn a_code_without_a_report_message_is_refused() {
+    let dir = fixture();
+    for tag in ["en", "nl"] {
+        let ui = dir.path().join(tag).join("ui.yaml");
+        let text = fs::read_to_string(&ui).unwrap();
+        let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("message.BETA_ERROR")).collect();
+        fs::write(&ui, kept.join("\n")).unwrap();
+    }
+    assert!(refusals(dir.path()).contains("BETA_ERROR has no report message"));
 }
 
 #[test]
