@@ -53,6 +53,10 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         confirm,
     };
     let spinner = mode.color() && out.structured().is_none();
+    let width = match mode {
+        TextMode::Terminal { width, .. } => width,
+        TextMode::Markdown => 80,
+    };
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -62,7 +66,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
     let run = runtime.block_on(async {
         let waiting = Arc::new(Mutex::new(Vec::<&'static str>::new()));
         let ticker =
-            spinner.then(|| tokio::spawn(spin(language, report.screen(), waiting.clone())));
+            spinner.then(|| tokio::spawn(spin(language, width, report.screen(), waiting.clone())));
         let run = runner::run(
             &plan,
             context,
@@ -164,6 +168,7 @@ fn prompt(
 /// Redraws the spinner line with the checks still out, ten times a second.
 async fn spin(
     language: &'static Language,
+    width: usize,
     screen: Arc<Mutex<Screen>>,
     waiting: Arc<Mutex<Vec<&'static str>>>,
 ) {
@@ -182,7 +187,10 @@ async fn spin(
                 screen.spin("");
             } else {
                 let text = language.format("health.spinner", &[("checks", &names.join(", "))]);
-                screen.spin(&format!("{} {text}", FRAMES[frame % FRAMES.len()]));
+                let line = format!("{} {text}", FRAMES[frame % FRAMES.len()]);
+                // One line only: a wrapped spinner could not be erased with \r.
+                let fitted: String = line.chars().take(width.saturating_sub(1)).collect();
+                screen.spin(&fitted);
             }
         }
         frame += 1;

@@ -79,7 +79,12 @@ pub async fn run(
     let mut stopped = false;
     let on_waiting = std::sync::Arc::new(on_waiting);
     while next < expected.len() && !stopped {
-        (on_waiting)(&expected[next..]);
+        let waiting: Vec<&'static str> = expected[next..]
+            .iter()
+            .copied()
+            .filter(|c| !arrived.contains_key(&checks::position(c)))
+            .collect();
+        (on_waiting)(&waiting);
         match receiver.recv().await {
             Some(outcome) => {
                 arrived.insert(checks::position(outcome.check), outcome);

@@ -1057,7 +1057,9 @@ fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Problem>) {
     // `{registry}` would print a message without its subject.
     for language in &knowledge.languages {
         for (key, text) in &language.ui {
-            let Some(reference_text) = reference.ui.get(key) else { continue };
+            let Some(reference_text) = reference.ui.get(key) else {
+                continue;
+            };
             if placeholders(text) != placeholders(reference_text) {
                 problems.push(problem(
                     &root.join(&language.tag).join("ui.yaml"),

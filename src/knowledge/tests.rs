@@ -261,10 +261,15 @@ fn interface_strings_must_match_the_reference_language() {
 fn a_translation_must_keep_the_placeholders() {
     let dir = fixture();
     let ui = dir.path().join("nl/ui.yaml");
-    let text = fs::read_to_string(&ui).unwrap().replace("Alfa {thing} mislukt", "Alfa {ding} mislukt");
+    let text = fs::read_to_string(&ui)
+        .unwrap()
+        .replace("Alfa {thing} mislukt", "Alfa {ding} mislukt");
     fs::write(&ui, text).unwrap();
     let out = refusals(dir.path());
-    assert!(out.contains("\"message.ALPHA_ERROR\" has the placeholders {\"ding\"} in \"nl\""), "{out}");
+    assert!(
+        out.contains("\"message.ALPHA_ERROR\" has the placeholders {\"ding\"} in \"nl\""),
+        "{out}"
+    );
 }
 
 #[test]
@@ -273,7 +278,10 @@ fn a_code_without_a_report_message_is_refused() {
     for tag in ["en", "nl"] {
         let ui = dir.path().join(tag).join("ui.yaml");
         let text = fs::read_to_string(&ui).unwrap();
-        let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("message.BETA_ERROR")).collect();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("message.BETA_ERROR"))
+            .collect();
         fs::write(&ui, kept.join("\n")).unwrap();
     }
     assert!(refusals(dir.path()).contains("BETA_ERROR has no report message"));
