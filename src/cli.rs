@@ -70,6 +70,16 @@ pub struct CheckHealthArgs {
     pub timeout: u64,
     #[arg(long, value_name = "SUBSCRIPTION")]
     pub subscription: Option<String>,
+    #[arg(long, value_name = "HOST[:PORT]", conflicts_with = "name")]
+    pub login_server: Option<String>,
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    #[arg(long, value_name = "CLOUD")]
+    pub cloud: Option<String>,
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub username: Option<String>,
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]

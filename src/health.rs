@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, IsTerminal};
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,12 +12,15 @@ use crate::checks::{Confirm, Context, Outcome, Text};
 use crate::cli::CheckHealthArgs;
 use crate::knowledge::Language;
 use crate::plan::Plan;
+use crate::registry::RegistryPlan;
+use crate::registry::target::{self, TargetError};
 use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
 use crate::runner::{self, Flow};
 use crate::{Failure, Out, azconfig};
 
 const EXIT_CHECK_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
 
 pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failure> {
     let language = out.language;
@@ -25,12 +29,9 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     let lookup = |name: &str| env.get(name).cloned();
-    let name = args
-        .name
-        .clone()
-        .or_else(|| azconfig::default_registry(lookup));
+    let registry = registry_plan(args, language, &lookup)?;
     let cloud_shell = env.get("ACC_CLOUD").is_some_and(|v| !v.is_empty());
-    let plan = Plan::new(name, cloud_shell);
+    let plan = Plan::new(registry, cloud_shell);
 
     let mode = TextMode::detect(&io::stderr(), lookup);
     let verbosity = Verbosity {
@@ -115,6 +116,99 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
     Ok(ExitCode::from(exit))
 }
 
+/// The registry to check, from `--login-server`, `-n` or az's default; wrong values are usage
+/// errors that say how to write them.
+fn registry_plan(
+    args: &CheckHealthArgs,
+    language: &Language,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<RegistryPlan>, Failure> {
+    let usage = |key: &str, fix: &str, facts: &[(&str, &str)]| Failure {
+        message: language.format(key, facts),
+        fix: Some(language.format(fix, facts)),
+        exit: EXIT_USAGE,
+    };
+    let cloud = target::active_cloud(args.cloud.as_deref(), lookup);
+    let name = args
+        .name
+        .clone()
+        .or_else(|| azconfig::default_registry(lookup));
+    let target = match (&args.login_server, name) {
+        (Some(server), _) => target::from_login_server(server, &cloud),
+        (None, Some(name)) => target::from_name(&name, &cloud),
+        (None, None) => return Ok(None),
+    };
+    let target = target.map_err(|error| match error {
+        TargetError::BadName(name) => usage(
+            "error.registry_name",
+            "error.registry_name.fix",
+            &[("name", &name)],
+        ),
+        TargetError::WrongSuffix { given, expected } => usage(
+            "error.registry_suffix",
+            "error.registry_suffix.fix",
+            &[
+                ("given", &given),
+                ("expected", &expected),
+                ("cloud", &cloud),
+            ],
+        ),
+        TargetError::BadLoginServer(value) => usage(
+            "error.login_server",
+            "error.login_server.fix",
+            &[("value", &value)],
+        ),
+    })?;
+    let mut pinned = Vec::new();
+    for entry in &args.resolve {
+        let parsed = parse_resolve(entry)
+            .ok_or_else(|| usage("error.resolve", "error.resolve.fix", &[("value", entry)]))?;
+        pinned.push(parsed);
+    }
+    let basic = match (&args.username, args.password_stdin) {
+        (Some(user), true) => {
+            let mut password = String::new();
+            let _ = io::stdin().lock().read_line(&mut password);
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            if password.is_empty() {
+                return Err(usage(
+                    "error.password_stdin",
+                    "error.password_stdin.fix",
+                    &[],
+                ));
+            }
+            Some((user.clone(), password))
+        }
+        _ => None,
+    };
+    Ok(Some(RegistryPlan {
+        target,
+        repository: args.repository.clone(),
+        pinned,
+        basic,
+    }))
+}
+
+/// `HOST:PORT:ADDR` as curl's `--resolve`; ADDR may carry its own port (`127.0.0.1:8443`,
+/// `[::1]:8443`) to connect there instead, as curl's `--connect-to` does.
+fn parse_resolve(entry: &str) -> Option<(String, u16, SocketAddr)> {
+    let (host, rest) = entry.split_once(':')?;
+    let (port, address) = rest.split_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    if host.is_empty() {
+        return None;
+    }
+    let address = address.trim();
+    let socket = if let Ok(ip) = address.parse::<IpAddr>() {
+        SocketAddr::new(ip, port)
+    } else if let Some(inner) = address.strip_prefix('[').and_then(|a| a.strip_suffix(']')) {
+        SocketAddr::new(inner.parse().ok()?, port)
+    } else {
+        address.parse::<SocketAddr>().ok()?
+    };
+    Some((host.to_ascii_lowercase(), port, socket))
+}
+
 fn out_failure(language: &Language, reason: &str) -> Failure {
     Failure {
         message: language.format("error.output", &[("reason", reason)]),
@@ -194,5 +288,40 @@ async fn spin(
             }
         }
         frame += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_entries_as_curl_writes_them_and_with_a_port() {
+        let parse = |s: &str| parse_resolve(s).map(|(h, p, a)| (h, p, a.to_string()));
+        assert_eq!(
+            parse("Example.azurecr.io:443:10.0.0.4"),
+            Some(("example.azurecr.io".into(), 443, "10.0.0.4:443".into()))
+        );
+        assert_eq!(
+            parse("example.azurecr.io:443:127.0.0.1:8443"),
+            Some(("example.azurecr.io".into(), 443, "127.0.0.1:8443".into()))
+        );
+        assert_eq!(
+            parse("example.azurecr.io:443:[::1]"),
+            Some(("example.azurecr.io".into(), 443, "[::1]:443".into()))
+        );
+        assert_eq!(
+            parse("example.azurecr.io:443:[::1]:8443"),
+            Some(("example.azurecr.io".into(), 443, "[::1]:8443".into()))
+        );
+        for bad in [
+            "example.azurecr.io",
+            "x:443",
+            "x:0:1.2.3.4",
+            ":443:1.2.3.4",
+            "x:443:not-an-ip",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
     }
 }

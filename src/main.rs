@@ -14,6 +14,7 @@ mod knowledge;
 mod locale;
 mod output;
 mod plan;
+mod registry;
 mod render;
 mod report;
 mod runner;

@@ -2,18 +2,19 @@
 //! runs (our version, the note that no registry was named, Cloud Shell).
 
 use crate::checks::{Outcome, Text};
+use crate::registry::RegistryPlan;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// Check the machine itself (docker, helm, notary); not in Azure Cloud Shell, as az.
     pub environment: bool,
     pub cloud_shell: bool,
     /// The registry to check, when one was named.
-    pub registry: Option<String>,
+    pub registry: Option<RegistryPlan>,
 }
 
 impl Plan {
-    pub fn new(registry: Option<String>, cloud_shell: bool) -> Plan {
+    pub fn new(registry: Option<RegistryPlan>, cloud_shell: bool) -> Plan {
         Plan {
             environment: !cloud_shell,
             cloud_shell,

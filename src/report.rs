@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::checks::{CheckStatus, Detail, Outcome, Text};
+use crate::checks::{Arg, CheckStatus, Detail, Outcome, Text};
 use crate::knowledge::{Code, Language};
 use crate::render::{self, TextMode, ansi, paint};
 use crate::templates::{TemplateError, Templates};
@@ -32,7 +32,14 @@ pub struct Report {
 /// Fills in a text in the report's language. `check` is available to every text as `{check}`.
 pub fn localize(language: &Language, text: &Text, check: &str) -> String {
     let check_name = language.check_name(check);
-    let mut args: Vec<(&str, &str)> = text.args.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let mut args: Vec<(&str, &str)> = text
+        .args
+        .iter()
+        .map(|(n, v)| match v {
+            Arg::Plain(value) => (*n, value.as_str()),
+            Arg::Ui(key) => (*n, language.ui(key)),
+        })
+        .collect();
     args.push(("check", &check_name));
     language.format(text.key, &args)
 }

@@ -128,6 +128,16 @@ pub async fn run(
 
 fn chains(plan: &Plan) -> Vec<Chain> {
     let mut chains = Vec::new();
+    if let Some(registry) = plan.registry.clone() {
+        chains.push(Chain {
+            checks: crate::registry::CHECKS,
+            run: Box::new(move |context, emitter| {
+                Box::pin(async move {
+                    crate::registry::chain(&registry, &context, &|o| emitter.emit(o)).await
+                })
+            }),
+        });
+    }
     if plan.environment {
         chains.push(Chain {
             checks: &[

@@ -29,6 +29,7 @@ pub const ORDER: &[&str] = &[
     "registry.challenge",
     "registry.refresh_token",
     "registry.access_token",
+    "registry.token_accepted",
     "registry.cmk",
     "helm.command",
     "helm.version",
@@ -56,7 +57,14 @@ pub enum CheckStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
     pub key: &'static str,
-    pub args: Vec<(&'static str, String)>,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+/// A value for a placeholder: a fact, or another interface string (localized too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Plain(String),
+    Ui(&'static str),
 }
 
 impl Text {
@@ -68,8 +76,22 @@ impl Text {
     }
 
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Text {
-        self.args.push((name, value.to_string()));
+        self.args.push((name, Arg::Plain(value.to_string())));
         self
+    }
+
+    pub fn arg_ui(mut self, name: &'static str, key: &'static str) -> Text {
+        self.args.push((name, Arg::Ui(key)));
+        self
+    }
+
+    /// The plain value of a placeholder.
+    #[cfg(test)]
+    pub fn plain(&self, name: &str) -> Option<&str> {
+        self.args.iter().find_map(|(n, v)| match v {
+            Arg::Plain(value) if *n == name => Some(value.as_str()),
+            _ => None,
+        })
     }
 }
 
@@ -153,6 +175,11 @@ impl Outcome {
         } else {
             self.detail(Detail::Verbatim(text.to_owned()))
         }
+    }
+
+    pub fn message_arg(mut self, name: &'static str, value: impl ToString) -> Outcome {
+        self.message_args.push((name, value.to_string()));
+        self
     }
 
     pub fn note(self, text: Text) -> Outcome {

@@ -27,8 +27,10 @@ pub enum ProcessError {
 
 /// Where `command` is: itself when it has a slash, else the first executable on PATH.
 pub fn resolve(command: &str, context: &Context) -> Result<PathBuf, ProcessError> {
+    // `components()` drops the `.` inside a path: `/work/./helm` is shown as `/work/helm`.
+    let clean = |path: PathBuf| path.components().collect::<PathBuf>();
     let found = if command.contains('/') {
-        let path = context.cwd.join(command);
+        let path = clean(context.cwd.join(command));
         is_executable(&path).then_some(path)
     } else {
         let path_var = context.var("PATH").unwrap_or_default();
@@ -40,7 +42,7 @@ pub fn resolve(command: &str, context: &Context) -> Result<PathBuf, ProcessError
                 } else {
                     dir
                 };
-                context.cwd.join(dir).join(command)
+                clean(context.cwd.join(dir).join(command))
             })
             .find(|p| is_executable(p))
     };
@@ -285,6 +287,21 @@ mod tests {
             Err(ProcessError::InCurrentDirectory { .. })
         ));
         assert!(resolve_trusted(planted.to_str().unwrap(), &ctx).is_ok());
+    }
+
+    #[test]
+    fn a_path_found_through_a_relative_path_entry_has_no_dot_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        script(dir.path(), "tool", "");
+        let mut ctx = context(dir.path(), Duration::from_secs(1));
+        Arc::get_mut(&mut ctx.env)
+            .unwrap()
+            .insert("PATH".into(), "./bin".into());
+        assert_eq!(resolve("tool", &ctx).unwrap(), dir.path().join("bin/tool"));
+        assert_eq!(
+            resolve("./bin/tool", &ctx).unwrap(),
+            dir.path().join("bin/tool")
+        );
     }
 
     #[test]

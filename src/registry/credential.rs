@@ -1,0 +1,358 @@
+//! A Microsoft Entra token for the registry audience, from the first source that has one: a
+//! token given to us, the Azure CLI, workload identity, a service principal, managed identity.
+
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use super::http::{RequestError, Transport};
+use crate::checks::{CommandRecord, Context, Text, process};
+
+/// The audience of ACR's data plane.
+pub const REGISTRY_AUDIENCE: &str = "https://containerregistry.azure.net";
+const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+const DEFAULT_IMDS: &str = "http://169.254.169.254";
+
+/// Where a token came from; the report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    EnvironmentToken,
+    TokenFile,
+    AzureCli,
+    WorkloadIdentity,
+    ServicePrincipal,
+    ManagedIdentity,
+}
+
+impl Source {
+    /// The interface-string key of the source's name.
+    pub fn key(self) -> &'static str {
+        match self {
+            Source::EnvironmentToken => "health.source.environment_token",
+            Source::TokenFile => "health.source.token_file",
+            Source::AzureCli => "health.source.azure_cli",
+            Source::WorkloadIdentity => "health.source.workload_identity",
+            Source::ServicePrincipal => "health.source.service_principal",
+            Source::ManagedIdentity => "health.source.managed_identity",
+        }
+    }
+}
+
+pub struct EntraToken {
+    pub token: String,
+    pub source: Source,
+    /// The tenant, from the token's `tid` claim (or the Azure CLI's answer).
+    pub tenant: Option<String>,
+}
+
+/// Why no token: each source that was tried and what it said (never a secret).
+#[derive(Debug, Default)]
+pub struct NoCredential {
+    pub attempts: Vec<(Source, Text)>,
+}
+
+/// Tries the sources in order. A source that is not configured is passed over silently; one that
+/// is configured and fails is remembered for the report.
+pub async fn acquire(
+    context: &Context,
+    transport: &Transport,
+    records: &mut Vec<CommandRecord>,
+) -> Result<EntraToken, NoCredential> {
+    let mut failed = NoCredential::default();
+    if let Some(token) = context.var("ACR_HEALTH_AAD_TOKEN") {
+        return Ok(entra(token.trim(), Source::EnvironmentToken, None));
+    }
+    if let Some(path) = context.var("ACR_HEALTH_AAD_TOKEN_FILE") {
+        match std::fs::read_to_string(path) {
+            Ok(token) if !token.trim().is_empty() => {
+                return Ok(entra(token.trim(), Source::TokenFile, None));
+            }
+            Ok(_) => failed.attempts.push((
+                Source::TokenFile,
+                Text::ui("health.credential.empty_file").arg("path", path),
+            )),
+            Err(e) => failed
+                .attempts
+                .push((Source::TokenFile, unreadable(path, &e))),
+        }
+    }
+    match azure_cli(context, records).await {
+        Some(Ok(token)) => return Ok(token),
+        Some(Err(why)) => failed.attempts.push((Source::AzureCli, why)),
+        None => {}
+    }
+    let authority = context
+        .var("AZURE_AUTHORITY_HOST")
+        .unwrap_or(DEFAULT_AUTHORITY)
+        .trim_end_matches('/')
+        .to_owned();
+    if let (Some(client), Some(tenant), Some(file)) = (
+        context.var("AZURE_CLIENT_ID"),
+        context.var("AZURE_TENANT_ID"),
+        context.var("AZURE_FEDERATED_TOKEN_FILE"),
+    ) {
+        let result = match std::fs::read_to_string(file) {
+            Ok(assertion) => {
+                let form = [
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.trim()),
+                    ("scope", "https://containerregistry.azure.net/.default"),
+                ];
+                token_endpoint(
+                    transport,
+                    &authority,
+                    tenant,
+                    &form,
+                    Source::WorkloadIdentity,
+                )
+                .await
+            }
+            Err(e) => Err(unreadable(file, &e)),
+        };
+        match result {
+            Ok(token) => return Ok(token),
+            Err(why) => failed.attempts.push((Source::WorkloadIdentity, why)),
+        }
+    }
+    if let (Some(client), Some(tenant), Some(secret)) = (
+        context.var("AZURE_CLIENT_ID"),
+        context.var("AZURE_TENANT_ID"),
+        context.var("AZURE_CLIENT_SECRET"),
+    ) {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client),
+            ("client_secret", secret),
+            ("scope", "https://containerregistry.azure.net/.default"),
+        ];
+        match token_endpoint(
+            transport,
+            &authority,
+            tenant,
+            &form,
+            Source::ServicePrincipal,
+        )
+        .await
+        {
+            Ok(token) => return Ok(token),
+            Err(why) => failed.attempts.push((Source::ServicePrincipal, why)),
+        }
+    }
+    match managed_identity(context, transport).await {
+        Ok(token) => Ok(token),
+        Err(why) => {
+            failed.attempts.push((Source::ManagedIdentity, why));
+            Err(failed)
+        }
+    }
+}
+
+fn unreadable(path: &str, error: &std::io::Error) -> Text {
+    Text::ui("health.credential.unreadable_file")
+        .arg("path", path)
+        .arg("reason", error)
+}
+
+/// Another system's words about why it gave no token.
+fn refused(reason: impl ToString) -> Text {
+    Text::ui("health.credential.refused").arg("reason", reason)
+}
+
+fn entra(token: &str, source: Source, tenant: Option<String>) -> EntraToken {
+    let tenant = tenant.or_else(|| claim(token, "tid"));
+    EntraToken {
+        token: token.to_owned(),
+        source,
+        tenant,
+    }
+}
+
+/// A string claim from a JWT's payload, read without verifying it (we only need the tenant).
+pub fn claim(token: &str, name: &str) -> Option<String> {
+    payload(token)?.get(name)?.as_str().map(str::to_owned)
+}
+
+/// The payload of a JWT, decoded but not verified.
+pub fn payload(token: &str) -> Option<Value> {
+    let part = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `az account get-access-token`, when az is installed; `None` when it is not.
+async fn azure_cli(
+    context: &Context,
+    records: &mut Vec<CommandRecord>,
+) -> Option<Result<EntraToken, Text>> {
+    let az = process::resolve("az", context).ok()?;
+    let args = [
+        "account",
+        "get-access-token",
+        "--resource",
+        REGISTRY_AUDIENCE,
+        "--output",
+        "json",
+    ];
+    // The token is in stdout: keep it out of the debug record.
+    let mut own_records = Vec::new();
+    let result = process::run(&az, "az", &args, context, &mut own_records).await;
+    records.extend(own_records.into_iter().map(|mut r| {
+        r.stdout = String::new();
+        r
+    }));
+    Some(match result {
+        Ok(done) if done.success() => {
+            let json: Value = match serde_json::from_str(&done.stdout) {
+                Ok(json) => json,
+                Err(e) => return Some(Err(refused(e))),
+            };
+            match json.get("accessToken").and_then(Value::as_str) {
+                Some(token) => Ok(entra(
+                    token,
+                    Source::AzureCli,
+                    json.get("tenant")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                )),
+                None => Err(refused("accessToken")),
+            }
+        }
+        Ok(done) => Err(refused(
+            done.stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim(),
+        )),
+        Err(e) => Err(refused(e)),
+    })
+}
+
+async fn token_endpoint(
+    transport: &Transport,
+    authority: &str,
+    tenant: &str,
+    form: &[(&str, &str)],
+    source: Source,
+) -> Result<EntraToken, Text> {
+    let url = Url::parse(&format!("{authority}/{tenant}/oauth2/v2.0/token")).map_err(refused)?;
+    let response = transport
+        .send(Method::POST, &url, None, &[], Some(form))
+        .await
+        .map_err(|e| describe(&e))?;
+    read_token(&response.json(), response.status.as_u16(), source)
+}
+
+async fn managed_identity(context: &Context, transport: &Transport) -> Result<EntraToken, Text> {
+    let (url, header) = match (
+        context.var("IDENTITY_ENDPOINT"),
+        context.var("IDENTITY_HEADER"),
+    ) {
+        (Some(endpoint), Some(secret)) => {
+            let url = Url::parse_with_params(
+                endpoint,
+                [
+                    ("resource", REGISTRY_AUDIENCE),
+                    ("api-version", "2019-08-01"),
+                ],
+            )
+            .map_err(refused)?;
+            (url, ("X-IDENTITY-HEADER", secret))
+        }
+        _ => {
+            let base = context
+                .var("IMDS_ENDPOINT")
+                .unwrap_or(DEFAULT_IMDS)
+                .trim_end_matches('/');
+            let url = Url::parse_with_params(
+                &format!("{base}/metadata/identity/oauth2/token"),
+                [
+                    ("api-version", "2018-02-01"),
+                    ("resource", REGISTRY_AUDIENCE),
+                ],
+            )
+            .map_err(refused)?;
+            (url, ("Metadata", "true"))
+        }
+    };
+    // IMDS answers within milliseconds where it exists; elsewhere do not wait the full timeout.
+    let probe = transport.timeout.min(Duration::from_secs(2));
+    let response = tokio::time::timeout(
+        probe,
+        transport.send(Method::GET, &url, None, &[header], None),
+    )
+    .await
+    .map_err(|_| {
+        Text::ui("health.request.timed_out_at")
+            .arg("url", url.origin().ascii_serialization())
+            .arg("seconds", probe.as_secs().max(1))
+    })?
+    .map_err(|e| describe(&e))?;
+    read_token(
+        &response.json(),
+        response.status.as_u16(),
+        Source::ManagedIdentity,
+    )
+}
+
+fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<EntraToken, Text> {
+    let json = json
+        .as_ref()
+        .ok_or_else(|| Text::ui("health.request.not_json").arg("status", status))?;
+    match json.get("access_token").and_then(Value::as_str) {
+        Some(token) if status == 200 => Ok(entra(token, source, None)),
+        _ => {
+            let error = ["error", "error_description"]
+                .iter()
+                .filter_map(|k| json.get(*k).and_then(Value::as_str))
+                .map(|s| s.lines().next().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+                .join(": ");
+            Err(Text::ui("health.request.status")
+                .arg("status", status)
+                .arg("reason", error))
+        }
+    }
+}
+
+/// A secret-free description of a failed request, for the report.
+pub fn describe(error: &RequestError) -> Text {
+    match error {
+        RequestError::Timeout { seconds } => {
+            Text::ui("health.request.timed_out").arg("seconds", seconds)
+        }
+        RequestError::Dns(reason) => Text::ui("health.request.dns").arg("reason", reason),
+        RequestError::Tls { detail, .. } => Text::ui("health.request.tls").arg("reason", detail),
+        RequestError::Refused => Text::ui("health.request.refused"),
+        RequestError::Reset => Text::ui("health.request.reset"),
+        RequestError::Proxy { proxy, reason } => Text::ui("health.request.proxy")
+            .arg("proxy", proxy)
+            .arg("reason", reason),
+        RequestError::BodyTooLarge => Text::ui("health.request.too_large"),
+        RequestError::Other(reason) => Text::ui("health.request.other").arg("reason", reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tenant_is_read_from_the_token() {
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"tid":"t-1","aud":"x"}"#);
+        let token = format!("eyJhbGciOiJub25lIn0.{payload}.sig");
+        assert_eq!(claim(&token, "tid").as_deref(), Some("t-1"));
+        assert_eq!(claim("not-a-jwt", "tid"), None);
+        assert_eq!(claim("a.!!!.c", "tid"), None);
+    }
+}

@@ -1,0 +1,127 @@
+//! The DNS check: the login server's name through the system resolver (getaddrinfo, so
+//! /etc/hosts and corporate split DNS apply), IPv4 and IPv6, every address listed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::checks::{Outcome, Text};
+use crate::knowledge::Code;
+
+pub async fn check(
+    host: &str,
+    port: u16,
+    pinned: Option<SocketAddr>,
+    timeout: Duration,
+    login_server: &str,
+) -> Outcome {
+    let check = "registry.dns";
+    if let Some(address) = pinned {
+        let line = Text::ui("health.registry.dns_ok")
+            .arg("host", host)
+            .arg("ip", address.ip());
+        return Outcome::ok(check, line)
+            .note(Text::ui("health.registry.dns_pinned").arg("address", address));
+    }
+    let fail = || {
+        Outcome::failed(check, Code::CONNECTIVITY_DNS_ERROR)
+            .message_arg("login_server", login_server)
+    };
+    let lookup = tokio::net::lookup_host((host, port));
+    let addresses: Vec<IpAddr> = match tokio::time::timeout(timeout, lookup).await {
+        Ok(Ok(found)) => {
+            let mut addresses: Vec<IpAddr> = Vec::new();
+            for address in found {
+                if !addresses.contains(&address.ip()) {
+                    addresses.push(address.ip());
+                }
+            }
+            addresses
+        }
+        Ok(Err(error)) => return fail().verbatim(&error.to_string()),
+        Err(_) => {
+            return fail().note(
+                Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1)),
+            );
+        }
+    };
+    let Some(first) = addresses.first() else {
+        return fail();
+    };
+    let mut outcome = Outcome::ok(
+        check,
+        Text::ui("health.registry.dns_ok")
+            .arg("host", host)
+            .arg("ip", first),
+    );
+    if addresses.len() > 1 {
+        let all = addresses
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        outcome = outcome.note(Text::ui("health.registry.dns_addresses").arg("addresses", all));
+    }
+    for address in addresses.iter().filter(|a| is_private(a)) {
+        outcome = outcome.note(Text::ui("health.registry.dns_private").arg("ip", address));
+    }
+    outcome
+}
+
+/// Private network addresses: where a private endpoint (or a hosts-file override) sends the
+/// name. Loopback is not one: it is this machine, and says nothing about private endpoints.
+pub fn is_private(address: &IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_link_local() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses_are_recognised() {
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(is_private(&private.parse().unwrap()), "{private}");
+        }
+        for public in [
+            "20.1.2.3",
+            "8.8.8.8",
+            "2603:1000::1",
+            "172.32.0.1",
+            "127.0.0.1",
+            "::1",
+        ] {
+            assert!(!is_private(&public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn localhost_resolves_and_an_invalid_name_does_not() {
+        let ok = check("localhost", 443, None, Duration::from_secs(5), "localhost").await;
+        assert!(!ok.is_failure());
+        let bad = check(
+            "no-such-registry.invalid",
+            443,
+            None,
+            Duration::from_secs(5),
+            "x",
+        )
+        .await;
+        assert_eq!(bad.code, Some(Code::CONNECTIVITY_DNS_ERROR));
+    }
+}

@@ -1,0 +1,792 @@
+//! The registry chain, in az's order: login server, DNS, the `/v2/` challenge, the Entra token
+//! exchange (refresh token), the access token, and, beyond az, whether the registry accepts that
+//! token. Registries that are not ACRs (`--login-server`) follow their own challenge: the standard
+//! token flow, or basic authentication.
+
+pub mod challenge;
+pub mod credential;
+pub mod dns;
+pub mod http;
+pub mod target;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use base64::Engine;
+use reqwest::{Method, StatusCode, Url};
+
+use crate::checks::{CommandRecord, Context, Outcome, Text, skipped_because};
+use crate::knowledge::Code;
+use challenge::Challenge;
+use http::{RequestError, Response, Transport, Trust};
+use target::{Source, Target};
+
+pub const CHECKS: &[&str] = &[
+    "registry.login_server",
+    "registry.dns",
+    "registry.challenge",
+    "registry.refresh_token",
+    "registry.access_token",
+    "registry.token_accepted",
+];
+
+/// The five actions az checks for with `--repository`.
+const REPOSITORY_ACTIONS: [&str; 5] = ["pull", "push", "delete", "metadata_read", "metadata_write"];
+
+/// What the registry chain needs from the arguments.
+#[derive(Debug, Clone)]
+pub struct RegistryPlan {
+    pub target: Target,
+    pub repository: Option<String>,
+    /// `--resolve` entries: host, port, and where to connect instead.
+    pub pinned: Vec<(String, u16, SocketAddr)>,
+    /// `--username` with `--password-stdin`, for registries that are not ACRs.
+    pub basic: Option<(String, String)>,
+}
+
+/// How the registry asked to be authenticated.
+enum Flow {
+    /// ACR: exchange an Entra token at `<realm host>/oauth2/exchange`.
+    Entra {
+        realm: Url,
+        service: String,
+    },
+    /// The Docker token spec: `GET <realm>?service=&scope=`.
+    Standard {
+        realm: Url,
+        service: String,
+    },
+    Basic,
+    /// The registry needs no authentication.
+    Open,
+}
+
+pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
+    let mut run = Chain {
+        plan,
+        context,
+        emit,
+        records: Vec::new(),
+        started: Instant::now(),
+    };
+    run.go().await;
+}
+
+struct Chain<'a> {
+    plan: &'a RegistryPlan,
+    context: &'a Context,
+    emit: &'a (dyn Fn(Outcome) + Sync),
+    records: Vec<CommandRecord>,
+    started: Instant,
+}
+
+impl Chain<'_> {
+    /// Emits the outcome with the time and the requests since the last one.
+    fn emit(&mut self, mut outcome: Outcome) {
+        outcome.duration = self.started.elapsed();
+        outcome.commands = std::mem::take(&mut self.records);
+        (self.emit)(outcome);
+        self.started = Instant::now();
+    }
+
+    fn skip_rest(&mut self, after: &str, code: Code) {
+        let at = CHECKS
+            .iter()
+            .position(|c| *c == after)
+            .unwrap_or(CHECKS.len());
+        for check in &CHECKS[at + 1..] {
+            self.emit(skipped_because(check, code));
+        }
+    }
+
+    fn fail_and_skip(&mut self, outcome: Outcome) {
+        let check = outcome.check;
+        let code = outcome.code.unwrap_or(Code::UNEXPECTED_ERROR);
+        self.emit(outcome);
+        self.skip_rest(check, code);
+    }
+
+    fn not_needed(&mut self, checks: &[&'static str], why: &'static str) {
+        for check in checks {
+            self.emit(Outcome::skipped(check, Text::ui(why)));
+        }
+    }
+
+    async fn go(&mut self) {
+        let target = &self.plan.target;
+        // 1. Login server.
+        let Some(login_server) = target.login_server.clone() else {
+            let outcome = Outcome::failed("registry.login_server", Code::LOGIN_SERVER_ERROR)
+                .message_arg("registry", &target.name)
+                .note(Text::ui("health.registry.no_suffix").arg("cloud", &target.cloud));
+            return self.fail_and_skip(outcome);
+        };
+        let line = match target.source {
+            Source::CloudSuffix => {
+                Text::ui("health.registry.login_server_suffix").arg("cloud", &target.cloud)
+            }
+            Source::GivenWithSuffix => Text::ui("health.registry.login_server_given"),
+            Source::LoginServerFlag => Text::ui("health.registry.login_server_flag"),
+        };
+        self.emit(Outcome::ok(
+            "registry.login_server",
+            line.arg("login_server", &login_server),
+        ));
+
+        // 2. DNS.
+        let (host, port) = match target::split_host_port(&login_server) {
+            Some((host, port)) => (
+                host.trim_matches(['[', ']']).to_owned(),
+                port.unwrap_or(443),
+            ),
+            None => (login_server.clone(), 443),
+        };
+        let pinned = self
+            .plan
+            .pinned
+            .iter()
+            .find(|(h, p, _)| h.eq_ignore_ascii_case(&host) && *p == port)
+            .map(|(_, _, address)| *address);
+        let outcome = dns::check(&host, port, pinned, self.context.timeout, &login_server).await;
+        if outcome.is_failure() {
+            return self.fail_and_skip(outcome);
+        }
+        self.emit(outcome);
+
+        // The client, with the trust and the pinned addresses.
+        let pins: Vec<(String, SocketAddr)> = self
+            .plan
+            .pinned
+            .iter()
+            .map(|(h, _, a)| (h.clone(), *a))
+            .collect();
+        let transport = match Transport::new(&self.context.env, self.context.timeout, &pins) {
+            Ok(transport) => transport,
+            Err(error) => {
+                let outcome = Outcome::failed("registry.challenge", Code::CONNECTIVITY_SSL_ERROR)
+                    .message_arg("login_server", &login_server)
+                    .note(Text::ui("health.registry.bad_trust").arg("reason", error));
+                return self.fail_and_skip(outcome);
+            }
+        };
+
+        // 3. The challenge.
+        let base = match Url::parse(&format!("https://{login_server}/v2/")) {
+            Ok(url) => url,
+            Err(error) => {
+                let outcome =
+                    Outcome::failed("registry.challenge", Code::CONNECTIVITY_CHALLENGE_ERROR)
+                        .message_arg("login_server", &login_server)
+                        .note(Text::ui("health.request.other").arg("reason", error));
+                return self.fail_and_skip(outcome);
+            }
+        };
+        let Some(flow) = self.challenge(&transport, &base, &login_server).await else {
+            return;
+        };
+
+        // 4. Tokens.
+        match flow {
+            Flow::Entra { realm, service } => {
+                self.entra(&transport, &base, &login_server, &realm, &service)
+                    .await;
+            }
+            Flow::Standard { realm, service } => {
+                self.not_needed(
+                    &["registry.refresh_token"],
+                    "health.registry.no_refresh_token_needed",
+                );
+                self.standard(&transport, &base, &login_server, &realm, &service)
+                    .await;
+            }
+            Flow::Basic => {
+                self.not_needed(
+                    &["registry.refresh_token", "registry.access_token"],
+                    "health.registry.basic_no_token",
+                );
+                self.basic(&transport, &base, &login_server).await;
+            }
+            Flow::Open => self.not_needed(
+                &[
+                    "registry.refresh_token",
+                    "registry.access_token",
+                    "registry.token_accepted",
+                ],
+                "health.registry.open_no_token",
+            ),
+        }
+    }
+
+    /// Sends one request and records it for `--debug` (method, URL, status: never a body).
+    async fn send(
+        &mut self,
+        transport: &Transport,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Response, RequestError> {
+        let started = Instant::now();
+        let result = transport
+            .send(method.clone(), url, authorization, &[], form)
+            .await;
+        self.records.push(CommandRecord {
+            command: format!("{method} {}", without_query(url)),
+            exit: result.as_ref().ok().map(|r| i32::from(r.status.as_u16())),
+            stdout: String::new(),
+            // What went wrong is in the outcome's details, in the user's language.
+            stderr: String::new(),
+            duration: started.elapsed(),
+        });
+        result
+    }
+
+    async fn challenge(
+        &mut self,
+        transport: &Transport,
+        base: &Url,
+        login_server: &str,
+    ) -> Option<Flow> {
+        let target = &self.plan.target;
+        let check = "registry.challenge";
+        let trust_note = match &transport.trust {
+            Trust::System => Text::ui("health.registry.trust_system"),
+            Trust::Bundle { variable, path } => Text::ui("health.registry.trust_bundle")
+                .arg("variable", variable)
+                .arg("path", path),
+            Trust::Disabled => Text::ui("health.registry.trust_disabled"),
+        };
+        let with_facts = |outcome: Outcome| {
+            let outcome = outcome
+                .message_arg("login_server", login_server)
+                .message_arg("registry", &target.name);
+            let outcome = match &transport.proxy {
+                Some(proxy) => {
+                    outcome.note(Text::ui("health.registry.via_proxy").arg("proxy", proxy))
+                }
+                None => outcome,
+            };
+            outcome.note(trust_note.clone())
+        };
+        let response = match self.send(transport, Method::GET, base, None, None).await {
+            Ok(response) => response,
+            Err(error) => {
+                let code = match error {
+                    RequestError::Tls { .. } => Code::CONNECTIVITY_SSL_ERROR,
+                    _ => Code::CONNECTIVITY_CHALLENGE_ERROR,
+                };
+                let outcome =
+                    with_facts(Outcome::failed(check, code).note(credential::describe(&error)));
+                self.fail_and_skip(outcome);
+                return None;
+            }
+        };
+        let status = response.status;
+        let ok_line = Text::ui("health.registry.challenge_ok").arg("url", base);
+        let fail = |code: Code| with_facts(Outcome::failed(check, code));
+        let outcome_and_flow: (Outcome, Option<Flow>) = match status {
+            StatusCode::FORBIDDEN => (
+                with_registry_error(fail(Code::CONNECTIVITY_FORBIDDEN_ERROR), &response),
+                None,
+            ),
+            StatusCode::TOO_MANY_REQUESTS => (
+                throttled(fail(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR), &response),
+                None,
+            ),
+            StatusCode::UNAUTHORIZED => {
+                let challenges = challenge::parse(
+                    response
+                        .headers
+                        .get_all("www-authenticate")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                );
+                self.judge_challenges(&challenges, login_server, &fail, ok_line)
+            }
+            StatusCode::OK if !target.is_acr => (
+                Outcome::ok(check, ok_line).note(Text::ui("health.registry.open")),
+                Some(Flow::Open),
+            ),
+            StatusCode::OK => (
+                fail(Code::CONNECTIVITY_CHALLENGE_ERROR)
+                    .note(Text::ui("health.registry.no_challenge_200")),
+                None,
+            ),
+            other => (
+                with_registry_error(
+                    fail(Code::CONNECTIVITY_CHALLENGE_ERROR).note(
+                        Text::ui("health.registry.unexpected_status").arg("status", other.as_u16()),
+                    ),
+                    &response,
+                ),
+                None,
+            ),
+        };
+        match outcome_and_flow {
+            (outcome, Some(flow)) => {
+                self.emit(outcome);
+                Some(flow)
+            }
+            (outcome, None) => {
+                self.fail_and_skip(outcome);
+                None
+            }
+        }
+    }
+
+    fn judge_challenges(
+        &self,
+        challenges: &[Challenge],
+        login_server: &str,
+        fail: &dyn Fn(Code) -> Outcome,
+        ok_line: Text,
+    ) -> (Outcome, Option<Flow>) {
+        let target = &self.plan.target;
+        let check = "registry.challenge";
+        let shown = challenges
+            .iter()
+            .map(|c| c.scheme.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if challenges.is_empty() {
+            return (
+                fail(Code::CONNECTIVITY_CHALLENGE_ERROR)
+                    .note(Text::ui("health.registry.no_header")),
+                None,
+            );
+        }
+        let bearer = challenges.iter().find(|c| c.is("bearer"));
+        let realm_and_service = bearer.and_then(|c| Some((c.param("realm")?, c.param("service")?)));
+        if let Some((realm, service)) = realm_and_service {
+            let Ok(realm_url) = Url::parse(realm) else {
+                let code = if target.is_acr {
+                    Code::CONNECTIVITY_AAD_LOGIN_ERROR
+                } else {
+                    Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR
+                };
+                return (
+                    fail(code).note(Text::ui("health.registry.bad_realm").arg("realm", realm)),
+                    None,
+                );
+            };
+            let same_host = realm_url.scheme() == "https" && authority(&realm_url) == login_server;
+            let acr_realm = same_host && realm_url.path() == "/oauth2/token";
+            if target.is_acr && !acr_realm {
+                // The Entra token would go somewhere other than the registry: say so, send nothing.
+                let note = Text::ui("health.registry.realm_elsewhere")
+                    .arg("realm", without_query(&realm_url));
+                return (fail(Code::CONNECTIVITY_AAD_LOGIN_ERROR).note(note), None);
+            }
+            let flow = if acr_realm && (target.is_acr || self.plan.basic.is_none()) {
+                Flow::Entra {
+                    realm: realm_url,
+                    service: service.to_owned(),
+                }
+            } else {
+                Flow::Standard {
+                    realm: realm_url,
+                    service: service.to_owned(),
+                }
+            };
+            return (Outcome::ok(check, ok_line), Some(flow));
+        }
+        if target.is_acr {
+            let note = Text::ui("health.registry.not_entra").arg("schemes", &shown);
+            return (fail(Code::CONNECTIVITY_AAD_LOGIN_ERROR).note(note), None);
+        }
+        if challenges.iter().any(|c| c.is("basic")) {
+            return (
+                Outcome::ok(check, ok_line).note(Text::ui("health.registry.basic")),
+                Some(Flow::Basic),
+            );
+        }
+        let note = Text::ui("health.registry.unusable_challenge").arg("schemes", &shown);
+        (
+            fail(Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR).note(note),
+            None,
+        )
+    }
+
+    async fn entra(
+        &mut self,
+        transport: &Transport,
+        base: &Url,
+        login_server: &str,
+        realm: &Url,
+        service: &str,
+    ) {
+        // Refresh token: the Entra token exchanged at the registry.
+        let check = "registry.refresh_token";
+        let mut records = Vec::new();
+        let token = credential::acquire(self.context, transport, &mut records).await;
+        self.records.extend(records);
+        let token = match token {
+            Ok(token) => token,
+            Err(none) => {
+                let mut outcome = Outcome::failed(check, Code::CONNECTIVITY_CREDENTIAL_ERROR)
+                    .message_arg("login_server", login_server);
+                for (source, why) in none.attempts {
+                    outcome = outcome
+                        .note(Text::ui("health.credential.attempt").arg_ui("source", source.key()))
+                        .note(why);
+                }
+                return self.fail_and_skip(outcome);
+            }
+        };
+        let source_note = Text::ui("health.credential.source").arg_ui("source", token.source.key());
+        let exchange_url = endpoint(realm, "/oauth2/exchange");
+        let mut form = vec![("grant_type", "access_token"), ("service", service)];
+        if let Some(tenant) = &token.tenant {
+            form.push(("tenant", tenant));
+        }
+        form.push(("access_token", &token.token));
+        let result = self
+            .send(transport, Method::POST, &exchange_url, None, Some(&form))
+            .await;
+        let refresh = match self.token_answer(
+            result,
+            check,
+            Code::CONNECTIVITY_REFRESH_TOKEN_ERROR,
+            login_server,
+            "refresh_token",
+        ) {
+            Ok(refresh) => refresh,
+            Err(outcome) => return self.fail_and_skip(outcome.note(source_note)),
+        };
+        let line = Text::ui("health.registry.refresh_ok").arg("login_server", login_server);
+        self.emit(Outcome::ok(check, line).note(source_note));
+
+        // Access token for the catalog, or for the repository.
+        let check = "registry.access_token";
+        let scope = self.scope();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("service", service),
+            ("scope", scope.as_str()),
+            ("refresh_token", refresh.as_str()),
+        ];
+        let token_url = endpoint(realm, "/oauth2/token");
+        let result = self
+            .send(transport, Method::POST, &token_url, None, Some(&form))
+            .await;
+        let access = match self.token_answer(
+            result,
+            check,
+            Code::CONNECTIVITY_ACCESS_TOKEN_ERROR,
+            login_server,
+            "access_token",
+        ) {
+            Ok(access) => access,
+            Err(outcome) => return self.fail_and_skip(outcome),
+        };
+        if !self.access_granted(&access, login_server) {
+            return;
+        }
+        self.accepted(transport, base, login_server, &format!("Bearer {access}"))
+            .await;
+    }
+
+    /// The standard token flow: `GET <realm>?service=&scope=`, with basic credentials only when
+    /// the realm is on the login server's host.
+    async fn standard(
+        &mut self,
+        transport: &Transport,
+        base: &Url,
+        login_server: &str,
+        realm: &Url,
+        service: &str,
+    ) {
+        let check = "registry.access_token";
+        let scope = self.scope();
+        let mut url = realm.clone();
+        url.query_pairs_mut()
+            .append_pair("service", service)
+            .append_pair("scope", &scope);
+        let credentials = self.credentials(login_server);
+        let mut notes = Vec::new();
+        let authorization = match &credentials {
+            Some(_) if authority(realm) != login_server || realm.scheme() != "https" => {
+                notes.push(
+                    Text::ui("health.registry.credentials_withheld")
+                        .arg("realm", without_query(realm)),
+                );
+                None
+            }
+            Some((user, password)) => Some(basic_header(user, password)),
+            None => {
+                notes.push(Text::ui("health.registry.anonymous"));
+                None
+            }
+        };
+        let result = self
+            .send(transport, Method::GET, &url, authorization.as_deref(), None)
+            .await;
+        let access = match self.token_answer(
+            result,
+            check,
+            Code::CONNECTIVITY_ACCESS_TOKEN_ERROR,
+            login_server,
+            "token",
+        ) {
+            Ok(access) => access,
+            Err(outcome) => {
+                let outcome = notes.into_iter().fold(outcome, Outcome::note);
+                return self.fail_and_skip(outcome);
+            }
+        };
+        if !self.access_granted(&access, login_server) {
+            return;
+        }
+        self.accepted(transport, base, login_server, &format!("Bearer {access}"))
+            .await;
+    }
+
+    async fn basic(&mut self, transport: &Transport, base: &Url, login_server: &str) {
+        match self.credentials(login_server) {
+            Some((user, password)) => {
+                self.accepted(
+                    transport,
+                    base,
+                    login_server,
+                    &basic_header(&user, &password),
+                )
+                .await;
+            }
+            None => self.not_needed(
+                &["registry.token_accepted"],
+                "health.registry.basic_needs_credentials",
+            ),
+        }
+    }
+
+    /// `--username` and `--password-stdin`, else docker's `config.json` for this host.
+    fn credentials(&self, login_server: &str) -> Option<(String, String)> {
+        self.plan
+            .basic
+            .clone()
+            .or_else(|| docker_config_credentials(self.context, login_server))
+    }
+
+    fn scope(&self) -> String {
+        match &self.plan.repository {
+            Some(repository) => format!("repository:{repository}:{}", REPOSITORY_ACTIONS.join(",")),
+            None => "registry:catalog:*".to_owned(),
+        }
+    }
+
+    /// Reads a token from a token endpoint's answer, or the outcome that says why not (an
+    /// outcome is large, but this runs a few times per run).
+    #[allow(clippy::result_large_err)]
+    fn token_answer(
+        &self,
+        result: Result<Response, RequestError>,
+        check: &'static str,
+        code: Code,
+        login_server: &str,
+        field: &str,
+    ) -> Result<String, Outcome> {
+        let fail =
+            |code: Code| Outcome::failed(check, code).message_arg("login_server", login_server);
+        let response = result.map_err(|e| fail(code).note(credential::describe(&e)))?;
+        match response.status {
+            StatusCode::OK => {
+                let json = response.json();
+                let token = json
+                    .as_ref()
+                    .and_then(|j| j.get(field).or_else(|| j.get("access_token")))
+                    .and_then(|t| t.as_str())
+                    .filter(|t| !t.is_empty());
+                token.map(str::to_owned).ok_or_else(|| {
+                    fail(code)
+                        .note(Text::ui("health.registry.no_token_in_answer").arg("field", field))
+                })
+            }
+            StatusCode::TOO_MANY_REQUESTS => Err(throttled(
+                fail(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR),
+                &response,
+            )),
+            status => Err(with_registry_error(
+                fail(code).note(
+                    Text::ui("health.registry.refused_status").arg("status", status.as_u16()),
+                ),
+                &response,
+            )),
+        }
+    }
+
+    /// With `--repository`: the actions the token grants, against the five az asks for.
+    fn access_granted(&mut self, access: &str, login_server: &str) -> bool {
+        let check = "registry.access_token";
+        let Some(repository) = self.plan.repository.clone() else {
+            let line = Text::ui("health.registry.access_ok").arg("login_server", login_server);
+            self.emit(Outcome::ok(check, line));
+            return true;
+        };
+        let granted: Vec<String> = credential::payload(access)
+            .and_then(|p| p.get("access").cloned())
+            .and_then(|a| a.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter(|entry| entry.get("name").and_then(|n| n.as_str()) == Some(repository.as_str()))
+            .flat_map(|entry| {
+                entry
+                    .get("actions")
+                    .and_then(|a| a.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        let missing: Vec<&str> = REPOSITORY_ACTIONS
+            .iter()
+            .copied()
+            .filter(|a| !granted.iter().any(|g| g == a || g == "*"))
+            .collect();
+        if missing.is_empty() {
+            let line = Text::ui("health.registry.access_repo_ok")
+                .arg("login_server", login_server)
+                .arg("repository", &repository);
+            self.emit(Outcome::ok(check, line));
+            return true;
+        }
+        let have = if granted.is_empty() {
+            "-".to_owned()
+        } else {
+            granted.join(", ")
+        };
+        let outcome = Outcome::failed(check, Code::CONNECTIVITY_ACCESS_TOKEN_ERROR)
+            .message_arg("login_server", login_server)
+            .note(
+                Text::ui("health.registry.permissions")
+                    .arg("repository", &repository)
+                    .arg("granted", have)
+                    .arg("missing", missing.join(", ")),
+            );
+        self.fail_and_skip(outcome);
+        false
+    }
+
+    /// Beyond az: does the registry take the token (or the credentials) it was given?
+    async fn accepted(
+        &mut self,
+        transport: &Transport,
+        base: &Url,
+        login_server: &str,
+        authorization: &str,
+    ) {
+        let check = "registry.token_accepted";
+        let result = self
+            .send(transport, Method::GET, base, Some(authorization), None)
+            .await;
+        let fail = || {
+            Outcome::failed(check, Code::CONNECTIVITY_TOKEN_REJECTED_ERROR)
+                .message_arg("login_server", login_server)
+        };
+        let outcome = match result {
+            Ok(response) if response.status == StatusCode::OK => Outcome::ok(
+                check,
+                Text::ui("health.registry.accepted").arg("login_server", login_server),
+            ),
+            Ok(response) => {
+                let error = challenge::parse(
+                    response
+                        .headers
+                        .get_all("www-authenticate")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                )
+                .iter()
+                .find_map(|c| c.param("error").map(str::to_owned));
+                let outcome = with_registry_error(
+                    fail().note(
+                        Text::ui("health.registry.refused_status")
+                            .arg("status", response.status.as_u16()),
+                    ),
+                    &response,
+                );
+                match error {
+                    Some(error) => outcome.verbatim(&error),
+                    None => outcome,
+                }
+            }
+            Err(error) => fail().note(credential::describe(&error)),
+        };
+        self.emit(outcome);
+    }
+}
+
+/// `host` or `host:port` of a URL, as a login server is written.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) if port != 443 => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    }
+}
+
+/// `<scheme>://<host>[:port]<path>`: az derives the token endpoints from the realm's origin.
+fn endpoint(realm: &Url, path: &str) -> Url {
+    let mut url = realm.clone();
+    url.set_path(path);
+    url.set_query(None);
+    url
+}
+
+/// A URL for the report: without its query, which may carry a scope or more.
+fn without_query(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.to_string()
+}
+
+fn basic_header(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+fn with_registry_error(outcome: Outcome, response: &Response) -> Outcome {
+    match response.registry_error() {
+        Some(error) => outcome.verbatim(&error),
+        None => outcome,
+    }
+}
+
+fn throttled(outcome: Outcome, response: &Response) -> Outcome {
+    match response.header("retry-after") {
+        Some(after) => outcome.note(Text::ui("health.registry.retry_after").arg("seconds", after)),
+        None => outcome,
+    }
+}
+
+/// Basic credentials for `login_server` from docker's `config.json` (`auths`), if it has any.
+fn docker_config_credentials(context: &Context, login_server: &str) -> Option<(String, String)> {
+    let dir = context
+        .var("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            context
+                .var("HOME")
+                .map(|h| std::path::Path::new(h).join(".docker"))
+        })?;
+    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let auths = json.get("auths")?.as_object()?;
+    let entry = auths.iter().find_map(|(key, value)| {
+        let key = key.trim_start_matches("https://").trim_end_matches('/');
+        (key.eq_ignore_ascii_case(login_server)).then_some(value)
+    })?;
+    if let Some(auth) = entry.get("auth").and_then(|a| a.as_str()) {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth)
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, password) = text.split_once(':')?;
+        return Some((user.to_owned(), password.to_owned()));
+    }
+    let user = entry.get("username")?.as_str()?;
+    let password = entry.get("password")?.as_str()?;
+    Some((user.to_owned(), password.to_owned()))
+}

@@ -1,0 +1,284 @@
+//! Which registry: an ACR name (`-n`) with the active cloud's suffix, or any registry by its
+//! login server (`--login-server HOST[:PORT]`).
+
+use crate::azconfig;
+
+/// Login-server suffixes of the clouds az knows (`cloud.suffixes.acr_login_server_endpoint`).
+const CLOUD_SUFFIXES: &[(&str, &str)] = &[
+    ("AzureCloud", ".azurecr.io"),
+    ("AzureChinaCloud", ".azurecr.cn"),
+    ("AzureUSGovernment", ".azurecr.us"),
+    ("AzureBleuCloud", ".azurecr.sovcloud-azure.fr"),
+];
+
+pub fn cloud_suffix(cloud: &str) -> Option<&'static str> {
+    CLOUD_SUFFIXES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(cloud))
+        .map(|(_, suffix)| *suffix)
+}
+
+/// The active cloud: `--cloud`, else az's configuration (`[cloud] name`), else AzureCloud.
+pub fn active_cloud(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> String {
+    if let Some(cloud) = flag {
+        return cloud.to_owned();
+    }
+    azconfig::config_dir(&env)
+        .and_then(|dir| std::fs::read_to_string(dir.join("config")).ok())
+        .and_then(|text| azconfig::ini_value(&text, "cloud", "name"))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "AzureCloud".to_owned())
+}
+
+/// The registry to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The registry's name (for messages and `az acr show --name`).
+    pub name: String,
+    /// `host` or `host:port`; `None` when the cloud has no suffix (LOGIN_SERVER_ERROR).
+    pub login_server: Option<String>,
+    /// An Azure container registry (its rules for a non-Entra challenge differ).
+    pub is_acr: bool,
+    /// Where the login server came from, for the report.
+    pub source: Source,
+    pub cloud: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    CloudSuffix,
+    GivenWithSuffix,
+    LoginServerFlag,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("bad registry name {0:?}")]
+    BadName(String),
+    #[error("suffix {given:?} is not {expected:?}")]
+    WrongSuffix { given: String, expected: String },
+    #[error("bad login server {0:?}")]
+    BadLoginServer(String),
+}
+
+/// `-n NAME`: `myregistry`, or `myregistry.azurecr.io` (also with a domain-name-label hash,
+/// `myregistry-abc123.azurecr.io`, which az drops and we keep).
+pub fn from_name(input: &str, cloud: &str) -> Result<Target, TargetError> {
+    let input = input.trim();
+    let suffix = cloud_suffix(cloud);
+    match input.split_once('.') {
+        Some((label, rest)) => {
+            let given = format!(".{rest}");
+            let Some(expected) = suffix.filter(|s| s.eq_ignore_ascii_case(&given)) else {
+                return Err(TargetError::WrongSuffix {
+                    given,
+                    expected: suffix.unwrap_or_default().to_owned(),
+                });
+            };
+            let (name, hash) = match label.split_once('-') {
+                Some((name, hash)) => (name, Some(hash)),
+                None => (label, None),
+            };
+            if !valid_name(name)
+                || hash
+                    .is_some_and(|h| h.is_empty() || !h.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                return Err(TargetError::BadName(input.to_owned()));
+            }
+            Ok(Target {
+                name: name.to_owned(),
+                login_server: Some(format!("{}{expected}", label.to_ascii_lowercase())),
+                is_acr: true,
+                source: Source::GivenWithSuffix,
+                cloud: cloud.to_owned(),
+            })
+        }
+        None => {
+            if !valid_name(input) {
+                return Err(TargetError::BadName(input.to_owned()));
+            }
+            Ok(Target {
+                name: input.to_owned(),
+                login_server: suffix.map(|s| format!("{}{s}", input.to_ascii_lowercase())),
+                is_acr: true,
+                source: Source::CloudSuffix,
+                cloud: cloud.to_owned(),
+            })
+        }
+    }
+}
+
+/// ACR names: 5 to 50 letters and digits.
+fn valid_name(name: &str) -> bool {
+    (5..=50).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// `--login-server HOST[:PORT]`, also pasted as `https://host:port/`.
+pub fn from_login_server(input: &str, cloud: &str) -> Result<Target, TargetError> {
+    let bad = || TargetError::BadLoginServer(input.to_owned());
+    let trimmed = input.trim();
+    let without_scheme = match trimmed.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
+        Some(_) => return Err(bad()),
+        None => trimmed,
+    };
+    let authority = without_scheme.trim_end_matches('/');
+    if authority.is_empty() || authority.contains(['/', '@', ' ', '?', '#']) {
+        return Err(bad());
+    }
+    let (host, port) = split_host_port(authority).ok_or_else(bad)?;
+    let host_ok = if host.starts_with('[') {
+        host.trim_matches(['[', ']'])
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok()
+    } else {
+        host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+        })
+    };
+    if !host_ok {
+        return Err(bad());
+    }
+    let host = host.to_ascii_lowercase();
+    let is_acr = CLOUD_SUFFIXES
+        .iter()
+        .any(|(_, suffix)| host.ends_with(suffix));
+    let login_server = match port {
+        Some(port) if port != 443 => format!("{host}:{port}"),
+        _ => host.clone(),
+    };
+    Ok(Target {
+        name: host.split('.').next().unwrap_or(&host).to_owned(),
+        login_server: Some(login_server),
+        is_acr,
+        source: Source::LoginServerFlag,
+        cloud: cloud.to_owned(),
+    })
+}
+
+/// `host:port`, `[v6]:port` or a bare host; the port must be a number from 1 to 65535.
+pub fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    if authority.starts_with('[') {
+        let end = authority.find(']')?;
+        let (host, rest) = authority.split_at(end + 1);
+        return match rest.strip_prefix(':') {
+            Some(port) => Some((host, Some(port.parse().ok().filter(|p| *p != 0)?))),
+            None if rest.is_empty() => Some((host, None)),
+            None => None,
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Some((host, Some(port.parse().ok().filter(|p| *p != 0)?))),
+        None => Some((authority, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_name_takes_the_cloud_suffix() {
+        let t = from_name("MyRegistry", "AzureCloud").unwrap();
+        assert_eq!(t.login_server.as_deref(), Some("myregistry.azurecr.io"));
+        assert_eq!(t.name, "MyRegistry");
+        let t = from_name("example", "AzureChinaCloud").unwrap();
+        assert_eq!(t.login_server.as_deref(), Some("example.azurecr.cn"));
+        let t = from_name("example", "AzureGermanCloud").unwrap();
+        assert_eq!(
+            t.login_server, None,
+            "no suffix: LOGIN_SERVER_ERROR at run time"
+        );
+    }
+
+    #[test]
+    fn a_full_login_server_keeps_its_domain_name_label_hash() {
+        let t = from_name("myreg-abc123.azurecr.io", "AzureCloud").unwrap();
+        assert_eq!(t.login_server.as_deref(), Some("myreg-abc123.azurecr.io"));
+        assert_eq!(t.name, "myreg");
+        assert_eq!(t.source, Source::GivenWithSuffix);
+    }
+
+    #[test]
+    fn bad_names_and_foreign_suffixes_are_refused() {
+        for bad in [
+            "abc",
+            "my-reg",
+            "localhost:5000",
+            "a".repeat(51).as_str(),
+            "reg_istry",
+            "",
+        ] {
+            assert!(
+                matches!(from_name(bad, "AzureCloud"), Err(TargetError::BadName(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            from_name("example.azurecr.cn", "AzureCloud"),
+            Err(TargetError::WrongSuffix {
+                given: ".azurecr.cn".into(),
+                expected: ".azurecr.io".into()
+            })
+        );
+    }
+
+    #[test]
+    fn login_servers_with_ports_and_pasted_urls() {
+        let t = from_login_server("https://Registry.Example.com:5443/", "AzureCloud").unwrap();
+        assert_eq!(t.login_server.as_deref(), Some("registry.example.com:5443"));
+        assert!(!t.is_acr);
+        assert_eq!(
+            from_login_server("localhost:443", "AzureCloud")
+                .unwrap()
+                .login_server
+                .as_deref(),
+            Some("localhost")
+        );
+        assert!(
+            from_login_server("myreg.azurecr.io", "AzureCloud")
+                .unwrap()
+                .is_acr
+        );
+        assert_eq!(
+            from_login_server("[::1]:5000", "AzureCloud")
+                .unwrap()
+                .login_server
+                .as_deref(),
+            Some("[::1]:5000")
+        );
+        for bad in [
+            "http://x",
+            "x:0",
+            "x:70000",
+            "a b",
+            "user@host",
+            "-bad.example",
+            "x/y",
+            "",
+        ] {
+            assert!(from_login_server(bad, "AzureCloud").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_cloud_comes_from_the_flag_then_az_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config"),
+            "[cloud]\nname = AzureChinaCloud\n",
+        )
+        .unwrap();
+        let path = dir.path().display().to_string();
+        let env = move |n: &str| (n == "AZURE_CONFIG_DIR").then(|| path.clone());
+        assert_eq!(active_cloud(None, &env), "AzureChinaCloud");
+        assert_eq!(
+            active_cloud(Some("AzureUSGovernment"), &env),
+            "AzureUSGovernment"
+        );
+        assert_eq!(active_cloud(None, |_| None), "AzureCloud");
+    }
+}
