@@ -165,7 +165,7 @@ impl Report {
                 Detail::Verbatim(text) => text
                     .lines()
                     .map(|l| DetailView {
-                        text: l.to_owned(),
+                        text: l.trim_end().to_owned(),
                         verbatim: true,
                     })
                     .collect::<Vec<_>>(),

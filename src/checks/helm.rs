@@ -13,7 +13,7 @@ pub const MINIMUM: &str = "2.11.0";
 
 pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let started = Instant::now();
-    let path = match process::resolve("helm", context) {
+    let path = match process::resolve_trusted("helm", context) {
         Ok(path) => path,
         Err(error) => {
             let mut outcome = could_not_run("helm.command", Code::HELM_COMMAND_ERROR, &error);

@@ -264,6 +264,9 @@ pub fn could_not_run(check: &'static str, code: Code, error: &process::ProcessEr
         process::ProcessError::NotFound { command } => {
             outcome.note(Text::ui("health.detail.not_found").arg("command", command))
         }
+        process::ProcessError::NotExecutable { command } => {
+            outcome.note(Text::ui("health.detail.not_executable").arg("command", command))
+        }
         process::ProcessError::InCurrentDirectory { command, path } => outcome.note(
             Text::ui("health.detail.in_current_directory")
                 .arg("command", command)

@@ -14,7 +14,7 @@ pub const RECOMMENDED: &str = "0.6.0";
 
 pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let started = Instant::now();
-    let path = match process::resolve("notary", context) {
+    let path = match process::resolve_trusted("notary", context) {
         Ok(path) => path,
         Err(error) => {
             let mut outcome = could_not_run("notary.command", Code::NOTARY_COMMAND_ERROR, &error);

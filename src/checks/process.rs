@@ -17,6 +17,8 @@ const OUTPUT_CAP: usize = 1 << 20;
 pub enum ProcessError {
     #[error("{command}: not found on PATH")]
     NotFound { command: String },
+    #[error("{command}: does not exist or is not executable")]
+    NotExecutable { command: String },
     #[error("{command}: resolved inside the current directory at {path}")]
     InCurrentDirectory { command: String, path: PathBuf },
     #[error("{command}: cannot start: {reason}")]
@@ -46,8 +48,13 @@ pub fn resolve(command: &str, context: &Context) -> Result<PathBuf, ProcessError
             })
             .find(|p| is_executable(p))
     };
-    found.ok_or_else(|| ProcessError::NotFound {
-        command: command.to_owned(),
+    found.ok_or_else(|| {
+        let command = command.to_owned();
+        if command.contains('/') {
+            ProcessError::NotExecutable { command }
+        } else {
+            ProcessError::NotFound { command }
+        }
     })
 }
 

@@ -1,0 +1,1085 @@
+//! `acr-health acr check-health`, end to end through the binary: the environment checks (docker or
+//! podman, helm, notary) against fake clients on a private PATH, and once against the real docker
+//! client of this machine with no daemon.
+
+use std::borrow::BorrowMut;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// The real docker client of this machine (a static client with no daemon).
+const REAL_DOCKER: &str = "/usr/local/bin/docker";
+const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
+
+const DOCKER_VERSION_JSON: &str =
+    r#"{"Client":{"Version":"28.2.2","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"}}"#;
+const PS_OK: &str =
+    r#"echo "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES""#;
+const PS_NO_DAEMON: &str = r#"echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1"#;
+/// A pull that works, and leaves a mark so a test can tell that it ran.
+const PULL_OK: &str = r#": > "$HOME/pulled"; echo "Status: Image is up to date for $2""#;
+const HELM_3: &str = r#"version.BuildInfo{Version:"v3.14.0", GitCommit:"3fc9f4b", GitTreeState:"clean", GoVersion:"go1.21.5"}"#;
+const HELM_2: &str =
+    r#"Client: &version.Version{SemVer:"v2.16.12", GitCommit:"47f0b88", GitTreeState:"clean"}"#;
+const HELM_2_10: &str =
+    r#"Client: &version.Version{SemVer:"v2.10.0", GitCommit:"9ad53aa", GitTreeState:"clean"}"#;
+
+/// A fake docker: `docker ps` runs the shell code `ps`, `docker pull <image>` the code `pull`,
+/// and `docker version --format json` prints the client block of docker 28.2.2; any other command
+/// line is a usage error (exit 64), so a wrong one shows up as a failed check.
+fn docker(ps: &str, pull: &str) -> String {
+    format!(
+        r#"case "$1" in
+  ps) [ $# -eq 1 ] || exit 64; {ps} ;;
+  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{DOCKER_VERSION_JSON}' ;;
+  pull) [ "$2" = "{IMAGE}" ] || exit 64; {pull} ;;
+  *) echo "fake docker: unexpected arguments: $*" >&2; exit 64 ;;
+esac"#
+    )
+}
+
+/// A fake helm whose `helm version --client` prints `stdout`.
+fn helm(stdout: &str) -> String {
+    format!(
+        r#"[ "$*" = "version --client" ] || {{ echo "fake helm: unexpected arguments: $*" >&2; exit 64; }}
+echo '{stdout}'"#
+    )
+}
+
+/// A fake notary whose `notary version` prints `stdout` (with `printf`, so `\n` are newlines).
+fn notary(stdout: &str) -> String {
+    format!(
+        r#"[ "$*" = "version" ] || {{ echo "fake notary: unexpected arguments: $*" >&2; exit 64; }}
+printf '{stdout}'"#
+    )
+}
+
+const NOTARY_0_6_1: &str = r"notary\n Version:    0.6.1\n Git commit: abc\n";
+
+/// docker, helm 3 and notary 0.6.1, all working.
+fn working() -> Vec<(&'static str, String)> {
+    vec![
+        ("docker", docker(PS_OK, PULL_OK)),
+        ("helm", helm(HELM_3)),
+        ("notary", notary(NOTARY_0_6_1)),
+    ]
+}
+
+/// `tools` with the one called `name` replaced by `body` (or left out when `body` is `None`).
+fn replace(
+    mut tools: Vec<(&'static str, String)>,
+    name: &'static str,
+    body: Option<String>,
+) -> Vec<(&'static str, String)> {
+    tools.retain(|(n, _)| *n != name);
+    tools.extend(body.map(|b| (name, b)));
+    tools
+}
+
+/// A temporary directory with the fake tools in `bin/`, the few system tools the fakes use in
+/// `sys/` (so PATH holds nothing else of this machine), an empty `home/` and an empty `work/`
+/// that is the current directory.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new(tools: &[(&str, String)]) -> Sandbox {
+        let sandbox = Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for sub in ["bin", "sys", "home", "work"] {
+            std::fs::create_dir(sandbox.path(sub)).unwrap();
+        }
+        for tool in ["sh", "sleep", "cat"] {
+            let real = ["/usr/bin", "/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(tool))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("{tool} is not in /usr/bin or /bin"));
+            std::os::unix::fs::symlink(real, sandbox.path("sys").join(tool)).unwrap();
+        }
+        for (name, body) in tools {
+            sandbox.script(&sandbox.path("bin").join(name), body);
+        }
+        sandbox
+    }
+
+    fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    /// Writes an executable `#!/bin/sh` script.
+    fn script(&self, path: &Path, body: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// `bin:sys`: the fakes and nothing else.
+    fn default_path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.path("bin").display(),
+            self.path("sys").display()
+        )
+    }
+
+    /// The binary with only PATH and HOME set, in `work/`.
+    fn command(&self, path: &str) -> Command {
+        let mut cmd = Command::cargo_bin("acr-health").unwrap();
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("HOME", self.path("home"))
+            .current_dir(self.path("work"));
+        cmd
+    }
+
+    /// `acr-health acr check-health ARGS` on the fakes' PATH.
+    fn check_health(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(&self.default_path());
+        cmd.args(["acr", "check-health"]).args(args);
+        cmd
+    }
+
+    /// Runs `cmd`, checks its exit code, and gives stdout and stderr with the temporary
+    /// directory written as `[TMP]`.
+    fn run(&self, mut cmd: impl BorrowMut<Command>, code: i32) -> (String, String) {
+        let output = cmd.borrow_mut().assert().code(code).get_output().clone();
+        (self.clean(&output.stdout), self.clean(&output.stderr))
+    }
+
+    fn clean(&self, bytes: &[u8]) -> String {
+        let mut text = String::from_utf8(bytes.to_vec()).unwrap();
+        let dir = self.dir.path();
+        if let Ok(real) = dir.canonicalize() {
+            text = text.replace(real.to_str().unwrap(), "[TMP]");
+        }
+        text.replace(dir.to_str().unwrap(), "[TMP]")
+    }
+
+    /// Whether the fake docker's `pull` ran.
+    fn pulled(&self) -> bool {
+        self.path("home").join("pulled").exists()
+    }
+}
+
+/// Snapshots a report for people, with what varies between runs filtered out.
+macro_rules! assert_report {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\b\d+ ms\b", "[MS] ms"),
+            (r"(\d+) checks in \d+\.\d+ s", "$1 checks in [S] s"),
+            (r"(acr-health version|acr-health-versie): \S+", "$1: [VERSION]"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+/// The entry of `check` in a `-o json` document.
+fn check<'a>(document: &'a Value, name: &str) -> &'a Value {
+    document["checks"]
+        .as_array()
+        .expect("a checks array")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {document:#}"))
+}
+
+fn status<'a>(document: &'a Value, name: &str) -> &'a str {
+    check(document, name)["status"].as_str().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real docker client, no daemon
+
+/// PATH with the real docker of this machine and nothing else of it, talking to a socket that does
+/// not exist.
+fn real_docker(sandbox: &Sandbox, args: &[&str]) -> Command {
+    assert!(
+        Path::new(REAL_DOCKER).is_file(),
+        "this test needs the real docker client at {REAL_DOCKER}, and it is not there"
+    );
+    let path = format!("/usr/local/bin:{}", sandbox.path("sys").display());
+    let mut cmd = sandbox.command(&path);
+    cmd.env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .args(["acr", "check-health"])
+        .args(args);
+    cmd
+}
+
+const DAEMON_DOWN: &str = "Cannot connect to the Docker daemon at unix:///nonexistent.sock. Is the docker daemon running?";
+
+#[test]
+fn the_real_docker_without_a_daemon_gives_the_daemon_error_and_the_run_goes_on() {
+    let sandbox = Sandbox::new(&[]);
+    let (stdout, stderr) = sandbox.run(real_docker(&sandbox, &["--ignore-errors", "--yes"]), 0);
+    assert_eq!(stdout, "");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines[0], "Docker client: /usr/local/bin/docker");
+    assert_eq!(lines[1], "An error occurred: DOCKER_DAEMON_ERROR");
+    assert!(
+        lines.contains(&format!("    {DAEMON_DOWN}").as_str()),
+        "docker's own words are kept:\n{stderr}"
+    );
+    for line in [
+        "Docker pull: not checked because of DOCKER_DAEMON_ERROR",
+        "An error occurred: HELM_COMMAND_ERROR",
+        "  'helm' was not found on PATH.",
+        "Helm version: not checked because of HELM_COMMAND_ERROR",
+        "An error occurred: NOTARY_COMMAND_ERROR (warning)",
+        "Notary version: not checked because of NOTARY_COMMAND_ERROR",
+        "Please refer to https://aka.ms/acr/health-check for more information.",
+    ] {
+        assert!(lines.contains(&line), "no line {line:?} in:\n{stderr}");
+    }
+    assert!(!stderr.contains("Stopped at the first error"), "{stderr}");
+
+    let (stdout, stderr_with_json) = sandbox.run(
+        real_docker(&sandbox, &["--ignore-errors", "--yes", "-o", "json"]),
+        0,
+    );
+    assert_eq!(stderr_with_json, stderr, "-o changes only stdout");
+    let document = json(&stdout);
+    let names: Vec<&str> = document["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "docker.client",
+            "docker.daemon",
+            "docker.version",
+            "docker.pull",
+            "cli.version",
+            "registry.name",
+            "helm.command",
+            "helm.version",
+            "notary.command",
+            "notary.version"
+        ]
+    );
+    let daemon = check(&document, "docker.daemon");
+    assert_eq!(daemon["status"], "error");
+    assert_eq!(daemon["code"], "DOCKER_DAEMON_ERROR");
+    assert_eq!(daemon["details"], serde_json::json!([DAEMON_DOWN]));
+    assert_eq!(
+        check(&document, "helm.command")["code"],
+        "HELM_COMMAND_ERROR"
+    );
+    assert_eq!(status(&document, "notary.command"), "warning");
+    assert_eq!(
+        check(&document, "notary.command")["code"],
+        "NOTARY_COMMAND_ERROR"
+    );
+    let summary = &document["summary"];
+    assert_eq!(summary["status"], "error");
+    assert_eq!(summary["errors"], 2);
+    assert_eq!(summary["warnings"], 1);
+    assert_eq!(summary["exit_code"], 0);
+}
+
+#[test]
+fn the_real_docker_without_a_daemon_stops_the_run_without_ignore_errors() {
+    let sandbox = Sandbox::new(&[]);
+    let (stdout, stderr) = sandbox.run(real_docker(&sandbox, &["--yes"]), 1);
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.starts_with(
+            "Docker client: /usr/local/bin/docker\nAn error occurred: DOCKER_DAEMON_ERROR\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains(DAEMON_DOWN), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "\n\nStopped at the first error (DOCKER_DAEMON_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"
+        ),
+        "{stderr}"
+    );
+    // Nothing after the error is reported, so nothing can look as if it passed.
+    for later in [
+        "Docker version",
+        "Helm",
+        "Notary",
+        "acr-health version",
+        "Please refer to",
+    ] {
+        assert!(
+            !stderr.contains(later),
+            "{later:?} reported after the stop:\n{stderr}"
+        );
+    }
+
+    let (stdout, _) = sandbox.run(real_docker(&sandbox, &["--yes", "-o", "json"]), 1);
+    let document = json(&stdout);
+    assert_eq!(status(&document, "docker.client"), "ok");
+    assert_eq!(status(&document, "docker.daemon"), "error");
+    for later in [
+        "docker.version",
+        "docker.pull",
+        "cli.version",
+        "registry.name",
+        "helm.command",
+        "helm.version",
+        "notary.command",
+        "notary.version",
+    ] {
+        assert_eq!(status(&document, later), "skipped", "{later}");
+        assert_eq!(
+            check(&document, later)["message"],
+            "Not run: the run stopped at the first error."
+        );
+    }
+    assert_eq!(document["summary"]["exit_code"], 1);
+    assert_eq!(document["summary"]["skipped"], 8);
+}
+
+#[test]
+fn the_report_in_dutch_by_flag_and_by_locale() {
+    let sandbox = Sandbox::new(&[]);
+    let (_, by_flag) = sandbox.run(
+        real_docker(&sandbox, &["--ignore-errors", "--yes", "--lang", "nl"]),
+        0,
+    );
+    assert!(by_flag.contains("  Mogelijke oplossingen:\n"), "{by_flag}");
+    assert!(
+        by_flag.contains("Er is een fout opgetreden: DOCKER_DAEMON_ERROR\n"),
+        "{by_flag}"
+    );
+    assert!(
+        by_flag.contains("Er is een fout opgetreden: NOTARY_COMMAND_ERROR (waarschuwing)\n"),
+        "{by_flag}"
+    );
+    // The docker client's version is this machine's; the rest is ours.
+    let snapshot: String = by_flag
+        .lines()
+        .map(|l| match l.strip_prefix("Docker-versie: ") {
+            Some(_) => "Docker-versie: [VERSION OF THE REAL DOCKER]\n".to_owned(),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_report!("dutch", &snapshot);
+
+    let (_, by_locale) = sandbox.run(
+        real_docker(&sandbox, &["--ignore-errors", "--yes"]).env("LANG", "nl_NL.UTF-8"),
+        0,
+    );
+    assert_eq!(by_locale, by_flag);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A working machine
+
+#[test]
+fn a_working_machine_passes_every_check() {
+    let sandbox = Sandbox::new(&working());
+    let (stdout, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert_eq!(stdout, "");
+    for line in [
+        "Docker client: [TMP]/bin/docker",
+        "Docker daemon status: available",
+        "Docker version: 28.2.2, build e6534b4, platform linux/amd64",
+        "Docker pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK",
+        &format!("acr-health version: {}", env!("CARGO_PKG_VERSION")),
+        "Helm version: 3.14.0",
+        "Notary version: 0.6.1",
+    ] {
+        assert!(
+            stderr.lines().any(|l| l == line),
+            "no line {line:?} in:\n{stderr}"
+        );
+    }
+    assert!(sandbox.pulled());
+    assert!(!stderr.contains("An error occurred"), "{stderr}");
+    assert_report!("working_machine", &stderr);
+}
+
+#[test]
+fn only_show_errors_prints_nothing_when_every_check_passed() {
+    let sandbox = Sandbox::new(&working());
+    let (stdout, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--only-show-errors"]), 0);
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""));
+}
+
+#[test]
+fn only_show_errors_prints_the_errors_and_nothing_else() {
+    // helm is missing (an error) and notary too (a warning); docker works.
+    let tools = replace(replace(working(), "helm", None), "notary", None);
+    let sandbox = Sandbox::new(&tools);
+    let (_, stderr) = sandbox.run(
+        sandbox.check_health(&["--yes", "--ignore-errors", "--only-show-errors"]),
+        0,
+    );
+    assert!(
+        stderr.starts_with("An error occurred: HELM_COMMAND_ERROR\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("An error occurred").count(), 1, "{stderr}");
+    for hidden in [
+        " : OK",
+        "Docker daemon status",
+        "not checked because",
+        "NOTARY_COMMAND_ERROR",
+        "Registry name must be provided",
+        "Please refer to",
+    ] {
+        assert!(!stderr.contains(hidden), "{hidden:?} shown:\n{stderr}");
+    }
+
+    // Without --ignore-errors the line that says where the run stopped is an error line too.
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--only-show-errors"]), 1);
+    assert!(
+        stderr.starts_with("An error occurred: HELM_COMMAND_ERROR\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with(
+            "Stopped at the first error (HELM_COMMAND_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"
+        ),
+        "{stderr}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Docker
+
+#[test]
+fn a_failed_pull_is_a_pull_error_with_the_clients_own_words() {
+    let pull = r#"echo 'Error response from daemon: Get "https://mcr.microsoft.com/v2/": dial tcp: lookup mcr.microsoft.com: no such host' >&2; exit 1"#;
+    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(PS_OK, pull))));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 1);
+    assert!(
+        stderr.contains(
+            "An error occurred: DOCKER_PULL_ERROR\n  The sample image could not be pulled."
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  'docker pull mcr.microsoft.com/mcr/hello-world:latest' failed:\n    Error response from daemon: Get \"https://mcr.microsoft.com/v2/\": dial tcp: lookup mcr.microsoft.com: no such host\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(" : OK"), "{stderr}");
+    assert_report!("failed_pull", &stderr);
+}
+
+#[test]
+fn a_pull_of_an_image_for_another_platform_passes_with_a_note() {
+    let pull = r#"echo "image with reference $2 was found but does not match the specified platform: wanted linux/riscv64; the image cannot be used on this platform" >&2; exit 1"#;
+    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(PS_OK, pull))));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert!(
+        stderr.contains(
+            "Docker pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK\n  Image 'mcr.microsoft.com/mcr/hello-world:latest' can be pulled but cannot be used on this platform.\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DOCKER_PULL_ERROR"), "{stderr}");
+}
+
+#[test]
+fn podman_is_used_when_there_is_no_docker() {
+    let podman = r#"case "$1" in
+  ps) echo "CONTAINER ID  IMAGE       COMMAND     CREATED     STATUS      PORTS       NAMES" ;;
+  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","GoVersion":"go1.19.8","GitCommit":"","BuiltTime":"Thu Jan  1 00:00:00 1970","Built":0,"OsArch":"linux/arm64","Os":"linux"}}' ;;
+  pull) echo "Trying to pull $2..." >&2; echo "d2c94e258dcb" ;;
+  *) exit 64 ;;
+esac"#;
+    let mut tools = replace(working(), "docker", None);
+    tools.push(("podman", podman.to_owned()));
+    let sandbox = Sandbox::new(&tools);
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert!(
+        stderr.starts_with(
+            "Podman client: [TMP]/bin/podman\n\
+             Podman daemon status: available\n\
+             Podman version: 4.3.1, build unknown, platform linux/arm64\n\
+             Podman pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK\n"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn docker_command_names_the_client_by_its_absolute_path() {
+    // No docker on PATH; the one named by DOCKER_COMMAND is used.
+    let sandbox = Sandbox::new(&replace(working(), "docker", None));
+    let named = sandbox.path("opt/docker");
+    sandbox.script(&named, &docker(PS_OK, PULL_OK));
+    let (_, stderr) = sandbox.run(
+        sandbox
+            .check_health(&["--yes"])
+            .env("DOCKER_COMMAND", &named),
+        0,
+    );
+    assert!(
+        stderr.starts_with(
+            "Docker client: [TMP]/opt/docker\n\
+             Docker daemon status: available\n\
+             Docker version: 28.2.2, build e6534b4, platform linux/amd64\n\
+             Docker pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK\n"
+        ),
+        "{stderr}"
+    );
+    assert!(sandbox.pulled());
+}
+
+#[test]
+fn a_docker_planted_in_the_current_directory_is_refused() {
+    let sandbox = Sandbox::new(&replace(working(), "docker", None));
+    let planted = sandbox.path("work/docker");
+    sandbox.script(&planted, &docker(PS_OK, PULL_OK));
+    let path = format!(".:{}", sandbox.default_path());
+    let (_, stderr) = sandbox.run(
+        sandbox
+            .command(&path)
+            .args(["acr", "check-health", "--yes", "--ignore-errors"]),
+        0,
+    );
+    assert!(
+        stderr.starts_with(
+            "An error occurred: DOCKER_COMMAND_ERROR\n  No working Docker client was found. Check that Docker is installed and on PATH.\n  Refusing to use 'docker' found at '[TMP]/work/docker' because it is in the current directory. Put the trusted program on PATH, or, for docker, set DOCKER_COMMAND to its absolute path.\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Docker daemon: not checked because of DOCKER_COMMAND_ERROR\n"),
+        "{stderr}"
+    );
+    assert!(!sandbox.pulled(), "the planted docker ran");
+
+    // A relative DOCKER_COMMAND into the current directory is refused too ...
+    let (_, stderr) = sandbox.run(
+        sandbox
+            .check_health(&["--yes", "--ignore-errors"])
+            .env("DOCKER_COMMAND", "./docker"),
+        0,
+    );
+    assert!(
+        stderr.contains("  Refusing to use './docker' found at '[TMP]/work/docker'"),
+        "{stderr}"
+    );
+    // ... and the same binary named by its absolute path is trusted.
+    let (_, stderr) = sandbox.run(
+        sandbox
+            .check_health(&["--yes"])
+            .env("DOCKER_COMMAND", &planted),
+        0,
+    );
+    assert!(
+        stderr.starts_with("Docker client: [TMP]/work/docker\nDocker daemon status: available\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_tool_found_through_a_relative_path_entry_is_shown_by_its_clean_path() {
+    let sandbox = Sandbox::new(&replace(working(), "helm", None));
+    sandbox.script(&sandbox.path("work/tools/helm"), &helm(HELM_3));
+    let path = format!("./tools:{}", sandbox.default_path());
+    let (_, stderr) = sandbox.run(
+        sandbox
+            .command(&path)
+            .args(["acr", "check-health", "--yes"]),
+        0,
+    );
+    assert!(
+        stderr.contains("Helm client: [TMP]/work/tools/helm\nHelm version: 3.14.0\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_helm_planted_in_the_current_directory_is_refused_too() {
+    let sandbox = Sandbox::new(&replace(working(), "helm", None));
+    sandbox.script(&sandbox.path("work/helm"), &helm(HELM_3));
+    let path = format!(".:{}", sandbox.default_path());
+    let (_, stderr) = sandbox.run(
+        sandbox
+            .command(&path)
+            .args(["acr", "check-health", "--yes", "--ignore-errors"]),
+        0,
+    );
+    assert!(
+        stderr.contains(
+            "An error occurred: HELM_COMMAND_ERROR\n  No working Helm client was found. Check that Helm is installed and on PATH.\n  Refusing to use 'helm' found at '[TMP]/work/helm'"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Helm version: 3.14.0"), "{stderr}");
+}
+
+#[test]
+fn no_container_client_is_a_command_error_and_the_rest_of_the_chain_is_skipped() {
+    let sandbox = Sandbox::new(&replace(working(), "docker", None));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--ignore-errors"]), 0);
+    assert!(
+        stderr.starts_with(
+            "An error occurred: DOCKER_COMMAND_ERROR\n  No working Docker client was found. Check that Docker is installed and on PATH.\n  'docker' was not found on PATH.\n"
+        ),
+        "{stderr}"
+    );
+    for line in [
+        "Docker daemon: not checked because of DOCKER_COMMAND_ERROR",
+        "Docker version: not checked because of DOCKER_COMMAND_ERROR",
+        "Docker pull: not checked because of DOCKER_COMMAND_ERROR",
+        "Helm version: 3.14.0",
+    ] {
+        assert!(
+            stderr.lines().any(|l| l == line),
+            "no {line:?} in:\n{stderr}"
+        );
+    }
+
+    let (stdout, _) = sandbox.run(
+        sandbox.check_health(&["--yes", "--ignore-errors", "-o", "json"]),
+        0,
+    );
+    let document = json(&stdout);
+    assert_eq!(status(&document, "docker.client"), "error");
+    assert_eq!(
+        check(&document, "docker.client")["code"],
+        "DOCKER_COMMAND_ERROR"
+    );
+    for skipped in ["docker.daemon", "docker.version", "docker.pull"] {
+        assert_eq!(status(&document, skipped), "skipped", "{skipped}");
+    }
+
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 1);
+    assert!(
+        stderr.ends_with("Stopped at the first error (DOCKER_COMMAND_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_warning_from_docker_ps_does_not_make_the_daemon_unavailable() {
+    let ps = r#"echo "WARNING: Error loading config file: /root/.docker/config.json: permission denied" >&2; echo "CONTAINER ID   IMAGE""#;
+    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(ps, PULL_OK))));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert!(
+        stderr.contains("Docker daemon status: available\n    WARNING: Error loading config file: /root/.docker/config.json: permission denied\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("An error occurred"), "{stderr}");
+}
+
+#[test]
+fn a_hanging_client_is_stopped_at_the_timeout() {
+    // `ps` never answers, and what it started in the background must go with it.
+    let ps = r#"sleep 30 & echo $! > "$HOME/ps.pid"; wait"#;
+    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(ps, PULL_OK))));
+    let started = Instant::now();
+    let (_, stderr) = sandbox.run(
+        sandbox.check_health(&["--yes", "--ignore-errors", "--timeout", "1"]),
+        0,
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        stderr.contains("An error occurred: DOCKER_DAEMON_ERROR\n  The Docker daemon cannot be reached. Check that it is running, or restart it.\n  'docker ps' timed out after 1 s.\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Docker pull: not checked because of DOCKER_DAEMON_ERROR\n"),
+        "{stderr}"
+    );
+    // The other checks were not held up.
+    assert!(stderr.contains("Helm version: 3.14.0\n"), "{stderr}");
+    // The hanging child and its own child were killed, not left behind.
+    let pid = std::fs::read_to_string(sandbox.path("home/ps.pid")).unwrap();
+    let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "the sleep still runs: {state}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pull prompt
+
+#[test]
+fn without_a_terminal_and_without_yes_the_pull_is_skipped() {
+    let sandbox = Sandbox::new(&working());
+    let (_, stderr) = sandbox.run(sandbox.check_health(&[]), 0);
+    assert!(
+        stderr.contains("Docker version: 28.2.2, build e6534b4, platform linux/amd64\nSkipping the pull check: there is no terminal to ask for confirmation. Add --yes to pull without asking.\n"),
+        "{stderr}"
+    );
+    assert!(!sandbox.pulled());
+    let (stdout, _) = sandbox.run(sandbox.check_health(&["-o", "json"]), 0);
+    assert_eq!(status(&json(&stdout), "docker.pull"), "skipped");
+}
+
+/// Runs check-health on a pseudo-terminal (util-linux `script`), with `answer` typed in.
+fn on_a_terminal(sandbox: &Sandbox, answer: &str) -> String {
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("this test needs util-linux `script` in /usr/bin or /bin");
+    let command = format!("'{}' acr check-health", env!("CARGO_BIN_EXE_acr-health"));
+    let output = Command::new(script)
+        .env_clear()
+        .env("PATH", sandbox.default_path())
+        .env("HOME", sandbox.path("home"))
+        .env("NO_COLOR", "1")
+        .current_dir(sandbox.path("work"))
+        .args(["-qec", &command, "/dev/null"])
+        .write_stdin(answer)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    sandbox
+        .clean(&output.stdout)
+        .replace("\r\x1b[K", "")
+        .replace("\r\n", "\n")
+}
+
+const PROMPT: &str =
+    "This will pull the image mcr.microsoft.com/mcr/hello-world:latest. Proceed? (y/n): ";
+
+#[test]
+fn the_prompt_answered_yes_pulls() {
+    let sandbox = Sandbox::new(&working());
+    // An answer that is neither yes nor no asks again.
+    let screen = on_a_terminal(&sandbox, "maybe\ny\n");
+    assert_eq!(screen.matches(PROMPT).count(), 2, "{screen}");
+    assert!(
+        screen.contains("✓ Docker pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK\n"),
+        "{screen}"
+    );
+    assert!(sandbox.pulled());
+}
+
+#[test]
+fn the_prompt_answered_no_skips_the_pull() {
+    let sandbox = Sandbox::new(&working());
+    let screen = on_a_terminal(&sandbox, "n\n");
+    assert!(screen.contains(PROMPT), "{screen}");
+    assert!(screen.contains("- Skipping pull check.\n"), "{screen}");
+    assert!(!screen.contains("pull of"), "{screen}");
+    assert!(!sandbox.pulled());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helm
+
+fn helm_report(helm_script: String, code: i32) -> String {
+    let sandbox = Sandbox::new(&replace(working(), "helm", Some(helm_script)));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), code);
+    stderr
+}
+
+#[test]
+fn helm_2_passes() {
+    let stderr = helm_report(helm(HELM_2), 0);
+    assert!(
+        stderr.contains("Helm client: [TMP]/bin/helm\nHelm version: 2.16.12\nNotary"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn helm_2_10_is_too_old() {
+    let stderr = helm_report(helm(HELM_2_10), 1);
+    assert!(
+        stderr.contains("Helm version: 2.10.0\nAn error occurred: HELM_VERSION_ERROR\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "  Helm 2.10.0 is older than 2.11.0, the oldest version that is supported. Upgrade the Helm client.\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("Stopped at the first error (HELM_VERSION_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_helm_version_that_cannot_be_read_is_a_version_error() {
+    let stderr = helm_report(helm("something else entirely"), 1);
+    assert!(
+        stderr.contains("Helm client: [TMP]/bin/helm\nAn error occurred: HELM_VERSION_ERROR\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "  No version could be read from the output of 'helm version --client':\n    something else entirely\n"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_warning_from_helm_is_shown_but_is_not_an_error() {
+    let script = format!(
+        "echo 'WARNING: Kubernetes configuration file is group-readable. This is insecure. Location: /root/.kube/config' >&2\n{}",
+        helm(HELM_3)
+    );
+    let stderr = helm_report(script, 0);
+    assert!(
+        stderr.contains("Helm version: 3.14.0\n    WARNING: Kubernetes configuration file is group-readable. This is insecure. Location: /root/.kube/config\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("HELM_COMMAND_ERROR"), "{stderr}");
+    assert!(!stderr.contains("HELM_VERSION_ERROR"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notary
+
+#[test]
+fn a_missing_notary_is_a_warning_that_never_fails_the_run() {
+    let sandbox = Sandbox::new(&replace(working(), "notary", None));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert!(
+        stderr.contains(
+            "An error occurred: NOTARY_COMMAND_ERROR (warning)\n  No notary client was found. It is only needed for Docker Content Trust.\n  'notary' was not found on PATH.\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Notary version: not checked because of NOTARY_COMMAND_ERROR\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Stopped at the first error"), "{stderr}");
+    let (stdout, _) = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
+    let summary = &json(&stdout)["summary"];
+    assert_eq!(
+        (&summary["status"], &summary["errors"], &summary["warnings"]),
+        (&Value::from("warning"), &Value::from(0), &Value::from(1))
+    );
+}
+
+#[test]
+fn a_notary_without_a_version_is_a_version_warning() {
+    // Debian's notary 0.7.0 prints an empty version.
+    let empty = notary(r"notary\n Version:    \n Git commit: \n");
+    let sandbox = Sandbox::new(&replace(working(), "notary", Some(empty)));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert!(
+        stderr.contains(
+            "Notary client: [TMP]/bin/notary\nAn error occurred: NOTARY_VERSION_ERROR (warning)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  No version could be read from the output of 'notary version':\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Stopped at the first error"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the checks do not run
+
+#[test]
+fn in_azure_cloud_shell_the_environment_checks_are_skipped() {
+    // Every tool would leave a mark if it ran.
+    let mark = r#": > "$HOME/ran-${0##*/}"; exit 1"#;
+    let sandbox = Sandbox::new(&[
+        ("docker", mark.to_owned()),
+        ("helm", mark.to_owned()),
+        ("notary", mark.to_owned()),
+    ]);
+    let (stdout, stderr) = sandbox.run(sandbox.check_health(&[]).env("ACC_CLOUD", "1"), 0);
+    assert_eq!(stdout, "");
+    assert_report!("cloud_shell", &stderr);
+    assert!(
+        stderr.starts_with("Environment checks are not supported in Azure Cloud Shell.\n"),
+        "{stderr}"
+    );
+    for tool in ["Docker", "Helm", "Notary"] {
+        assert!(!stderr.contains(tool), "{tool} checked:\n{stderr}");
+    }
+    let marks: Vec<_> = std::fs::read_dir(sandbox.path("home")).unwrap().collect();
+    assert!(marks.is_empty(), "a tool ran: {marks:?}");
+}
+
+#[test]
+fn without_a_registry_name_the_connectivity_checks_are_skipped_and_say_why() {
+    let sandbox = Sandbox::new(&working());
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert!(
+        stderr.contains(&format!(
+            "acr-health version: {}\nRegistry name must be provided to check connectivity.\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{stderr}"
+    );
+    let (stdout, _) = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
+    let registry = check(&json(&stdout), "registry.name").clone();
+    assert_eq!(registry["status"], "skipped");
+    assert_eq!(
+        registry["message"],
+        "Registry name must be provided to check connectivity."
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// --verbose, --debug
+
+#[test]
+fn verbose_shows_how_long_each_check_took_and_the_total() {
+    let sandbox = Sandbox::new(&working());
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--verbose"]), 0);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("Docker daemon status: available (") && l.ends_with(" ms)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("10 checks in ") && l.ends_with(" s")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ran '"), "{stderr}");
+    assert_report!("verbose", &stderr);
+}
+
+#[test]
+fn debug_shows_the_commands_that_ran_and_their_output() {
+    let sandbox = Sandbox::new(&replace(
+        working(),
+        "docker",
+        Some(docker(PS_NO_DAEMON, PULL_OK)),
+    ));
+    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--debug"]), 1);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("  ran 'docker ps': exit code 1, ") && l.ends_with(" ms")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("    stderr | Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"),
+        "{stderr}"
+    );
+    assert_report!("debug", &stderr);
+
+    // Every command, with what it printed, when the run goes on.
+    let (_, stderr) = sandbox.run(
+        sandbox.check_health(&["--yes", "--debug", "--ignore-errors"]),
+        0,
+    );
+    for line in [
+        "  ran 'docker version --format json': exit code 0, [MS] ms",
+        &format!("    stdout | {DOCKER_VERSION_JSON}"),
+        "  ran 'helm version --client': exit code 0, [MS] ms",
+        &format!("    stdout | {HELM_3}"),
+        "  ran 'notary version': exit code 0, [MS] ms",
+        "    stdout |  Version:    0.6.1",
+    ] {
+        let found = stderr.lines().any(|l| match line.split_once("[MS] ms") {
+            Some((head, _)) => l.starts_with(head) && l.ends_with(" ms"),
+            None => l == line,
+        });
+        assert!(found, "no {line:?} in:\n{stderr}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output for scripts, usage errors, the short command
+
+#[test]
+fn yaml_output_holds_the_same_document() {
+    let sandbox = Sandbox::new(&replace(working(), "notary", None));
+    let (yaml, _) = sandbox.run(sandbox.check_health(&["--yes", "-o", "yaml"]), 0);
+    let document: Value = serde_saphyr::from_str(&yaml).unwrap();
+    assert_eq!(status(&document, "docker.pull"), "ok");
+    assert_eq!(
+        check(&document, "notary.command")["code"],
+        "NOTARY_COMMAND_ERROR"
+    );
+    assert_eq!(document["summary"]["status"], "warning");
+    assert_eq!(document["summary"]["exit_code"], 0);
+}
+
+#[test]
+fn a_query_picks_from_the_document() {
+    let sandbox = Sandbox::new(&replace(replace(working(), "helm", None), "notary", None));
+    let query = "checks[?status=='error'].code";
+    let (stdout, stderr) = sandbox.run(
+        sandbox.check_health(&["--yes", "--ignore-errors", "--query", query]),
+        0,
+    );
+    // --query alone means JSON, as in az.
+    assert_eq!(json(&stdout), serde_json::json!(["HELM_COMMAND_ERROR"]));
+    assert!(
+        stderr.contains("An error occurred: HELM_COMMAND_ERROR"),
+        "{stderr}"
+    );
+    let (stdout, _) = sandbox.run(
+        sandbox.check_health(&[
+            "--yes",
+            "--ignore-errors",
+            "-o",
+            "tsv",
+            "--query",
+            "checks[?status=='warning'].code",
+        ]),
+        0,
+    );
+    assert_eq!(stdout, "NOTARY_COMMAND_ERROR\n");
+}
+
+#[test]
+fn usage_errors_exit_2_before_any_check_runs() {
+    let mark = r#": > "$HOME/ran-${0##*/}"; exit 1"#;
+    let sandbox = Sandbox::new(&[("docker", mark.to_owned())]);
+    sandbox
+        .check_health(&["--timeout", "0"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "invalid value '0' for '--timeout <SECONDS>'",
+        ));
+    sandbox
+        .check_health(&["--bogus"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("unexpected argument '--bogus'"));
+    sandbox
+        .check_health(&["--yes", "--query", "checks[?status=="])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("not valid JMESPath"));
+    let marks: Vec<_> = std::fs::read_dir(sandbox.path("home")).unwrap().collect();
+    assert!(marks.is_empty(), "a check ran: {marks:?}");
+}
+
+#[test]
+fn check_health_alone_is_acr_check_health() {
+    let sandbox = Sandbox::new(&replace(working(), "notary", None));
+    let (_, long) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let (_, short) = sandbox.run(
+        sandbox
+            .command(&sandbox.default_path())
+            .args(["check-health", "--yes"]),
+        0,
+    );
+    assert_eq!(short, long);
+    assert!(long.contains("NOTARY_COMMAND_ERROR"), "{long}");
+}
