@@ -1,60 +1,64 @@
 #!/usr/bin/env bash
-# Benchmarks of acr-health: median wall time (hyperfine) and median peak memory (GNU time) of
-# each scenario, written to bench/results.md with the machine and the date.
-# Usage: bench/run.sh [RUNS]   (default 30 timed runs per scenario, after 5 warm-up runs)
+# Benchmarks acr-health side by side with the real Azure CLI 2.91.0 and writes bench/results.md.
+# Usage: bench/run.sh [RUNS]   (default 20 timed runs per tool and scenario, after 3 warm-ups)
+# It installs what it needs on a fresh machine: Azure CLI 2.91.0 into bench/.venv (a private
+# virtual environment; nothing else changes) and builds acr-health in release mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-30}
+runs=${1:-20}
+root=$PWD
 
-install_if_missing() { # command package
-  command -v "$1" >/dev/null && return
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
-}
-install_if_missing hyperfine hyperfine
-[ -x /usr/bin/time ] || install_if_missing /usr/bin/time time
-
+if [ ! -x bench/.venv/bin/az ] || ! bench/.venv/bin/az version 2>/dev/null | grep -q '"azure-cli": "2.91.0"'; then
+  echo "bench: installing Azure CLI 2.91.0 into bench/.venv (a few minutes, once)" >&2
+  python3 -m venv bench/.venv
+  bench/.venv/bin/pip install -q --disable-pip-version-check azure-cli==2.91.0
+fi
+echo "bench: building acr-health (release)" >&2
 cargo build --release --locked -q
-bin=$PWD/target/release/acr-health
+bin=$root/target/release/acr-health
+az=$root/bench/.venv/bin/az
+docker=$(command -v docker || true)
+[ -n "$docker" ] || { echo "bench: scenario A needs the docker client on PATH" >&2; exit 1; }
+
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-
-# Median of the numbers on stdin.
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
-# Median peak memory (KiB) over 10 runs.
-peak_kib() {
-  for _ in $(seq 10); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | median
-}
-
-# Median wall time in ms over $runs runs.
-wall_ms() {
-  hyperfine -N --style none --warmup 5 --runs "$runs" --export-json "$work/h.json" "$*" >/dev/null 2>&1
-  python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$work/h.json"
-}
-
-rows=()
-measure() { # label target_ms target_kib command...
-  local label=$1 target_ms=$2 target_kib=$3; shift 3
-  local ms kib verdict shown="$*"
-  ms=$(wall_ms "$@"); kib=$(peak_kib "$@")
-  verdict=$(awk -v m="$ms" -v k="$kib" -v tm="$target_ms" -v tk="$target_kib" \
-    'BEGIN { print (m <= tm && k <= tk) ? "meets" : "MISSES" }')
-  rows+=("| $label | \`acr-health ${shown#"$bin "}\` | $ms ms | $((kib / 1024)).$(((kib % 1024) * 10 / 1024)) MiB | ≤ $target_ms ms, ≤ $((target_kib / 1024)) MiB: $verdict |")
-}
-
-measure "D explain" 5 10240 "$bin" explain CONNECTIVITY_SSL_ERROR --lang nl
-measure "D explain --list -o json" 5 10240 "$bin" explain --list -o json
-measure "D explain piped to a query" 5 10240 "$bin" codes --query "[?severity=='error'].code"
-
+mkdir -p "$work/az" "$work/home"
+# The same environment for both tools: the real docker client without a daemon, no helm, no
+# notary, no Azure login, no telemetry, no colour.
+common_env=$(python3 - "$work" "$(dirname "$docker")" <<'PY'
+import json, sys
+work, docker_dir = sys.argv[1], sys.argv[2]
+print(json.dumps({
+    "PATH": f"{docker_dir}:/usr/bin:/bin", "HOME": f"{work}/home", "DOCKER_HOST": "unix:///nonexistent.sock",
+    "AZURE_CONFIG_DIR": f"{work}/az", "AZURE_CORE_COLLECT_TELEMETRY": "false", "AZURE_CORE_NO_COLOR": "true",
+    "IMDS_ENDPOINT": "http://127.0.0.1:9", "NO_COLOR": "1", "LANG": "C.UTF-8",
+}))
+PY
+)
+spec=$(python3 - "$bin" "$az" "$docker" "$runs" "$common_env" <<'PY'
+import json, sys
+bin, az, docker, runs, env = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])
+pair = lambda args: [{"tool": "acr-health", "argv": [bin, *args], "env": env, "expect_exit": 0},
+                     {"tool": "az", "argv": [az, *args], "env": env, "expect_exit": 0}]
+print(json.dumps({"runs": runs, "warmup": 3, "scenarios": [
+    {"name": "A", "commands": pair(["acr", "check-health", "--ignore-errors", "--yes"])},
+    {"name": "A-children", "commands": [
+        {"tool": "docker ps", "argv": [docker, "ps"], "env": env},
+        {"tool": "docker version --format json", "argv": [docker, "version", "--format", "json"], "env": env}]},
+    {"name": "B", "commands": pair(["acr", "check-health", "-n", "example", "--ignore-errors", "--yes"])},
+    {"name": "D1", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"], "env": env, "expect_exit": 0}]},
+    {"name": "D2", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "--list", "-o", "json"], "env": env, "expect_exit": 0}]},
+]}))
+PY
+)
+echo "bench: measuring ($runs runs per tool and scenario)" >&2
+python3 bench/harness.py <<<"$spec" > "$work/samples.json"
 size=$(stat -c %s "$bin")
-{
-  echo "# Benchmark results"
-  echo
-  echo "Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -srm)."
-  echo "acr-health $(git rev-parse --short HEAD 2>/dev/null || echo unknown), release build, $((size / 1024)) KiB."
-  echo "Each figure is the median of $runs runs (wall time, hyperfine -N after 5 warm-ups) or of 10 runs (peak RSS, GNU time)."
-  echo
-  echo "| scenario | command | median wall | median peak RSS | target |"
-  echo "|---|---|---|---|---|"
-  printf '%s\n' "${rows[@]}"
-} | tee bench/results.md
+header="# Benchmark results
+
+Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -srm).
+acr-health $(git rev-parse --short HEAD 2>/dev/null || echo unknown), release build, $((size / 1024)) KiB; Azure CLI 2.91.0 from PyPI in bench/.venv.
+Each tool ran $runs times per scenario after 3 warm-ups, alternating with the other tool run by run;
+wall time from a monotonic clock, peak RSS from the child's rusage. Medians throughout; the ratio is
+the median of the per-pair ratios az/acr-health. Same environment for both: the real docker client
+with no daemon, no helm, no notary, not logged in to Azure, no network route to Azure."
+python3 bench/report.py "$work/samples.json" "$header" | tee bench/results.md

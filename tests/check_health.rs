@@ -17,9 +17,9 @@ const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 
 const DOCKER_VERSION_JSON: &str =
     r#"{"Client":{"Version":"28.2.2","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"}}"#;
-const PS_OK: &str =
-    r#"echo "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES""#;
-const PS_NO_DAEMON: &str = r#"echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1"#;
+/// The daemon answers: `docker version` exits 0 after printing both parts.
+const DAEMON_UP: &str = ":";
+const FAKE_DAEMON_DOWN: &str = r#"echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1"#;
 /// A pull that works, and leaves a mark so a test can tell that it ran.
 const PULL_OK: &str = r#": > "$HOME/pulled"; echo "Status: Image is up to date for $2""#;
 const HELM_3: &str = r#"version.BuildInfo{Version:"v3.14.0", GitCommit:"3fc9f4b", GitTreeState:"clean", GoVersion:"go1.21.5"}"#;
@@ -28,14 +28,14 @@ const HELM_2: &str =
 const HELM_2_10: &str =
     r#"Client: &version.Version{SemVer:"v2.10.0", GitCommit:"9ad53aa", GitTreeState:"clean"}"#;
 
-/// A fake docker: `docker ps` runs the shell code `ps`, `docker pull <image>` the code `pull`,
-/// and `docker version --format json` prints the client block of docker 28.2.2; any other command
-/// line is a usage error (exit 64), so a wrong one shows up as a failed check.
-fn docker(ps: &str, pull: &str) -> String {
+/// A fake docker: `docker version --format json` prints the client block of docker 28.2.2 and
+/// then runs the shell code `daemon` (which decides whether the daemon answered), `docker pull
+/// <image>` runs the code `pull`; any other command line is a usage error (exit 64), so a wrong one
+/// shows up as a failed check.
+fn docker(daemon: &str, pull: &str) -> String {
     format!(
         r#"case "$1" in
-  ps) [ $# -eq 1 ] || exit 64; {ps} ;;
-  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{DOCKER_VERSION_JSON}' ;;
+  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{DOCKER_VERSION_JSON}'; {daemon} ;;
   pull) [ "$2" = "{IMAGE}" ] || exit 64; {pull} ;;
   *) echo "fake docker: unexpected arguments: $*" >&2; exit 64 ;;
 esac"#
@@ -63,7 +63,7 @@ const NOTARY_0_6_1: &str = r"notary\n Version:    0.6.1\n Git commit: abc\n";
 /// docker, helm 3 and notary 0.6.1, all working.
 fn working() -> Vec<(&'static str, String)> {
     vec![
-        ("docker", docker(PS_OK, PULL_OK)),
+        ("docker", docker(DAEMON_UP, PULL_OK)),
         ("helm", helm(HELM_3)),
         ("notary", notary(NOTARY_0_6_1)),
     ]
@@ -459,7 +459,7 @@ fn only_show_errors_prints_the_errors_and_nothing_else() {
 #[test]
 fn a_failed_pull_is_a_pull_error_with_the_clients_own_words() {
     let pull = r#"echo 'Error response from daemon: Get "https://mcr.microsoft.com/v2/": dial tcp: lookup mcr.microsoft.com: no such host' >&2; exit 1"#;
-    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(PS_OK, pull))));
+    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(DAEMON_UP, pull))));
     let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 1);
     assert!(
         stderr.contains(
@@ -478,7 +478,7 @@ fn a_failed_pull_is_a_pull_error_with_the_clients_own_words() {
 #[test]
 fn a_pull_of_an_image_for_another_platform_passes_with_a_note() {
     let pull = r#"echo "image with reference $2 was found but does not match the specified platform: wanted linux/riscv64; the image cannot be used on this platform" >&2; exit 1"#;
-    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(PS_OK, pull))));
+    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(DAEMON_UP, pull))));
     let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.contains(
@@ -517,7 +517,7 @@ fn docker_command_names_the_client_by_its_absolute_path() {
     // No docker on PATH; the one named by DOCKER_COMMAND is used.
     let sandbox = Sandbox::new(&replace(working(), "docker", None));
     let named = sandbox.path("opt/docker");
-    sandbox.script(&named, &docker(PS_OK, PULL_OK));
+    sandbox.script(&named, &docker(DAEMON_UP, PULL_OK));
     let (_, stderr) = sandbox.run(
         sandbox
             .check_health(&["--yes"])
@@ -540,7 +540,7 @@ fn docker_command_names_the_client_by_its_absolute_path() {
 fn a_docker_planted_in_the_current_directory_is_refused() {
     let sandbox = Sandbox::new(&replace(working(), "docker", None));
     let planted = sandbox.path("work/docker");
-    sandbox.script(&planted, &docker(PS_OK, PULL_OK));
+    sandbox.script(&planted, &docker(DAEMON_UP, PULL_OK));
     let path = format!(".:{}", sandbox.default_path());
     let (_, stderr) = sandbox.run(
         sandbox
@@ -665,9 +665,13 @@ fn no_container_client_is_a_command_error_and_the_rest_of_the_chain_is_skipped()
 }
 
 #[test]
-fn a_warning_from_docker_ps_does_not_make_the_daemon_unavailable() {
-    let ps = r#"echo "WARNING: Error loading config file: /root/.docker/config.json: permission denied" >&2; echo "CONTAINER ID   IMAGE""#;
-    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(ps, PULL_OK))));
+fn a_warning_from_docker_does_not_make_the_daemon_unavailable() {
+    let warning = r#"echo "WARNING: Error loading config file: /root/.docker/config.json: permission denied" >&2"#;
+    let sandbox = Sandbox::new(&replace(
+        working(),
+        "docker",
+        Some(docker(warning, PULL_OK)),
+    ));
     let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.contains("Docker daemon status: available\n    WARNING: Error loading config file: /root/.docker/config.json: permission denied\n"),
@@ -678,9 +682,9 @@ fn a_warning_from_docker_ps_does_not_make_the_daemon_unavailable() {
 
 #[test]
 fn a_hanging_client_is_stopped_at_the_timeout() {
-    // `ps` never answers, and what it started in the background must go with it.
-    let ps = r#"sleep 30 & echo $! > "$HOME/ps.pid"; wait"#;
-    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(ps, PULL_OK))));
+    // The daemon never answers, and what the client started in the background must go with it.
+    let hang = r#"sleep 30 & echo $! > "$HOME/ps.pid"; wait"#;
+    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(hang, PULL_OK))));
     let started = Instant::now();
     let (_, stderr) = sandbox.run(
         sandbox.check_health(&["--yes", "--ignore-errors", "--timeout", "1"]),
@@ -689,7 +693,7 @@ fn a_hanging_client_is_stopped_at_the_timeout() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(
-        stderr.contains("An error occurred: DOCKER_DAEMON_ERROR\n  The Docker daemon cannot be reached. Check that it is running, or restart it.\n  'docker ps' timed out after 1 s.\n"),
+        stderr.contains("An error occurred: DOCKER_DAEMON_ERROR\n  The Docker daemon cannot be reached. Check that it is running, or restart it.\n  'docker version --format json' timed out after 1 s.\n"),
         "{stderr}"
     );
     assert!(
@@ -959,13 +963,13 @@ fn debug_shows_the_commands_that_ran_and_their_output() {
     let sandbox = Sandbox::new(&replace(
         working(),
         "docker",
-        Some(docker(PS_NO_DAEMON, PULL_OK)),
+        Some(docker(FAKE_DAEMON_DOWN, PULL_OK)),
     ));
     let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--debug"]), 1);
     assert!(
-        stderr
-            .lines()
-            .any(|l| l.starts_with("  ran 'docker ps': exit code 1, ") && l.ends_with(" ms")),
+        stderr.lines().any(|l| l
+            .starts_with("  ran 'docker version --format json': exit code 1, ")
+            && l.ends_with(" ms")),
         "{stderr}"
     );
     assert!(
@@ -980,7 +984,7 @@ fn debug_shows_the_commands_that_ran_and_their_output() {
         0,
     );
     for line in [
-        "  ran 'docker version --format json': exit code 0, [MS] ms",
+        "  ran 'docker version --format json': exit code 1, [MS] ms",
         &format!("    stdout | {DOCKER_VERSION_JSON}"),
         "  ran 'helm version --client': exit code 0, [MS] ms",
         &format!("    stdout | {HELM_3}"),

@@ -1,5 +1,9 @@
 //! The container client: found (docker, else podman, or `DOCKER_COMMAND`), its daemon reachable
-//! (`ps`), its version readable (`version --format json`), and a test pull.
+//! and its version readable, and a test pull.
+//!
+//! az runs `ps` for the daemon and `version` for the version. One `version --format json` answers
+//! both: it asks the daemon (and fails like `ps` when it cannot reach it), and its client part is
+//! there either way. One child instead of two is what makes this check as fast as the client.
 
 use std::path::Path;
 use std::time::Instant;
@@ -36,8 +40,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     found.duration = started.elapsed();
     emit(found);
 
-    // The daemon and the version do not depend on each other.
-    let (daemon, version) = tokio::join!(daemon(&client, context), version(&client, context));
+    let (daemon, version) = daemon_and_version(&client, context).await;
     let daemon_ok = daemon.status == super::CheckStatus::Ok;
     let daemon_code = daemon.code;
     emit(daemon);
@@ -97,61 +100,59 @@ fn title_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-async fn daemon(client: &Client, context: &Context) -> Outcome {
-    let started = Instant::now();
-    let mut records = Vec::new();
-    let result = process::run(
-        &client.path,
-        &client.command,
-        &["ps"],
-        context,
-        &mut records,
-    )
-    .await;
-    let outcome = match result {
-        Ok(done) if done.success() => {
-            let outcome = Outcome::ok(
-                "docker.daemon",
-                Text::ui("health.docker.daemon").arg("client", &client.title),
-            );
-            // A warning on stderr does not make the daemon unavailable (az says it does).
-            outcome.verbatim(&done.stderr)
-        }
-        // 126 and 127: the shell could not run the client itself.
-        Ok(done) if matches!(done.exit, Some(126 | 127)) => {
-            Outcome::failed("docker.daemon", Code::DOCKER_COMMAND_ERROR).verbatim(&done.stderr)
-        }
-        Ok(done) => {
-            Outcome::failed("docker.daemon", Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr)
-        }
-        Err(error @ ProcessError::TimedOut { .. }) => {
-            could_not_run("docker.daemon", Code::DOCKER_DAEMON_ERROR, &error)
-        }
-        Err(error) => could_not_run("docker.daemon", Code::DOCKER_COMMAND_ERROR, &error),
-    };
-    finish(outcome, started, records)
-}
-
-async fn version(client: &Client, context: &Context) -> Outcome {
+async fn daemon_and_version(client: &Client, context: &Context) -> (Outcome, Outcome) {
     let started = Instant::now();
     let mut records = Vec::new();
     let args = ["version", "--format", "json"];
     let result = process::run(&client.path, &client.command, &args, context, &mut records).await;
-    let outcome = match result {
-        // The client's part is valid even when the daemon's is missing (exit 1): the daemon has
-        // its own check, and a version line is still worth having.
-        Ok(done) => match parse_version(&done.stdout, &client.title) {
-            Some(line) => Outcome::ok("docker.version", line),
-            None => Outcome::failed("docker.version", Code::DOCKER_VERSION_ERROR)
-                .note(
-                    Text::ui("health.detail.unreadable_output")
-                        .arg("command", format!("{} {}", client.command, args.join(" "))),
-                )
-                .verbatim(&done.stderr),
-        },
-        Err(error) => could_not_run("docker.version", Code::DOCKER_VERSION_ERROR, &error),
+    let done = match result {
+        Ok(done) => done,
+        Err(error) => {
+            let code = match error {
+                ProcessError::TimedOut { .. } => Code::DOCKER_DAEMON_ERROR,
+                _ => Code::DOCKER_COMMAND_ERROR,
+            };
+            let daemon = finish(
+                could_not_run("docker.daemon", code, &error),
+                started,
+                records,
+            );
+            return (daemon, skipped_because("docker.version", code));
+        }
     };
-    finish(outcome, started, records)
+    let daemon = if done.success() {
+        // A warning on stderr does not make the daemon unavailable (az says it does).
+        Outcome::ok(
+            "docker.daemon",
+            Text::ui("health.docker.daemon").arg("client", &client.title),
+        )
+        .verbatim(&done.stderr)
+    } else if matches!(done.exit, Some(126 | 127)) {
+        // The shell could not run the client itself.
+        let daemon =
+            Outcome::failed("docker.daemon", Code::DOCKER_COMMAND_ERROR).verbatim(&done.stderr);
+        let daemon = finish(daemon, started, records);
+        return (
+            daemon,
+            skipped_because("docker.version", Code::DOCKER_COMMAND_ERROR),
+        );
+    } else {
+        Outcome::failed("docker.daemon", Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr)
+    };
+    // The client's part is valid even when the daemon's is missing (exit 1): the daemon has its
+    // own finding, and a version line is still worth having.
+    let version = match parse_version(&done.stdout, &client.title) {
+        Some(line) => Outcome::ok("docker.version", line),
+        None => Outcome::failed("docker.version", Code::DOCKER_VERSION_ERROR)
+            .note(
+                Text::ui("health.detail.unreadable_output")
+                    .arg("command", format!("{} {}", client.command, args.join(" "))),
+            )
+            .verbatim(&done.stdout),
+    };
+    let mut version = version;
+    version.duration = started.elapsed();
+    (finish(daemon, started, records), version)
 }
 
 /// The client's version, build and platform from `version --format json`.

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Turns bench/harness.py's samples into the results table: medians, az/acr-health ratios pair
+by pair, peak memory, and whether each target is met."""
+import json
+import statistics
+import sys
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def main():
+    results = {r["name"]: r["samples"] for r in json.load(open(sys.argv[1]))}
+    header = sys.argv[2]
+    rows = []
+    verdicts = []
+
+    def ms(seconds):
+        return f"{seconds * 1000:.1f} ms"
+
+    def mib(kib):
+        return f"{kib / 1024:.1f} MiB"
+
+    for name, label, command in [
+        ("A", "A. Environment only", "acr check-health --ignore-errors --yes"),
+        ("B", "B. DNS failure", "acr check-health -n example --ignore-errors --yes"),
+    ]:
+        if name not in results:
+            continue
+        ours, az = results[name]["acr-health"], results[name]["az"]
+        ratio = median([a / o for a, o in zip(az["wall"], ours["wall"])])
+        memory = median(ours["rss"]) / median(az["rss"])
+        rows.append(
+            f"| {label} | `{command}` | {ms(median(ours['wall']))} | {ms(median(az['wall']))} | "
+            f"{ratio:.1f}× | {mib(median(ours['rss']))} | {mib(median(az['rss']))} |"
+        )
+        verdicts.append(f"- {label}: {ratio:.1f}× faster than az (target ≥ 10×): "
+                        f"{'met' if ratio >= 10 else 'MISSED'}; peak memory {memory:.2f} of az's "
+                        f"(target ≤ 0.25): {'met' if memory <= 0.25 else 'MISSED'}.")
+    if "A-children" in results and "A" in results:
+        ours = median(results["A"]["acr-health"]["wall"])
+        children = {tool: median(s["wall"]) for tool, s in results["A-children"].items()}
+        slowest_tool, slowest = max(children.items(), key=lambda kv: kv[1])
+        factor = ours / slowest
+        shown = ", ".join(f"`{tool}` {ms(t)}" for tool, t in children.items())
+        verdicts.append(f"- A: {factor:.2f}× the slowest child process it starts ({shown}; "
+                        f"target ≤ 1.2×): {'met' if factor <= 1.2 else 'MISSED'}.")
+    explain_rows = []
+    for name, label in [("D1", "explain CONNECTIVITY_SSL_ERROR --lang nl"),
+                        ("D2", "explain --list -o json")]:
+        if name not in results:
+            continue
+        ours = results[name]["acr-health"]
+        wall, rss = median(ours["wall"]), median(ours["rss"])
+        explain_rows.append(f"| D. `{label}` | {ms(wall)} | {mib(rss)} |")
+        verdicts.append(f"- D `{label}`: {ms(wall)}, {mib(rss)} (target ≤ 5 ms, ≤ 10 MiB): "
+                        f"{'met' if wall <= 0.005 and rss <= 10240 else 'MISSED'}.")
+    print(header)
+    print()
+    print("| scenario | command | acr-health median | az 2.91.0 median | az / acr-health (median of pairs) | acr-health peak RSS | az peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print()
+    print("| scenario | acr-health median | peak RSS |")
+    print("|---|---|---|")
+    print("\n".join(explain_rows))
+    print()
+    print("Targets:")
+    print("\n".join(verdicts))
+
+
+if __name__ == "__main__":
+    main()
