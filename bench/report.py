@@ -33,7 +33,8 @@ def main():
         memory = median(ours["rss"]) / median(az["rss"])
         rows.append(
             f"| {label} | `{command}` | {ms(median(ours['wall']))} | {ms(median(az['wall']))} | "
-            f"{ratio:.1f}× | {mib(median(ours['rss']))} | {mib(median(az['rss']))} |"
+            f"{ratio:.1f}× | {mib(median(ours['rss']))} | {mib(median(az['rss']))} | "
+            f"{mib(median(ours['tree_rss']))} | {mib(median(az['tree_rss']))} |"
         )
         verdicts.append(f"- {label}: {ratio:.1f}× faster than az (target ≥ 10×): "
                         f"{'met' if ratio >= 10 else 'MISSED'}; peak memory {memory:.2f} of az's "
@@ -58,8 +59,8 @@ def main():
                         f"{'met' if wall <= 0.005 and rss <= 10240 else 'MISSED'}.")
     print(header)
     print()
-    print("| scenario | command | acr-health median | az 2.91.0 median | az / acr-health (median of pairs) | acr-health peak RSS | az peak RSS |")
-    print("|---|---|---|---|---|---|---|")
+    print("| scenario | command | acr-health median | az 2.91.0 median | az / acr-health (median of pairs) | acr-health peak RSS | az peak RSS | acr-health peak RSS with children | az peak RSS with children |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
     print("| scenario | acr-health median | peak RSS |")

@@ -38,9 +38,14 @@ impl Templates {
                 .keep_trailing_newline(true)
                 .build()?,
         );
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)?;
-        }
+        // Compiled when first used: a run needs two or three of them, and check-health starts
+        // its checks before the first one is rendered.
+        env.set_loader(|name| {
+            Ok(TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, source)| (*source).to_owned()))
+        });
         env.add_function(
             "t",
             move |key: &str, kwargs: Kwargs| -> Result<String, Error> {
@@ -68,5 +73,23 @@ impl Templates {
     pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, TemplateError> {
         let template = self.env.get_template(name)?;
         Ok(template.render(Value::from(minijinja::value::Serde(context)))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_in_every_language() {
+        for language in &crate::knowledge::LANGUAGES {
+            let templates = Templates::new(language).unwrap();
+            for (name, _) in TEMPLATES {
+                templates
+                    .env
+                    .get_template(name)
+                    .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            }
+        }
     }
 }
