@@ -64,6 +64,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         .build()
         .map_err(|e| out_failure(language, &e.to_string()))?;
     let mut render_error = None;
+    crate::CHECKS_RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
     let run = runtime.block_on(async {
         let waiting = Arc::new(Mutex::new(Vec::<&'static str>::new()));
         let ticker =
@@ -93,6 +94,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         }
         run
     });
+    crate::CHECKS_RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
     if let Some(error) = render_error {
         return Err(out.template_failure(&error));
     }

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
             return report(english, &unsupported_language(english, &requested));
         }
     };
+    install_panic_hook(language);
     let matches = match cli::command(language).try_get_matches_from(&args) {
         Ok(matches) => matches,
         Err(e) => {
@@ -234,6 +235,35 @@ fn unsupported_language(language: &Language, requested: &str) -> Failure {
         fix: Some(language.ui("error.unsupported_language.fix").to_owned()),
         exit: EXIT_USAGE,
     }
+}
+
+/// While checks run, a panic inside one is caught by the runner and reported as UNEXPECTED_ERROR;
+/// the hook stays quiet then.
+pub static CHECKS_RUNNING: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// A panic ends in a short message in the user's language and exit code 1, never a backtrace
+/// (unless `RUST_BACKTRACE` asks for one).
+fn install_panic_hook(language: &'static Language) {
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        return;
+    }
+    std::panic::set_hook(Box::new(move |info| {
+        if CHECKS_RUNNING.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let failure = Failure {
+            message: language.format("error.internal", &[("place", &place)]),
+            fix: Some(language.ui("error.internal.fix").to_owned()),
+            exit: EXIT_FAILURE,
+        };
+        report(language, &failure);
+        std::process::exit(i32::from(EXIT_FAILURE));
+    }));
 }
 
 /// Writes a failure to stderr as `error: message` and the fix on the next line.

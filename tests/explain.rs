@@ -151,7 +151,7 @@ fn an_unsupported_system_locale_falls_back_to_english() {
 fn the_list_as_json_has_every_code_with_severity_and_status() {
     let out = stdout_of(&["explain", "--list", "-o", "json"]);
     let list: Vec<Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(list.len(), 22);
+    assert_eq!(list.len(), 26);
     for entry in &list {
         let keys: Vec<&str> = entry
             .as_object()
@@ -185,7 +185,7 @@ fn a_query_filters_the_list() {
     );
     // --query alone means JSON, as in az.
     let out = stdout_of(&["codes", "--query", "length([?severity=='error'])"]);
-    assert_eq!(out.trim(), "20");
+    assert_eq!(out.trim(), "24");
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn the_exported_page_is_in_the_published_layout() {
     assert!(page.contains("\n[connectivity_ssl_error-1]: https://"));
     let all: Vec<Value> =
         serde_json::from_str(&stdout_of(&["kb", "export", "-o", "json"])).unwrap();
-    assert_eq!(all.len(), 22);
+    assert_eq!(all.len(), 26);
 }
 
 #[test]
@@ -286,4 +286,26 @@ fn help_is_in_the_chosen_language_and_documents_the_exit_codes() {
         .stdout(predicate::str::contains(
             "List every code with its one-line summary",
         ));
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `acr-health explain --list | head -1`: the pipe closes before everything is written.
+    use std::process::{Command as Std, Stdio};
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("acr-health"))
+        .args(["kb", "export"])
+        .env_remove("LANG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
