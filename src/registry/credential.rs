@@ -1,13 +1,13 @@
 //! A Microsoft Entra token for the registry audience, from the first source that has one: a
 //! token given to us, the Azure CLI, workload identity, a service principal, managed identity.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::http::{RequestError, Transport};
+use super::http::{RequestError, Response, Transport};
 use crate::checks::{CommandRecord, Context, Text, process};
 
 /// The audience of ACR's data plane.
@@ -111,6 +111,7 @@ pub async fn acquire(
                     tenant,
                     &form,
                     Source::WorkloadIdentity,
+                    records,
                 )
                 .await
             }
@@ -138,6 +139,7 @@ pub async fn acquire(
             tenant,
             &form,
             Source::ServicePrincipal,
+            records,
         )
         .await
         {
@@ -145,7 +147,7 @@ pub async fn acquire(
             Err(why) => failed.attempts.push((Source::ServicePrincipal, why)),
         }
     }
-    match managed_identity(context, transport).await {
+    match managed_identity(context, transport, records).await {
         Ok(token) => Ok(token),
         Err(why) => {
             failed.attempts.push((Source::ManagedIdentity, why));
@@ -237,22 +239,51 @@ async fn azure_cli(
     })
 }
 
+/// Records a request to an identity endpoint for `--debug`: method, URL without its query, and
+/// the status (never a header, a form or a body: they carry the secrets).
+fn record(
+    records: &mut Vec<CommandRecord>,
+    method: &Method,
+    url: &Url,
+    started: Instant,
+    result: Option<&Result<Response, RequestError>>,
+) {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    records.push(CommandRecord {
+        command: format!("{method} {shown}"),
+        exit: result
+            .and_then(|r| r.as_ref().ok())
+            .map(|r| i32::from(r.status.as_u16())),
+        stdout: String::new(),
+        stderr: String::new(),
+        duration: started.elapsed(),
+    });
+}
+
 async fn token_endpoint(
     transport: &Transport,
     authority: &str,
     tenant: &str,
     form: &[(&str, &str)],
     source: Source,
+    records: &mut Vec<CommandRecord>,
 ) -> Result<EntraToken, Text> {
     let url = Url::parse(&format!("{authority}/{tenant}/oauth2/v2.0/token")).map_err(refused)?;
-    let response = transport
+    let started = Instant::now();
+    let result = transport
         .send(Method::POST, &url, None, &[], Some(form))
-        .await
-        .map_err(|e| describe(&e))?;
+        .await;
+    record(records, &Method::POST, &url, started, Some(&result));
+    let response = result.map_err(|e| describe(&e))?;
     read_token(&response.json(), response.status.as_u16(), source)
 }
 
-async fn managed_identity(context: &Context, transport: &Transport) -> Result<EntraToken, Text> {
+async fn managed_identity(
+    context: &Context,
+    transport: &Transport,
+    records: &mut Vec<CommandRecord>,
+) -> Result<EntraToken, Text> {
     let (url, header) = match (
         context.var("IDENTITY_ENDPOINT"),
         context.var("IDENTITY_HEADER"),
@@ -286,17 +317,20 @@ async fn managed_identity(context: &Context, transport: &Transport) -> Result<En
     };
     // IMDS answers within milliseconds where it exists; elsewhere do not wait the full timeout.
     let probe = transport.timeout.min(Duration::from_secs(2));
-    let response = tokio::time::timeout(
+    let started = Instant::now();
+    let result = tokio::time::timeout(
         probe,
         transport.send(Method::GET, &url, None, &[header], None),
     )
-    .await
-    .map_err(|_| {
-        Text::ui("health.request.timed_out_at")
-            .arg("url", url.origin().ascii_serialization())
-            .arg("seconds", probe.as_secs().max(1))
-    })?
-    .map_err(|e| describe(&e))?;
+    .await;
+    record(records, &Method::GET, &url, started, result.as_ref().ok());
+    let response = result
+        .map_err(|_| {
+            Text::ui("health.request.timed_out_at")
+                .arg("url", url.origin().ascii_serialization())
+                .arg("seconds", probe.as_secs().max(1))
+        })?
+        .map_err(|e| describe(&e))?;
     read_token(
         &response.json(),
         response.status.as_u16(),

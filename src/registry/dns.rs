@@ -19,8 +19,11 @@ pub async fn check(
         let line = Text::ui("health.registry.dns_ok")
             .arg("host", host)
             .arg("ip", address.ip());
-        return Outcome::ok(check, line)
-            .note(Text::ui("health.registry.dns_pinned").arg("address", address));
+        return Outcome::ok(check, line).note(
+            Text::ui("health.registry.dns_pinned")
+                .arg("host", host)
+                .arg("address", address),
+        );
     }
     let fail = || {
         Outcome::failed(check, Code::CONNECTIVITY_DNS_ERROR)

@@ -256,6 +256,8 @@ impl Chain<'_> {
                 .arg("path", path),
             Trust::Disabled => Text::ui("health.registry.trust_disabled"),
         };
+        // The facts of the connection go under a finding's own details (the cause first: the
+        // registry's own words must not read as if they belonged to the trust note).
         let with_facts = |outcome: Outcome| {
             let outcome = outcome
                 .message_arg("login_server", login_server)
@@ -283,7 +285,7 @@ impl Chain<'_> {
         };
         let status = response.status;
         let ok_line = Text::ui("health.registry.challenge_ok").arg("url", base);
-        let fail = |code: Code| with_facts(Outcome::failed(check, code));
+        let fail = |code: Code| Outcome::failed(check, code);
         let outcome_and_flow: (Outcome, Option<Flow>) = match status {
             StatusCode::FORBIDDEN => (
                 with_registry_error(fail(Code::CONNECTIVITY_FORBIDDEN_ERROR), &response),
@@ -328,7 +330,7 @@ impl Chain<'_> {
                 Some(flow)
             }
             (outcome, None) => {
-                self.fail_and_skip(outcome);
+                self.fail_and_skip(with_facts(outcome));
                 None
             }
         }
@@ -479,7 +481,7 @@ impl Chain<'_> {
             Ok(access) => access,
             Err(outcome) => return self.fail_and_skip(outcome),
         };
-        if !self.access_granted(&access, login_server) {
+        if !self.access_granted(&access, login_server, Vec::new()) {
             return;
         }
         self.accepted(transport, base, login_server, &format!("Bearer {access}"))
@@ -534,7 +536,9 @@ impl Chain<'_> {
                 return self.fail_and_skip(outcome);
             }
         };
-        if !self.access_granted(&access, login_server) {
+        // The notes hold on success too: a token asked for anonymously proves nothing about
+        // the credentials the user gave.
+        if !self.access_granted(&access, login_server, notes) {
             return;
         }
         self.accepted(transport, base, login_server, &format!("Bearer {access}"))
@@ -614,12 +618,14 @@ impl Chain<'_> {
         }
     }
 
-    /// With `--repository`: the actions the token grants, against the five az asks for.
-    fn access_granted(&mut self, access: &str, login_server: &str) -> bool {
+    /// With `--repository`: the actions the token grants, against the five az asks for. `notes`
+    /// (how the token was asked for) go with the outcome, whatever it is.
+    fn access_granted(&mut self, access: &str, login_server: &str, notes: Vec<Text>) -> bool {
         let check = "registry.access_token";
+        let with_notes = |outcome: Outcome| notes.iter().cloned().fold(outcome, Outcome::note);
         let Some(repository) = self.plan.repository.clone() else {
             let line = Text::ui("health.registry.access_ok").arg("login_server", login_server);
-            self.emit(Outcome::ok(check, line));
+            self.emit(with_notes(Outcome::ok(check, line)));
             return true;
         };
         let granted: Vec<String> = credential::payload(access)
@@ -649,7 +655,7 @@ impl Chain<'_> {
             let line = Text::ui("health.registry.access_repo_ok")
                 .arg("login_server", login_server)
                 .arg("repository", &repository);
-            self.emit(Outcome::ok(check, line));
+            self.emit(with_notes(Outcome::ok(check, line)));
             return true;
         }
         let have = if granted.is_empty() {
@@ -665,7 +671,7 @@ impl Chain<'_> {
                     .arg("granted", have)
                     .arg("missing", missing.join(", ")),
             );
-        self.fail_and_skip(outcome);
+        self.fail_and_skip(with_notes(outcome));
         false
     }
 

@@ -37,6 +37,13 @@ pub enum Reply {
     Hang,
     /// Answer after a delay.
     Delayed(Duration, Box<Reply>),
+    /// Pass the request on to `base` (`https://localhost:P`, e.g. a `RealRegistry`): same method,
+    /// path, query, headers (but `Host`) and body; its answer comes back as it is. A front that
+    /// puts ACR's token endpoints and a real registry on one origin. See [`Reply::forward`].
+    Forward {
+        base: String,
+        client: reqwest::Client,
+    },
 }
 
 impl Reply {
@@ -202,6 +209,15 @@ impl Reply {
         }
     }
 
+    /// Forwards to `base` (no trailing `/`), trusting only `ca`. An upstream that cannot be
+    /// reached is a `502` with the reason in the body.
+    pub fn forward(base: &str, ca: &TestCa) -> Reply {
+        Reply::Forward {
+            base: base.trim_end_matches('/').to_owned(),
+            client: super::client(ca),
+        }
+    }
+
     /// The same answer, after `delay`.
     pub fn after(self, delay: Duration) -> Reply {
         Reply::Delayed(delay, Box::new(self))
@@ -252,9 +268,67 @@ impl State {
             Reply::Delayed(delay, inner) => match self.outcome(*inner, req) {
                 Outcome::Now(r) | Outcome::After(_, r) => Outcome::After(delay, r),
                 Outcome::Never => Outcome::Never,
+                Outcome::Later(future) => Outcome::Later(Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    future.await
+                })),
             },
+            Reply::Forward { base, client } => Outcome::Later(Box::pin(forward(
+                client,
+                format!("{base}{}", req.target()),
+                req.clone(),
+            ))),
         }
     }
+}
+
+/// Sends `req` on to `url` and gives back the answer (hop-by-hop headers left out both ways).
+async fn forward(
+    client: reqwest::Client,
+    url: String,
+    req: RecordedRequest,
+) -> axum::response::Response {
+    const HOP: [&str; 5] = [
+        "host",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "keep-alive",
+    ];
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).expect("method");
+    let mut request = client.request(method, &url).body(req.body.clone());
+    for (name, value) in req
+        .headers
+        .iter()
+        .filter(|(n, _)| !HOP.contains(&n.as_str()))
+    {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let result = async {
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(n, _)| !HOP.contains(&n.as_str()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.bytes().await?.to_vec();
+        Ok::<_, reqwest::Error>(build_response(status, &headers, &BodySpec::Bytes(body)))
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        build_response(
+            502,
+            &[],
+            &BodySpec::Bytes(format!("forward to {url}: {e}").into_bytes()),
+        )
+    })
 }
 
 fn not_found() -> Reply {

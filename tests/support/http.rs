@@ -329,6 +329,8 @@ pub enum Outcome {
     After(Duration, Response),
     /// Read the request, never answer.
     Never,
+    /// Answer when this future is done (e.g. a forwarded request).
+    Later(std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>),
 }
 
 pub trait Responder: Send + Sync + 'static {
@@ -568,6 +570,7 @@ async fn handle(
             response
         }
         Outcome::Never => std::future::pending().await,
+        Outcome::Later(future) => future.await,
     }
 }
 

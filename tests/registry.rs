@@ -1,0 +1,1907 @@
+//! The registry checks of `acr-health check-health`, end to end through the binary: against the
+//! real docker-registry (TLS from a test CA; token auth whose realm is the in-process ACR token
+//! service; htpasswd), and against in-process fakes for what a real registry cannot do (403, 429,
+//! broken challenges, hangs, huge bodies, bad certificates, token-service errors, Entra credential
+//! endpoints).
+//!
+//! Every case is a [`Scenario`]: the servers it needs, the command line, the environment, the
+//! exit code and what the run must show. Each has its own test, and one more test runs them all
+//! again with `--debug -o json` and looks for every secret they handled in stdout and stderr.
+//!
+//! Every run starts from an empty environment (`env_clear`) with a PATH of fake `docker`, `helm`
+//! and `notary` scripts that succeed (so only registry findings appear) and `IMDS_ENDPOINT` on a
+//! loopback port where nothing listens, so no run ever talks to 169.254.169.254.
+
+mod support;
+
+use std::any::Any;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use base64::Engine;
+use serde_json::{Value, json};
+use support::*;
+
+/// The registry checks, in the report's order.
+const REGISTRY_CHECKS: [&str; 6] = [
+    "registry.login_server",
+    "registry.dns",
+    "registry.challenge",
+    "registry.refresh_token",
+    "registry.access_token",
+    "registry.token_accepted",
+];
+
+/// The ACR the fakes play (`-n example`, reached through `--resolve`).
+const ACR: &str = "example.azurecr.io";
+
+/// Canaries: secrets with values that cannot turn up in a report by accident.
+const PASSWORD: &str = "pw-canary-4d1c9e0b";
+const CLIENT_SECRET: &str = "client-secret-canary-83b2f61a";
+const PROXY_PASSWORD: &str = "proxy-canary-5a7f02d4";
+
+/// The `--timeout` of every run, and the shorter one of the runs against servers that hang.
+const TIMEOUT: u64 = 5;
+const HANG_TIMEOUT: u64 = 2;
+
+/// An Entra token as `ACR_HEALTH_AAD_TOKEN` carries it: a JWT with the tenant, and a canary.
+fn entra_token(canary: &str) -> String {
+    unsigned_jwt(&json!({
+        "aud": ACR_AUDIENCE,
+        "tid": TENANT_ID,
+        "oid": OBJECT_ID,
+        "canary": format!("entra-canary-{canary}"),
+    }))
+}
+
+/// `Basic base64(user:password)`: a password must not leak in this form either.
+fn basic_header(user: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox: fake tools that succeed, an empty home, and nothing else of this machine
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+    /// Where `IMDS_ENDPOINT` points unless a scenario sets it: nothing listens there.
+    imds: SocketAddr,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let sandbox = Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            imds: refused_addr(),
+        };
+        for sub in ["bin", "sys", "home", "work"] {
+            std::fs::create_dir(sandbox.path(sub)).unwrap();
+        }
+        let sh = ["/bin/sh", "/usr/bin/sh"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .expect("sh in /bin or /usr/bin");
+        std::os::unix::fs::symlink(sh, sandbox.path("sys").join("sh")).unwrap();
+        for (name, body) in [
+            (
+                "docker",
+                r#"case "$1" in
+  ps) echo "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES" ;;
+  version) echo '{"Client":{"Version":"28.2.2","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"}}' ;;
+  pull) echo "Status: Image is up to date for $2" ;;
+  *) exit 64 ;;
+esac"#,
+            ),
+            (
+                "helm",
+                r#"echo 'version.BuildInfo{Version:"v3.14.0", GitCommit:"3fc9f4b", GitTreeState:"clean", GoVersion:"go1.21.5"}'"#,
+            ),
+            ("notary", r"printf 'notary\n Version:    0.6.1\n'"),
+        ] {
+            let path = sandbox.path("bin").join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        sandbox
+    }
+
+    fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    /// Writes a file in `home/` and gives its path.
+    fn home_file(&self, name: &str, content: &str) -> String {
+        let path = self.path("home").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+
+    fn clean(&self, bytes: &[u8]) -> String {
+        let mut text = String::from_utf8(bytes.to_vec()).unwrap();
+        let dir = self.dir.path();
+        if let Ok(real) = dir.canonicalize() {
+            text = text.replace(real.to_str().unwrap(), "[TMP]");
+        }
+        text.replace(dir.to_str().unwrap(), "[TMP]")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a run gave
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// `line (12 ms)` → `line`: the time `--verbose` and `--debug` add.
+fn without_timing(line: &str) -> &str {
+    if let Some(rest) = line.strip_suffix(" ms)")
+        && let Some(open) = rest.rfind(" (")
+        && rest[open + 2..].chars().all(|c| c.is_ascii_digit())
+        && open + 2 < rest.len()
+    {
+        return &line[..open];
+    }
+    line
+}
+
+impl Run {
+    /// The report's lines, trimmed, without timings.
+    fn lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .map(|l| without_timing(l.trim_end()).trim())
+            .collect()
+    }
+
+    /// Asserts that the report has this line (trimmed, without timing).
+    fn line(&self, expected: &str) {
+        assert!(
+            self.lines().contains(&expected),
+            "no line {expected:?} in:\n{}",
+            self.stderr
+        );
+    }
+
+    /// Asserts that a line of the report starts with `prefix`, and gives it.
+    fn line_starting(&self, prefix: &str) -> &str {
+        self.lines()
+            .into_iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{}", self.stderr))
+    }
+
+    /// The `-o json` document.
+    fn doc(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    fn check(&self, name: &str) -> Value {
+        self.doc()["checks"]
+            .as_array()
+            .expect("a checks array")
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no check {name} in:\n{}", self.stdout))
+    }
+
+    fn status(&self, name: &str) -> String {
+        self.check(name)["status"].as_str().unwrap().to_owned()
+    }
+
+    fn details(&self, name: &str) -> Vec<String> {
+        self.check(name)["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Asserts that `check`'s details include `detail`.
+    fn detail(&self, check: &str, detail: &str) {
+        let details = self.details(check);
+        assert!(
+            details.iter().any(|d| d == detail),
+            "{check}: no detail {detail:?} in {details:#?}"
+        );
+    }
+
+    /// Asserts that a detail of `check` starts with `prefix`, and gives it.
+    fn detail_starting(&self, check: &str, prefix: &str) -> String {
+        let details = self.details(check);
+        details
+            .iter()
+            .find(|d| d.starts_with(prefix))
+            .cloned()
+            .unwrap_or_else(|| panic!("{check}: no detail starting {prefix:?} in {details:#?}"))
+    }
+
+    /// Asserts that every registry check passed, that the report says so with a time on each
+    /// line when asked to (`--verbose`, `--debug`), and that the run had no error.
+    fn all_registry_ok(&self) {
+        for check in REGISTRY_CHECKS {
+            assert_eq!(self.status(check), "ok", "{check}:\n{}", self.stderr);
+            assert_eq!(self.check(check)["code"], Value::Null);
+            assert!(self.check(check)["duration_ms"].is_u64());
+        }
+        let summary = &self.doc()["summary"];
+        assert_eq!(summary["errors"], 0, "{}", self.stderr);
+        assert_eq!(summary["exit_code"], 0);
+        assert!(
+            !self.stderr.contains("An error occurred"),
+            "{}",
+            self.stderr
+        );
+    }
+
+    /// Asserts that the registry chain failed at `check` with `code` (and nowhere else), that
+    /// the checks before it did not fail and the ones after it were not checked.
+    fn failed_at(&self, check: &str, code: &str) {
+        let at = REGISTRY_CHECKS.iter().position(|c| *c == check).unwrap();
+        for earlier in &REGISTRY_CHECKS[..at] {
+            assert_ne!(self.status(earlier), "error", "{earlier}:\n{}", self.stderr);
+        }
+        let failed = self.check(check);
+        assert_eq!(failed["status"], "error", "{check}:\n{}", self.stderr);
+        assert_eq!(failed["code"], code, "{check}:\n{}", self.stderr);
+        for later in &REGISTRY_CHECKS[at + 1..] {
+            assert_eq!(self.status(later), "skipped", "{later}:\n{}", self.stderr);
+            assert_eq!(self.check(later)["code"], Value::Null);
+        }
+        assert_eq!(self.doc()["summary"]["errors"], 1, "{}", self.stderr);
+        self.line(&format!("An error occurred: {code}"));
+        if self.code == 1 {
+            assert!(
+                self.stderr.trim_end().ends_with(&format!(
+                    "Stopped at the first error ({code}); the remaining checks did not run. Add --ignore-errors to run them all."
+                )),
+                "{}",
+                self.stderr
+            );
+        } else {
+            // --ignore-errors: the rest of the chain says why it was not checked, and the run
+            // goes on to helm and notary.
+            for later in &REGISTRY_CHECKS[at + 1..] {
+                let name = self.check(later)["message"].as_str().unwrap().to_owned();
+                assert!(
+                    name.ends_with(&format!(": not checked because of {code}")),
+                    "{later}: {name}"
+                );
+            }
+            self.line("Notary version: 0.6.1");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+type Expect = Box<dyn Fn(&Run)>;
+
+/// One run of the binary against the servers it needs, and what it must show.
+struct Scenario {
+    sandbox: Sandbox,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<String>,
+    timeout: u64,
+    exit: i32,
+    /// The run must end within this.
+    within: Duration,
+    /// Secrets the run was given; none may appear in its output.
+    secrets: Vec<String>,
+    /// Read back the secrets the fakes issued (tokens); none may appear either.
+    issued: Vec<Box<dyn Fn() -> Vec<String>>>,
+    expect: Vec<Expect>,
+    /// Servers, CAs and files the run needs, kept alive as long as the scenario.
+    keep: Vec<Box<dyn Any>>,
+}
+
+impl Scenario {
+    /// `check-health --yes`, expecting exit 0.
+    fn new() -> Scenario {
+        Scenario {
+            sandbox: Sandbox::new(),
+            args: vec!["--yes".into()],
+            env: Vec::new(),
+            stdin: None,
+            timeout: TIMEOUT,
+            exit: 0,
+            within: Duration::from_secs(30),
+            secrets: Vec::new(),
+            issued: Vec::new(),
+            expect: Vec::new(),
+            keep: Vec::new(),
+        }
+    }
+
+    fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Trusts the test CA through `REQUESTS_CA_BUNDLE`.
+    fn trust(self, ca: &Arc<TestCa>) -> Self {
+        let path = ca.pem_path().display().to_string();
+        self.env("REQUESTS_CA_BUNDLE", path).keep(ca.clone())
+    }
+
+    /// `ACR_HEALTH_AAD_TOKEN`.
+    fn entra(self, token: &str) -> Self {
+        self.env("ACR_HEALTH_AAD_TOKEN", token).secret(token)
+    }
+
+    /// `-n example --resolve example.azurecr.io:443:127.0.0.1:<port>`.
+    fn acr(self, port: u16) -> Self {
+        let resolve = format!("{ACR}:443:127.0.0.1:{port}");
+        self.args(&["-n", "example", "--resolve", &resolve])
+    }
+
+    fn login_server(self, server: &str) -> Self {
+        self.args(&["--login-server", server])
+    }
+
+    fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_owned());
+        self
+    }
+
+    fn exit(mut self, code: i32) -> Self {
+        self.exit = code;
+        self
+    }
+
+    /// `--timeout seconds`, and the run must end within it plus two seconds.
+    fn timeout(mut self, seconds: u64) -> Self {
+        self.timeout = seconds;
+        self.within = Duration::from_secs(seconds + 2);
+        self
+    }
+
+    fn secret(mut self, secret: &str) -> Self {
+        self.secrets.push(secret.to_owned());
+        self
+    }
+
+    fn issued(mut self, read_back: impl Fn() -> Vec<String> + 'static) -> Self {
+        self.issued.push(Box::new(read_back));
+        self
+    }
+
+    /// The refresh and access tokens `tokens` issued.
+    fn issued_by(self, tokens: &AcrTokens) -> Self {
+        let tokens = tokens.clone();
+        self.issued(move || {
+            let mut all = tokens.issued_refresh_tokens();
+            all.extend(tokens.issued_access_tokens());
+            all
+        })
+    }
+
+    fn keep(mut self, thing: impl Any) -> Self {
+        self.keep.push(Box::new(thing));
+        self
+    }
+
+    fn expect(mut self, expect: impl Fn(&Run) + 'static) -> Self {
+        self.expect.push(Box::new(expect));
+        self
+    }
+
+    /// The command line, on a clean environment.
+    fn command(&self, extra: &[&str]) -> Command {
+        let sandbox = &self.sandbox;
+        let mut cmd = Command::cargo_bin("acr-health").unwrap();
+        cmd.env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    sandbox.path("bin").display(),
+                    sandbox.path("sys").display()
+                ),
+            )
+            .env("HOME", sandbox.path("home"))
+            .env("IMDS_ENDPOINT", format!("http://{}", sandbox.imds))
+            .current_dir(sandbox.path("work"))
+            .timeout(Duration::from_secs(60));
+        for (name, value) in &self.env {
+            cmd.env(name, value);
+        }
+        cmd.arg("check-health")
+            .args(&self.args)
+            .args(["--timeout", &self.timeout.to_string()])
+            .args(extra);
+        if let Some(stdin) = &self.stdin {
+            cmd.write_stdin(stdin.clone());
+        }
+        cmd
+    }
+
+    /// Runs it and checks the exit code and the time it took, nothing else.
+    fn output(&self, extra: &[&str]) -> Run {
+        let started = Instant::now();
+        let output = self.command(extra).output().expect("run acr-health");
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: self.sandbox.clean(&output.stdout),
+            stderr: self.sandbox.clean(&output.stderr),
+            elapsed: started.elapsed(),
+        };
+        assert_eq!(
+            run.code, self.exit,
+            "exit code of {:?}:\n{}",
+            self.args, run.stderr
+        );
+        assert!(
+            run.elapsed < self.within,
+            "took {:?}, more than {:?}:\n{}",
+            run.elapsed,
+            self.within,
+            run.stderr
+        );
+        run
+    }
+
+    /// Runs it with `extra` arguments (which must include `-o json` unless the run exits 2)
+    /// and checks everything it must show.
+    fn run(&self, extra: &[&str]) -> Run {
+        let run = self.output(extra);
+        for expect in &self.expect {
+            expect(&run);
+        }
+        run
+    }
+
+    /// The run for its own test: `-o json`, so both the report and the document are checked.
+    fn verify(self) -> Run {
+        self.run(&["-o", "json"])
+    }
+
+    /// Every secret of the run: given, and issued by the fakes (read after the run).
+    fn all_secrets(&self) -> Vec<String> {
+        let mut all = self.secrets.clone();
+        for read_back in &self.issued {
+            all.extend(read_back());
+        }
+        all
+    }
+}
+
+/// The requests that mention `needle`, by path.
+fn paths_mentioning(requests: &[RecordedRequest], needle: &str) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.mentions(needle))
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+fn paths(requests: &[RecordedRequest]) -> Vec<String> {
+    requests.iter().map(|r| r.path.clone()).collect()
+}
+
+/// A fake ACR (`example.azurecr.io`, with its token service on the same host) that accepts
+/// every token: its `/v2/` answers the challenge once, then 200.
+fn fake_acr(ca: &TestCa) -> Arc<FakeRegistry> {
+    let registry = FakeRegistry::start_with(Serve::tls(ca).host(ACR));
+    registry.on_sequence(
+        "/v2/",
+        vec![Reply::AcrChallengeToSelf, Reply::ok_without_challenge()],
+    );
+    Arc::new(registry)
+}
+
+/// The real docker-registry behind an ACR front: the front answers `/oauth2/*` with its ACR
+/// token service and passes `/v2/` on to the registry, whose token auth has the front's realm,
+/// service (`login_server`, as the client addresses the front), issuer and signer. So the
+/// whole Entra flow runs on one origin, as on an ACR, and the real registry judges the token.
+fn real_registry_behind_a_front(
+    ca: &TestCa,
+    host: Option<&str>,
+) -> (Arc<FakeRegistry>, Arc<RealRegistry>, String) {
+    let front = match host {
+        Some(host) => FakeRegistry::start_with(Serve::tls(ca).host(host)),
+        None => FakeRegistry::start(ca),
+    };
+    let login_server = match host {
+        Some(host) => host.to_owned(),
+        None => front.authority(),
+    };
+    let registry = RealRegistry::builder(ca)
+        .token_auth(TokenAuth {
+            realm: format!("https://{login_server}/oauth2/token"),
+            service: Some(login_server.clone()),
+            issuer: front.tokens().issuer(),
+            root_cert_bundle_pem: front.tokens().signer_cert_pem(),
+        })
+        .start();
+    front.v2(Reply::forward(&registry.base_url(), ca));
+    (Arc::new(front), Arc::new(registry), login_server)
+}
+
+/// Expectations for the whole Entra flow on `front`: what each request carried.
+fn entra_flow_requests(front: &FakeRegistry, entra: &str, service: &str, scope: &str) {
+    let requests = front.requests();
+    assert_eq!(
+        paths(&requests),
+        ["/v2/", "/oauth2/exchange", "/oauth2/token", "/v2/"]
+    );
+    assert_eq!(requests[0].authorization(), None);
+    let exchange = &requests[1];
+    assert_eq!(exchange.method, "POST");
+    assert_eq!(
+        exchange.form_names(),
+        ["grant_type", "service", "tenant", "access_token"]
+    );
+    assert_eq!(exchange.form_field("grant_type"), Some("access_token"));
+    assert_eq!(exchange.form_field("service"), Some(service));
+    assert_eq!(exchange.form_field("tenant"), Some(TENANT_ID));
+    assert_eq!(exchange.form_field("access_token"), Some(entra));
+    let refresh = front.tokens().issued_refresh_tokens();
+    assert_eq!(refresh.len(), 1);
+    let token = &requests[2];
+    assert_eq!(token.form_field("grant_type"), Some("refresh_token"));
+    assert_eq!(token.form_field("service"), Some(service));
+    assert_eq!(token.form_fields("scope"), [scope]);
+    assert_eq!(token.form_field("refresh_token"), Some(refresh[0].as_str()));
+    let access = front.tokens().issued_access_tokens();
+    assert_eq!(access.len(), 1);
+    assert_eq!(
+        requests[3].authorization(),
+        Some(format!("Bearer {}", access[0]).as_str())
+    );
+    // The Entra token went to the exchange and nowhere else.
+    assert_eq!(paths_mentioning(&requests, entra), ["/oauth2/exchange"]);
+}
+
+mod scenario {
+    use super::*;
+
+    // --- The real docker-registry -------------------------------------------------------------
+
+    /// `--login-server localhost:P`: challenge, Entra exchange, access token, and the real
+    /// registry accepts the token. Every step OK, with its time (`--verbose`).
+    pub fn real_registry_happy_path() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        let entra = entra_token("happy");
+        let (f, e, ls) = (front.clone(), entra.clone(), login_server.clone());
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra)
+            .login_server(&login_server)
+            .args(&["--verbose"])
+            .issued_by(front.tokens())
+            .keep(registry)
+            .expect(move |run| {
+                run.all_registry_ok();
+                run.line(&format!("Login server: {ls} (from --login-server)"));
+                run.line_starting("DNS lookup to localhost at IP ");
+                run.line(&format!("Challenge endpoint https://{ls}/v2/ : OK"));
+                run.line(&format!("Fetch refresh token for registry '{ls}' : OK"));
+                run.line("Microsoft Entra token from ACR_HEALTH_AAD_TOKEN.");
+                run.line(&format!("Fetch access token for registry '{ls}' : OK"));
+                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+                // Every registry line carries its time.
+                // (The check lines, not the details and requests indented under them.)
+                let lines = run.stderr.lines();
+                for line in lines.filter(|l| l.contains(&ls) && !l.starts_with(' ')) {
+                    assert_ne!(without_timing(line), line, "no time on {line:?}");
+                }
+                assert!(run.stderr.contains(" checks in "), "{}", run.stderr);
+                entra_flow_requests(&f, &e, &ls, "registry:catalog:*");
+            })
+    }
+
+    /// `-n example --resolve example.azurecr.io:443:127.0.0.1:P`: the ACR name path, with the
+    /// real registry behind the front.
+    pub fn real_registry_by_acr_name() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, _) = real_registry_behind_a_front(&ca, Some(ACR));
+        let entra = entra_token("acr-name");
+        let (f, e, port) = (front.clone(), entra.clone(), front.port());
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra)
+            .acr(front.port())
+            .issued_by(front.tokens())
+            .keep(registry)
+            .expect(move |run| {
+                run.all_registry_ok();
+                run.line(&format!(
+                    "Login server: {ACR} (the registry name with the AzureCloud suffix)"
+                ));
+                run.line(&format!("DNS lookup to {ACR} at IP 127.0.0.1 : OK"));
+                run.line(&format!(
+                    "Not looked up: --resolve sends {ACR} to 127.0.0.1:{port}."
+                ));
+                run.line(&format!("Challenge endpoint https://{ACR}/v2/ : OK"));
+                run.line(&format!("Registry '{ACR}' accepts the token : OK"));
+                entra_flow_requests(&f, &e, ACR, "registry:catalog:*");
+                for request in f.requests() {
+                    assert_eq!(request.sni.as_deref(), Some(ACR));
+                    assert_eq!(request.authority.as_deref(), Some(ACR));
+                }
+            })
+    }
+
+    /// The token service on another host than the registry (the Docker token flow): no refresh
+    /// token is needed, the access token is asked for anonymously, and the registry accepts it.
+    pub fn real_registry_with_a_token_service_elsewhere() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let tokens = Arc::new(AcrTokenServer::start(&ca));
+        let registry = RealRegistry::start_token(&ca, &tokens);
+        let login_server = registry.login_server();
+        let entra = entra_token("elsewhere");
+        let (t, e, ls) = (tokens.clone(), entra.clone(), login_server.clone());
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra)
+            .login_server(&login_server)
+            .issued_by(tokens.tokens())
+            .keep(registry)
+            .keep(tokens.clone())
+            .expect(move |run| {
+                for check in REGISTRY_CHECKS {
+                    let want = if check == "registry.refresh_token" {
+                        "skipped"
+                    } else {
+                        "ok"
+                    };
+                    assert_eq!(run.status(check), want, "{check}:\n{}", run.stderr);
+                }
+                run.line("Refresh token: not needed; this registry's token service issues access tokens directly.");
+                run.detail(
+                    "registry.access_token",
+                    "No credentials for this registry: asked for an anonymous token.",
+                );
+                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+                let requests = t.requests();
+                assert_eq!(requests.len(), 1);
+                assert_eq!(requests[0].method, "GET");
+                assert_eq!(requests[0].query_param("service"), Some(ls.clone()));
+                assert_eq!(
+                    requests[0].query_param("scope").as_deref(),
+                    Some("registry:catalog:*")
+                );
+                assert_eq!(requests[0].authorization(), None);
+                // Not an ACR's token service: the Entra token is not sent there.
+                assert!(!t.saw(&e));
+                assert_eq!(t.issued_access_tokens().len(), 1);
+            })
+    }
+
+    /// With `--username` and `--password-stdin`, the password is still not sent to a token
+    /// service on another host; it asks anonymously and says so.
+    pub fn real_registry_credentials_withheld_from_another_host() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let tokens = Arc::new(AcrTokenServer::start(&ca));
+        let registry = RealRegistry::start_token(&ca, &tokens);
+        let t = tokens.clone();
+        let realm = tokens.realm();
+        Scenario::new()
+            .trust(&ca)
+            .login_server(&registry.login_server())
+            .args(&["--username", "testuser", "--password-stdin"])
+            .stdin(&format!("{PASSWORD}\n"))
+            .secret(PASSWORD)
+            .secret(&basic_header("testuser", PASSWORD))
+            .issued_by(tokens.tokens())
+            .keep(registry)
+            .keep(tokens.clone())
+            .expect(move |run| {
+                assert_eq!(run.status("registry.access_token"), "ok");
+                assert_eq!(run.status("registry.token_accepted"), "ok");
+                run.detail(
+                    "registry.access_token",
+                    &format!("The token service {realm} is not on the registry's own host over HTTPS; acr-health does not send your credentials there and asks anonymously."),
+                );
+                assert!(!t.saw(PASSWORD));
+                assert_eq!(t.requests()[0].authorization(), None);
+            })
+    }
+
+    /// The real registry refuses a token whose issuer it does not trust.
+    pub fn real_registry_rejects_the_token() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        front
+            .tokens()
+            .set_issuer("not the issuer the registry trusts");
+        let entra = entra_token("rejected");
+        let (f, ls) = (front.clone(), login_server.clone());
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra)
+            .login_server(&login_server)
+            .exit(1)
+            .issued_by(front.tokens())
+            .keep(registry)
+            .expect(move |run| {
+                run.failed_at(
+                    "registry.token_accepted",
+                    "CONNECTIVITY_TOKEN_REJECTED_ERROR",
+                );
+                assert_eq!(
+                    run.check("registry.token_accepted")["message"],
+                    format!(
+                        "Registry '{ls}' did not accept the token or credentials it was given."
+                    )
+                );
+                run.detail("registry.token_accepted", "The registry answered HTTP 401.");
+                run.detail("registry.token_accepted", "invalid_token");
+                // It was the token the front issued that the registry refused.
+                let access = f.tokens().issued_access_tokens();
+                assert_eq!(access.len(), 1);
+                assert_eq!(
+                    f.requests_to("/v2/")[1].authorization(),
+                    Some(format!("Bearer {}", access[0]).as_str())
+                );
+            })
+    }
+
+    fn htpasswd_registry(ca: &TestCa) -> RealRegistry {
+        RealRegistry::start_htpasswd(ca, "alice", PASSWORD)
+    }
+
+    /// Basic authentication with the wrong password (`--password-stdin`).
+    pub fn real_registry_wrong_password() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let wrong = "wrong-pw-canary-31c8";
+        let ls = registry.login_server();
+        Scenario::new()
+            .trust(&ca)
+            .login_server(&registry.login_server())
+            .args(&["--username", "alice", "--password-stdin"])
+            .stdin(&format!("{wrong}\n"))
+            .secret(wrong)
+            .secret(&basic_header("alice", wrong))
+            .exit(1)
+            .keep(registry)
+            .expect(move |run| {
+                run.failed_at(
+                    "registry.token_accepted",
+                    "CONNECTIVITY_TOKEN_REJECTED_ERROR",
+                );
+                run.detail(
+                    "registry.challenge",
+                    "The registry asks for basic authentication.",
+                );
+                for check in ["registry.refresh_token", "registry.access_token"] {
+                    assert_eq!(run.status(check), "skipped");
+                }
+                run.line("Refresh token: not needed; the registry uses basic authentication.");
+                run.line(&format!("Challenge endpoint https://{ls}/v2/ : OK"));
+                run.detail("registry.token_accepted", "The registry answered HTTP 401.");
+                run.detail(
+                    "registry.token_accepted",
+                    "UNAUTHORIZED: authentication required",
+                );
+            })
+    }
+
+    /// Basic authentication with the right password.
+    pub fn real_registry_right_password() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let ls = registry.login_server();
+        Scenario::new()
+            .trust(&ca)
+            .login_server(&registry.login_server())
+            .args(&["--username", "alice", "--password-stdin"])
+            .stdin(&format!("{PASSWORD}\n"))
+            .secret(PASSWORD)
+            .secret(&basic_header("alice", PASSWORD))
+            .keep(registry)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.token_accepted"), "ok");
+                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+            })
+    }
+
+    /// Basic credentials from docker's `config.json` (`auths`), as `docker login` left them.
+    pub fn real_registry_password_from_docker_config() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let scenario = Scenario::new();
+        let auth = basic_header("alice", PASSWORD);
+        scenario.sandbox.home_file(
+            ".docker/config.json",
+            &json!({"auths": {registry.login_server(): {"auth": auth}}}).to_string(),
+        );
+        let ls = registry.login_server();
+        scenario
+            .trust(&ca)
+            .login_server(&registry.login_server())
+            .secret(PASSWORD)
+            .secret(&auth)
+            .keep(registry)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.token_accepted"), "ok");
+                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+            })
+    }
+
+    /// Basic authentication and no credentials: nothing to present, and the report says so.
+    pub fn real_registry_basic_without_credentials() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        Scenario::new()
+            .trust(&ca)
+            .login_server(&registry.login_server())
+            .secret(PASSWORD)
+            .keep(registry)
+            .expect(|run| {
+                assert_eq!(run.status("registry.challenge"), "ok");
+                assert_eq!(run.status("registry.token_accepted"), "skipped");
+                run.line("Token accepted: not checked; basic authentication needs credentials (--username with --password-stdin, or docker login).");
+            })
+    }
+
+    // --- Fakes: what the challenge can go wrong with ------------------------------------------
+
+    /// A fake ACR whose `/v2/` answers `reply`, and the scenario that runs against it.
+    fn acr_answering(reply: Reply, name: &str) -> (Scenario, Arc<FakeRegistry>) {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        registry.v2(reply);
+        let scenario = Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token(name))
+            .acr(registry.port())
+            .exit(1)
+            .issued_by(registry.tokens())
+            .keep(registry.clone());
+        (scenario, registry)
+    }
+
+    /// Nothing beyond `/v2/` was asked of `registry`, and nobody saw the Entra token.
+    fn only_the_challenge(registry: &FakeRegistry, entra: &str) {
+        assert_eq!(paths(&registry.requests()), ["/v2/"]);
+        assert!(!registry.saw(entra));
+        assert!(registry.tokens().issued_refresh_tokens().is_empty());
+    }
+
+    pub fn forbidden() -> Scenario {
+        let (scenario, registry) = acr_answering(Reply::firewall_denied(), "forbidden");
+        let entra = entra_token("forbidden");
+        scenario.expect(move |run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_FORBIDDEN_ERROR");
+            assert_eq!(
+                run.check("registry.challenge")["message"],
+                format!("Registry '{ACR}' refuses access from this network (HTTP 403). To see its firewall rules, run 'az acr show --query networkRuleSet --name example'.")
+            );
+            run.detail(
+                "registry.challenge",
+                &format!("DENIED: {ACR_FIREWALL_MESSAGE}"),
+            );
+            // The registry's own words come first, right under the message.
+            assert_eq!(
+                run.details("registry.challenge")[0],
+                format!("DENIED: {ACR_FIREWALL_MESSAGE}")
+            );
+            only_the_challenge(&registry, &entra);
+        })
+    }
+
+    pub fn too_many_requests() -> Scenario {
+        let (scenario, registry) = acr_answering(Reply::too_many_requests(7), "throttled");
+        let entra = entra_token("throttled");
+        scenario.expect(move |run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_TOOMANYREQUESTS_ERROR");
+            run.detail(
+                "registry.challenge",
+                "The registry asks to wait 7 s (Retry-After).",
+            );
+            only_the_challenge(&registry, &entra);
+        })
+    }
+
+    pub fn unauthorized_without_a_challenge() -> Scenario {
+        let (scenario, registry) =
+            acr_answering(Reply::unauthorized_without_challenge(), "no-challenge");
+        let entra = entra_token("no-challenge");
+        scenario.expect(move |run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_CHALLENGE_ERROR");
+            assert_eq!(
+                run.details("registry.challenge")[0],
+                "/v2/ answered 401 without a WWW-Authenticate header."
+            );
+            only_the_challenge(&registry, &entra);
+        })
+    }
+
+    pub fn basic_challenge_on_an_acr() -> Scenario {
+        let (scenario, registry) =
+            acr_answering(Reply::basic_challenge("Registry Realm"), "basic-on-acr");
+        let entra = entra_token("basic-on-acr");
+        scenario.expect(move |run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_AAD_LOGIN_ERROR");
+            assert_eq!(
+                run.details("registry.challenge")[0],
+                "The registry asks for Basic authentication, not for a Bearer token with realm and service."
+            );
+            only_the_challenge(&registry, &entra);
+        })
+    }
+
+    /// The challenge names a token service on another host: reported, and the Entra token is
+    /// not sent there (nor anywhere).
+    pub fn realm_on_another_host() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let elsewhere = Arc::new(AcrTokenServer::start(&ca));
+        let registry = fake_acr(&ca);
+        registry.v2(Reply::acr_challenge(&elsewhere.realm(), ACR));
+        let entra = entra_token("realm-elsewhere");
+        let (r, o, e) = (registry.clone(), elsewhere.clone(), entra.clone());
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra)
+            .acr(registry.port())
+            .exit(1)
+            .issued_by(elsewhere.tokens())
+            .keep(registry.clone())
+            .keep(elsewhere.clone())
+            .expect(move |run| {
+                run.failed_at("registry.challenge", "CONNECTIVITY_AAD_LOGIN_ERROR");
+                assert_eq!(
+                    run.details("registry.challenge")[0],
+                    format!("The challenge sends the token request to {}, which is not this registry's own token endpoint over HTTPS; acr-health does not send your Microsoft Entra token there.", o.realm())
+                );
+                assert!(o.requests().is_empty(), "{:?}", paths(&o.requests()));
+                assert_eq!(o.connections(), 0);
+                assert!(!o.saw(&e));
+                only_the_challenge(&r, &e);
+            })
+    }
+
+    /// The realm is the registry's own host, but over plain HTTP: refused the same way.
+    pub fn realm_over_plain_http() -> Scenario {
+        let realm = format!("http://{ACR}/oauth2/token");
+        let (scenario, registry) = acr_answering(Reply::acr_challenge(&realm, ACR), "realm-http");
+        let entra = entra_token("realm-http");
+        scenario.expect(move |run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_AAD_LOGIN_ERROR");
+            assert_eq!(
+                run.details("registry.challenge")[0],
+                format!("The challenge sends the token request to {realm}, which is not this registry's own token endpoint over HTTPS; acr-health does not send your Microsoft Entra token there.")
+            );
+            only_the_challenge(&registry, &entra);
+            assert_eq!(registry.connections(), 1);
+        })
+    }
+
+    /// A redirect is not followed (to plain HTTP here): it is an unexpected answer.
+    pub fn redirect_is_not_followed() -> Scenario {
+        let plain = Arc::new(FakeRegistry::start_plain());
+        let (scenario, registry) =
+            acr_answering(Reply::redirect(307, &plain.url("/v2/")), "redirect");
+        let entra = entra_token("redirect");
+        let p = plain.clone();
+        scenario.keep(plain).expect(move |run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_CHALLENGE_ERROR");
+            assert_eq!(
+                run.details("registry.challenge")[0],
+                "/v2/ answered HTTP 307 instead of 401 with a challenge."
+            );
+            assert_eq!(p.connections(), 0);
+            only_the_challenge(&registry, &entra);
+        })
+    }
+
+    /// `/v2/` reads the request and never answers: the run ends at `--timeout`.
+    pub fn registry_never_answers() -> Scenario {
+        let (scenario, registry) = acr_answering(Reply::hang(), "hang");
+        scenario.timeout(HANG_TIMEOUT).expect(move |run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_CHALLENGE_ERROR");
+            assert_eq!(
+                run.details("registry.challenge")[0],
+                format!("No answer within {HANG_TIMEOUT} s.")
+            );
+            assert!(run.elapsed >= Duration::from_secs(HANG_TIMEOUT));
+            assert_eq!(registry.requests_to("/v2/").len(), 1);
+        })
+    }
+
+    /// A listener that never completes the TLS handshake.
+    pub fn tls_handshake_never_completes() -> Scenario {
+        let silent = Arc::new(SilentListener::start());
+        let ca = Arc::new(TestCa::new());
+        let s = silent.clone();
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("silent"))
+            .acr(silent.port())
+            .exit(1)
+            .timeout(HANG_TIMEOUT)
+            .keep(silent)
+            .expect(move |run| {
+                run.failed_at("registry.challenge", "CONNECTIVITY_CHALLENGE_ERROR");
+                assert_eq!(
+                    run.details("registry.challenge")[0],
+                    format!("No answer within {HANG_TIMEOUT} s.")
+                );
+                assert!(run.elapsed >= Duration::from_secs(HANG_TIMEOUT));
+                assert_eq!(s.accepted(), 1);
+            })
+    }
+
+    /// The exchange never answers.
+    pub fn exchange_never_answers() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        registry.on("/oauth2/exchange", Reply::hang());
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("exchange-hang"))
+            .acr(registry.port())
+            .exit(1)
+            .timeout(HANG_TIMEOUT)
+            .keep(registry)
+            .expect(|run| {
+                run.failed_at("registry.refresh_token", "CONNECTIVITY_REFRESH_TOKEN_ERROR");
+                run.detail(
+                    "registry.refresh_token",
+                    &format!("No answer within {HANG_TIMEOUT} s."),
+                );
+            })
+    }
+
+    /// An 8 GiB answer: not read beyond 1 MiB, and quickly over.
+    pub fn huge_body() -> Scenario {
+        let (scenario, _registry) = acr_answering(Reply::huge_body(8 << 30), "huge");
+        scenario.expect(|run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_CHALLENGE_ERROR");
+            assert_eq!(
+                run.details("registry.challenge")[0],
+                "The answer is larger than 1 MiB; it was not read."
+            );
+            assert!(
+                run.elapsed < Duration::from_secs(TIMEOUT),
+                "{:?}",
+                run.elapsed
+            );
+        })
+    }
+
+    /// An answer that never ends.
+    pub fn endless_body() -> Scenario {
+        let (scenario, _registry) = acr_answering(Reply::endless_body(), "endless");
+        scenario.expect(|run| {
+            run.failed_at("registry.challenge", "CONNECTIVITY_CHALLENGE_ERROR");
+            run.detail(
+                "registry.challenge",
+                "The answer is larger than 1 MiB; it was not read.",
+            );
+            assert!(
+                run.elapsed < Duration::from_secs(TIMEOUT),
+                "{:?}",
+                run.elapsed
+            );
+        })
+    }
+
+    // --- Fakes: certificates ------------------------------------------------------------------
+
+    /// A registry presenting `leaf` while the run trusts `ca`: SSL_ERROR with `reason`, and
+    /// no request made.
+    fn certificate(ca: TestCa, leaf: Leaf, reason: &str, name: &str) -> Scenario {
+        let ca = Arc::new(ca);
+        let registry = Arc::new(FakeRegistry::start_with(Serve::leaf(leaf)));
+        let r = registry.clone();
+        let reason = reason.to_owned();
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token(name))
+            .acr(registry.port())
+            .exit(1)
+            .keep(registry)
+            .expect(move |run| {
+                run.failed_at("registry.challenge", "CONNECTIVITY_SSL_ERROR");
+                assert_eq!(
+                    run.check("registry.challenge")["message"],
+                    format!(
+                        "No secure connection could be made to registry '{ACR}'. Is a proxy in the way?"
+                    )
+                );
+                let detail = &run.details("registry.challenge")[0];
+                assert!(
+                    detail.starts_with("The TLS handshake failed: ") && detail.contains(&reason),
+                    "{reason:?} not in {detail:?}"
+                );
+                run.detail_starting("registry.challenge", "Trusted certificate authorities: ");
+                assert!(r.requests().is_empty());
+                assert!(wait_until(Duration::from_secs(2), || r.tls_failures() == 1));
+            })
+    }
+
+    pub fn expired_certificate() -> Scenario {
+        let ca = TestCa::new();
+        let leaf = ca.expired_leaf(&[ACR]);
+        certificate(ca, leaf, "certificate expired", "expired")
+    }
+
+    pub fn certificate_for_another_name() -> Scenario {
+        let ca = TestCa::new();
+        let leaf = ca.wrong_name_leaf();
+        let reason = format!("certificate not valid for name \"{ACR}\"");
+        certificate(ca, leaf, &reason, "wrong-name")
+    }
+
+    pub fn untrusted_certificate_authority() -> Scenario {
+        let leaf = Leaf::self_signed(&[ACR]);
+        certificate(TestCa::new(), leaf, "UnknownIssuer", "untrusted")
+    }
+
+    // --- Fakes: the token service -------------------------------------------------------------
+
+    /// A fake ACR whose token service is set up by `setup`.
+    fn acr_tokens(name: &str, setup: impl FnOnce(&AcrTokens)) -> (Scenario, Arc<FakeRegistry>) {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        setup(registry.tokens());
+        let scenario = Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token(name))
+            .acr(registry.port())
+            .exit(1)
+            .issued_by(registry.tokens())
+            .keep(registry.clone());
+        (scenario, registry)
+    }
+
+    /// The exchange refuses the Entra token: the status and the registry's code and message.
+    pub fn exchange_refuses_the_entra_token() -> Scenario {
+        let entra = entra_token("refused");
+        let (scenario, registry) = acr_tokens("refused", |t| t.reject_entra_token(&entra));
+        scenario.expect(move |run| {
+            run.failed_at(
+                "registry.refresh_token",
+                "CONNECTIVITY_REFRESH_TOKEN_ERROR",
+            );
+            assert_eq!(
+                run.check("registry.refresh_token")["message"],
+                format!("Registry '{ACR}' did not exchange the Microsoft Entra token for a refresh token.")
+            );
+            assert_eq!(
+                run.details("registry.refresh_token"),
+                [
+                    "The registry answered HTTP 401.",
+                    "UNAUTHORIZED: failed to validate the AAD access token: invalid token",
+                    "Microsoft Entra token from ACR_HEALTH_AAD_TOKEN.",
+                ]
+            );
+            assert_eq!(
+                paths(&registry.requests()),
+                ["/v2/", "/oauth2/exchange"]
+            );
+        })
+    }
+
+    pub fn exchange_fails() -> Scenario {
+        let (scenario, _) = acr_tokens("exchange-500", |t| t.set_exchange(Behavior::Status(500)));
+        scenario.expect(|run| {
+            run.failed_at("registry.refresh_token", "CONNECTIVITY_REFRESH_TOKEN_ERROR");
+            run.detail("registry.refresh_token", "The registry answered HTTP 500.");
+            run.detail("registry.refresh_token", "UNKNOWN: internal server error");
+        })
+    }
+
+    pub fn exchange_without_a_refresh_token() -> Scenario {
+        let (scenario, _) = acr_tokens("no-field", |t| t.set_exchange(Behavior::MissingField));
+        scenario.expect(|run| {
+            run.failed_at("registry.refresh_token", "CONNECTIVITY_REFRESH_TOKEN_ERROR");
+            run.detail(
+                "registry.refresh_token",
+                "The answer holds no refresh_token.",
+            );
+        })
+    }
+
+    pub fn exchange_throttled() -> Scenario {
+        let (scenario, _) = acr_tokens("exchange-429", |t| t.set_exchange(Behavior::Status(429)));
+        scenario.expect(|run| {
+            run.failed_at(
+                "registry.refresh_token",
+                "CONNECTIVITY_TOOMANYREQUESTS_ERROR",
+            );
+            run.detail(
+                "registry.refresh_token",
+                "The registry asks to wait 7 s (Retry-After).",
+            );
+        })
+    }
+
+    pub fn token_refused() -> Scenario {
+        let (scenario, registry) = acr_tokens("token-403", |t| t.set_token(Behavior::Status(403)));
+        scenario.expect(move |run| {
+            run.failed_at("registry.access_token", "CONNECTIVITY_ACCESS_TOKEN_ERROR");
+            assert_eq!(
+                run.check("registry.access_token")["message"],
+                format!("Registry '{ACR}' did not issue a usable access token.")
+            );
+            assert_eq!(
+                run.details("registry.access_token"),
+                [
+                    "The registry answered HTTP 403.",
+                    "DENIED: requested access to the resource is denied",
+                ]
+            );
+            assert_eq!(registry.tokens().issued_refresh_tokens().len(), 1);
+        })
+    }
+
+    pub fn token_throttled() -> Scenario {
+        let (scenario, _) = acr_tokens("token-429", |t| t.set_token(Behavior::Status(429)));
+        scenario.expect(|run| {
+            run.failed_at(
+                "registry.access_token",
+                "CONNECTIVITY_TOOMANYREQUESTS_ERROR",
+            );
+            run.detail(
+                "registry.access_token",
+                "The registry asks to wait 7 s (Retry-After).",
+            );
+        })
+    }
+
+    /// `--repository` and a token that grants only `pull`: what is missing is listed.
+    pub fn repository_with_missing_actions() -> Scenario {
+        let (scenario, registry) =
+            acr_tokens("repository", |t| t.restrict_actions(Some(&["pull"])));
+        scenario
+            .args(&["--repository", "team/app"])
+            .expect(move |run| {
+                run.failed_at("registry.access_token", "CONNECTIVITY_ACCESS_TOKEN_ERROR");
+                assert_eq!(
+                    run.details("registry.access_token"),
+                    ["The token for repository 'team/app' grants pull; it lacks push, delete, metadata_read, metadata_write. Check that you have read, write and delete permissions on the repository."]
+                );
+                let token = &registry.requests_to("/oauth2/token")[0];
+                assert_eq!(
+                    token.form_fields("scope"),
+                    ["repository:team/app:pull,push,delete,metadata_read,metadata_write"]
+                );
+            })
+    }
+
+    /// `--repository` and a token with every action: OK, and the line names the repository.
+    pub fn repository_with_every_action() -> Scenario {
+        let (scenario, registry) = acr_tokens("repository-ok", |_| {});
+        let entra = entra_token("repository-ok");
+        scenario
+            .exit(0)
+            .args(&["--repository", "team/app"])
+            .expect(move |run| {
+                run.all_registry_ok();
+                run.line(&format!(
+                    "Fetch access token for repository 'team/app' in registry '{ACR}' : OK"
+                ));
+                entra_flow_requests(
+                    &registry,
+                    &entra,
+                    ACR,
+                    "repository:team/app:pull,push,delete,metadata_read,metadata_write",
+                );
+            })
+    }
+
+    // --- Fakes: where the Entra token comes from ----------------------------------------------
+
+    /// A fake ACR that accepts every token, and a scenario without an Entra token; `source` is
+    /// the name the report must give the source.
+    fn credential(source: &'static str) -> (Scenario, Arc<FakeRegistry>) {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let r = registry.clone();
+        let scenario = Scenario::new()
+            .trust(&ca)
+            .acr(registry.port())
+            .issued_by(registry.tokens())
+            .keep(registry.clone())
+            .expect(move |run| {
+                run.all_registry_ok();
+                run.detail(
+                    "registry.refresh_token",
+                    &format!("Microsoft Entra token from {source}."),
+                );
+                assert_eq!(r.tokens().issued_refresh_tokens().len(), 1);
+            });
+        (scenario, registry)
+    }
+
+    /// The token the exchange got.
+    fn exchanged(registry: &FakeRegistry) -> (String, String) {
+        let exchange = &registry.requests_to("/oauth2/exchange")[0];
+        (
+            exchange.form_field("access_token").unwrap().to_owned(),
+            exchange.form_field("tenant").unwrap_or_default().to_owned(),
+        )
+    }
+
+    pub fn token_from_a_file() -> Scenario {
+        let (scenario, registry) = credential("the file in ACR_HEALTH_AAD_TOKEN_FILE");
+        let entra = entra_token("file");
+        let file = scenario
+            .sandbox
+            .home_file("entra-token", &format!("{entra}\n"));
+        let e = entra.clone();
+        scenario
+            .env("ACR_HEALTH_AAD_TOKEN_FILE", file)
+            .secret(&entra)
+            .expect(move |_| {
+                assert_eq!(exchanged(&registry), (e.clone(), TENANT_ID.to_owned()));
+            })
+    }
+
+    const SP_TENANT: &str = "0c0ffee0-0000-4000-8000-000000000001";
+
+    pub fn service_principal() -> Scenario {
+        let (scenario, registry) = credential("a service principal (AZURE_CLIENT_SECRET)");
+        // The authority is HTTPS, with a certificate from the CA the run trusts.
+        let identity = Arc::new(FakeIdentity::start_tls(registry_ca(&scenario)));
+        identity.expect_client_secret(CLIENT_SECRET);
+        let i = identity.clone();
+        let tokens_of = identity.clone();
+        scenario
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_TENANT_ID", SP_TENANT)
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .env("AZURE_AUTHORITY_HOST", identity.authority_host())
+            .secret(CLIENT_SECRET)
+            .issued(move || tokens_of.issued_tokens())
+            .keep(identity)
+            .expect(move |_| {
+                let sent = i.requests();
+                assert_eq!(sent.len(), 1);
+                assert_eq!(sent[0].path, format!("/{SP_TENANT}/oauth2/v2.0/token"));
+                assert_eq!(sent[0].form_field("client_secret"), Some(CLIENT_SECRET));
+                assert_eq!(sent[0].form_field("client_id"), Some(CLIENT_ID));
+                assert_eq!(
+                    sent[0].form_field("scope"),
+                    Some("https://containerregistry.azure.net/.default")
+                );
+                let issued = i.issued_tokens();
+                assert_eq!(
+                    exchanged(&registry),
+                    (issued[0].clone(), SP_TENANT.to_owned())
+                );
+                assert!(!registry.saw(CLIENT_SECRET));
+            })
+    }
+
+    /// The CA a scenario trusts.
+    fn registry_ca(scenario: &Scenario) -> &TestCa {
+        scenario
+            .keep
+            .iter()
+            .find_map(|k| k.downcast_ref::<Arc<TestCa>>())
+            .expect("the scenario trusts a CA")
+    }
+
+    pub fn workload_identity() -> Scenario {
+        let (scenario, registry) = credential("workload identity (AZURE_FEDERATED_TOKEN_FILE)");
+        let identity = Arc::new(FakeIdentity::start_tls(registry_ca(&scenario)));
+        let assertion = unsigned_jwt(
+            &json!({"sub": "system:serviceaccount:default:app", "canary": "federated-canary-9e41"}),
+        );
+        identity.expect_client_assertion(&assertion);
+        let file = scenario.sandbox.home_file("federated-token", &assertion);
+        let (i, a) = (identity.clone(), assertion.clone());
+        let tokens_of = identity.clone();
+        scenario
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_TENANT_ID", SP_TENANT)
+            .env("AZURE_FEDERATED_TOKEN_FILE", file)
+            .env("AZURE_AUTHORITY_HOST", identity.authority_host())
+            .secret(&assertion)
+            .issued(move || tokens_of.issued_tokens())
+            .keep(identity)
+            .expect(move |_| {
+                let sent = i.requests();
+                assert_eq!(sent.len(), 1);
+                assert_eq!(sent[0].form_field("client_assertion"), Some(a.as_str()));
+                assert_eq!(
+                    sent[0].form_field("client_assertion_type"),
+                    Some(JWT_BEARER)
+                );
+                assert_eq!(
+                    exchanged(&registry),
+                    (i.issued_tokens()[0].clone(), SP_TENANT.to_owned())
+                );
+            })
+    }
+
+    pub fn managed_identity_app_service() -> Scenario {
+        let (scenario, registry) = credential("managed identity");
+        let identity = Arc::new(FakeIdentity::start());
+        let i = identity.clone();
+        let tokens_of = identity.clone();
+        scenario
+            .env("IDENTITY_ENDPOINT", identity.identity_endpoint())
+            .env("IDENTITY_HEADER", IDENTITY_HEADER)
+            .secret(IDENTITY_HEADER)
+            .issued(move || tokens_of.issued_tokens())
+            .keep(identity)
+            .expect(move |_| {
+                let sent = i.requests();
+                assert_eq!(paths(&sent), [APP_SERVICE_PATH]);
+                assert_eq!(sent[0].header("x-identity-header"), Some(IDENTITY_HEADER));
+                assert_eq!(
+                    sent[0].query_param("resource").as_deref(),
+                    Some(ACR_AUDIENCE)
+                );
+                assert_eq!(
+                    exchanged(&registry),
+                    (i.issued_tokens()[0].clone(), TENANT_ID.to_owned())
+                );
+            })
+    }
+
+    pub fn managed_identity_imds() -> Scenario {
+        let (scenario, registry) = credential("managed identity");
+        let identity = Arc::new(FakeIdentity::start());
+        let i = identity.clone();
+        let tokens_of = identity.clone();
+        scenario
+            .env("IMDS_ENDPOINT", identity.imds_endpoint())
+            .issued(move || tokens_of.issued_tokens())
+            .keep(identity)
+            .expect(move |_| {
+                let sent = i.requests();
+                assert_eq!(paths(&sent), [IMDS_PATH]);
+                assert_eq!(sent[0].header("metadata"), Some("true"));
+                assert_eq!(
+                    sent[0].query_param("resource").as_deref(),
+                    Some(ACR_AUDIENCE)
+                );
+                assert_eq!(
+                    exchanged(&registry),
+                    (i.issued_tokens()[0].clone(), TENANT_ID.to_owned())
+                );
+            })
+    }
+
+    /// No credential anywhere: CONNECTIVITY_CREDENTIAL_ERROR naming what was tried, and the run
+    /// goes on (helm, notary) instead of aborting.
+    pub fn no_credential() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let r = registry.clone();
+        Scenario::new()
+            .trust(&ca)
+            .acr(registry.port())
+            .args(&["--ignore-errors"])
+            // A service principal's secret without its client and tenant: not a credential.
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .secret(CLIENT_SECRET)
+            .keep(registry)
+            .expect(move |run| {
+                run.failed_at(
+                    "registry.refresh_token",
+                    "CONNECTIVITY_CREDENTIAL_ERROR",
+                );
+                assert_eq!(
+                    run.check("registry.refresh_token")["message"],
+                    format!("No Microsoft Entra credential was found to sign in to registry '{ACR}'. Run az login, or see the sources below.")
+                );
+                assert_eq!(
+                    run.details("registry.refresh_token"),
+                    [
+                        "Tried managed identity:",
+                        "The connection was refused: nothing listens there, or a firewall rejects it.",
+                    ]
+                );
+                assert_eq!(run.status("helm.command"), "ok");
+                assert_eq!(run.status("notary.version"), "ok");
+                run.line("Helm version: 3.14.0");
+                assert_eq!(run.doc()["summary"]["exit_code"], 0);
+                assert_eq!(paths(&r.requests()), ["/v2/"]);
+            })
+    }
+
+    /// IMDS accepts the connection and never answers: managed identity gives up after its own
+    /// short bound (2 s, less than `--timeout 3`), and says where it waited.
+    pub fn identity_endpoint_never_answers() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let silent = Arc::new(SilentListener::start());
+        let imds = format!("http://{}", silent.addr());
+        let s = silent.clone();
+        Scenario::new()
+            .trust(&ca)
+            .acr(registry.port())
+            .env("IMDS_ENDPOINT", &imds)
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .secret(CLIENT_SECRET)
+            .timeout(3)
+            .exit(1)
+            .keep(registry)
+            .keep(silent)
+            .expect(move |run| {
+                run.failed_at("registry.refresh_token", "CONNECTIVITY_CREDENTIAL_ERROR");
+                assert_eq!(
+                    run.details("registry.refresh_token"),
+                    [
+                        "Tried managed identity:".to_owned(),
+                        format!("No answer from {imds} within 2 s."),
+                    ]
+                );
+                assert!(run.elapsed >= Duration::from_secs(2));
+                assert_eq!(s.accepted(), 1);
+            })
+    }
+
+    /// Sources that are configured and fail are each named with their reason.
+    pub fn every_credential_source_fails() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let identity = Arc::new(FakeIdentity::start_tls(&ca));
+        identity.expect_client_secret("the-right-secret");
+        let scenario = Scenario::new();
+        let missing = scenario.sandbox.path("home").join("no-such-token");
+        let missing = missing.display().to_string();
+        let i = identity.clone();
+        scenario
+            .trust(&ca)
+            .acr(registry.port())
+            .env("ACR_HEALTH_AAD_TOKEN_FILE", &missing)
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_TENANT_ID", SP_TENANT)
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .env("AZURE_AUTHORITY_HOST", identity.authority_host())
+            .secret(CLIENT_SECRET)
+            .exit(1)
+            .keep(registry)
+            .keep(identity)
+            .expect(move |run| {
+                run.failed_at(
+                    "registry.refresh_token",
+                    "CONNECTIVITY_CREDENTIAL_ERROR",
+                );
+                assert_eq!(
+                    run.details("registry.refresh_token"),
+                    [
+                        "Tried the file in ACR_HEALTH_AAD_TOKEN_FILE:",
+                        "[TMP]/home/no-such-token cannot be read: No such file or directory (os error 2)",
+                        "Tried a service principal (AZURE_CLIENT_SECRET):",
+                        "HTTP 401: invalid_client: AADSTS7000215: Invalid client secret provided.",
+                        "Tried managed identity:",
+                        "The connection was refused: nothing listens there, or a firewall rejects it.",
+                    ]
+                );
+                assert_eq!(i.requests().len(), 1);
+            })
+    }
+
+    // --- Names, DNS and proxies ---------------------------------------------------------------
+
+    pub fn dns_failure() -> Scenario {
+        Scenario::new()
+            .entra(&entra_token("dns"))
+            .login_server("no-such-registry.invalid")
+            .args(&["--ignore-errors"])
+            .expect(|run| {
+                run.failed_at("registry.dns", "CONNECTIVITY_DNS_ERROR");
+                assert_eq!(
+                    run.check("registry.dns")["message"],
+                    "The name of registry 'no-such-registry.invalid' does not resolve."
+                );
+                assert_eq!(run.details("registry.dns").len(), 1);
+                run.line("Challenge endpoint: not checked because of CONNECTIVITY_DNS_ERROR");
+            })
+    }
+
+    /// `HTTPS_PROXY` on a port where nothing listens: the proxy is named (without its password)
+    /// and the registry is never reached.
+    pub fn refused_proxy() -> Scenario {
+        let (scenario, registry) = acr_answering(Reply::AcrChallengeToSelf, "proxy");
+        let proxy = refused_addr();
+        scenario
+            .env(
+                "HTTPS_PROXY",
+                format!("http://proxyuser:{PROXY_PASSWORD}@{proxy}"),
+            )
+            .secret(PROXY_PASSWORD)
+            .expect(move |run| {
+                run.failed_at("registry.challenge", "CONNECTIVITY_CHALLENGE_ERROR");
+                assert!(
+                    run.details("registry.challenge")[0]
+                        .starts_with(&format!("The proxy http://{proxy} failed: ")),
+                    "{:#?}",
+                    run.details("registry.challenge")
+                );
+                run.detail(
+                    "registry.challenge",
+                    &format!("Through the proxy http://{proxy}."),
+                );
+                assert_eq!(registry.connections(), 0);
+            })
+    }
+
+    /// The same proxy, with the registry in `NO_PROXY`: it is not used.
+    pub fn no_proxy_for_the_registry() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let proxy = refused_addr();
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("no-proxy"))
+            .acr(registry.port())
+            .env(
+                "HTTPS_PROXY",
+                format!("http://proxyuser:{PROXY_PASSWORD}@{proxy}"),
+            )
+            .env("NO_PROXY", format!("localhost,{ACR}"))
+            .secret(PROXY_PASSWORD)
+            .issued_by(registry.tokens())
+            .keep(registry)
+            .expect(|run| run.all_registry_ok())
+    }
+
+    /// `-n abc`: a usage error (exit 2) before any check runs.
+    pub fn bad_registry_name() -> Scenario {
+        Scenario::new()
+            .entra(&entra_token("bad-name"))
+            .args(&["-n", "abc"])
+            .exit(2)
+            .expect(|run| {
+                assert_eq!(run.stdout, "");
+                assert_eq!(
+                    run.stderr,
+                    "error: \"abc\" is not a registry name: registry names have 5 to 50 letters and digits.\n\
+                     Give the registry's name (myregistry) or its login server (myregistry.azurecr.io); for other registries use --login-server HOST[:PORT].\n"
+                );
+            })
+    }
+
+    /// `-n foo.azurecr.cn` in AzureCloud: a usage error (exit 2) that names the right suffix.
+    pub fn registry_suffix_of_another_cloud() -> Scenario {
+        Scenario::new()
+            .entra(&entra_token("bad-suffix"))
+            .args(&["-n", "foo.azurecr.cn"])
+            .exit(2)
+            .expect(|run| {
+                assert_eq!(run.stdout, "");
+                assert_eq!(
+                    run.stderr,
+                    "error: The login server suffix \".azurecr.cn\" is not valid for the current cloud (AzureCloud).\n\
+                     Use \".azurecr.io\", switch clouds with --cloud or az cloud set, or use --login-server for another registry.\n"
+                );
+            })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per scenario
+
+/// What makes a scenario.
+type Build = fn() -> Scenario;
+
+/// A test per scenario, and `SCENARIOS`: all of them, for the test that runs them all again with
+/// `--debug -o json`.
+macro_rules! scenario_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                scenario::$name().verify();
+            }
+        )*
+
+        const SCENARIOS: &[(&str, Build)] = &[$((stringify!($name), scenario::$name)),*];
+    };
+}
+
+scenario_tests!(
+    real_registry_happy_path,
+    real_registry_by_acr_name,
+    real_registry_with_a_token_service_elsewhere,
+    real_registry_credentials_withheld_from_another_host,
+    real_registry_rejects_the_token,
+    real_registry_wrong_password,
+    real_registry_right_password,
+    real_registry_password_from_docker_config,
+    real_registry_basic_without_credentials,
+    forbidden,
+    too_many_requests,
+    unauthorized_without_a_challenge,
+    basic_challenge_on_an_acr,
+    realm_on_another_host,
+    realm_over_plain_http,
+    redirect_is_not_followed,
+    registry_never_answers,
+    tls_handshake_never_completes,
+    exchange_never_answers,
+    huge_body,
+    endless_body,
+    expired_certificate,
+    certificate_for_another_name,
+    untrusted_certificate_authority,
+    exchange_refuses_the_entra_token,
+    exchange_fails,
+    exchange_without_a_refresh_token,
+    exchange_throttled,
+    token_refused,
+    token_throttled,
+    repository_with_missing_actions,
+    repository_with_every_action,
+    token_from_a_file,
+    service_principal,
+    workload_identity,
+    managed_identity_app_service,
+    managed_identity_imds,
+    no_credential,
+    identity_endpoint_never_answers,
+    every_credential_source_fails,
+    dns_failure,
+    refused_proxy,
+    no_proxy_for_the_registry,
+    bad_registry_name,
+    registry_suffix_of_another_cloud,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+/// Every scenario again, with `--debug` (the requests made) and `-o json`: no secret it was
+/// given (Entra token, password, client secret, federated assertion, identity header, proxy
+/// password) and no token the fakes issued (refresh, access, Entra) is in stdout or stderr.
+#[test]
+fn no_secret_reaches_the_output_even_with_debug() {
+    let (mut looked_for, mut issued) = (0, 0);
+    for (name, build) in SCENARIOS {
+        let scenario = build();
+        let run = scenario.run(&["--debug", "-o", "json"]);
+        if scenario.exit != 2 {
+            // --debug lists the requests, so the output is not trivially clean.
+            assert!(
+                run.stderr.contains("  ran '"),
+                "{name}: no request listed with --debug:\n{}",
+                run.stderr
+            );
+            let _ = run.doc();
+        }
+        let secrets = scenario.all_secrets();
+        assert!(!secrets.is_empty(), "{name}: no secret to look for");
+        for secret in &secrets {
+            assert!(
+                secret.len() >= 16,
+                "{name}: {secret:?} is too short a canary"
+            );
+            for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{name}: a secret is in {stream}: {secret}\n{text}"
+                );
+            }
+            // Not even a piece of a token (its payload or signature).
+            for part in secret.split('.').filter(|p| p.len() >= 40) {
+                assert!(
+                    !run.stdout.contains(part) && !run.stderr.contains(part),
+                    "{name}: part of a secret is in the output: {part}"
+                );
+            }
+        }
+        looked_for += secrets.len();
+        issued += secrets.len() - scenario.secrets.len();
+    }
+    // Every scenario had at least one secret, and the fakes issued tokens in most of them.
+    assert!(looked_for >= SCENARIOS.len() + issued);
+    assert!(issued >= 30, "only {issued} issued tokens were read back");
+}
+
+/// `--debug` lists each request made, with its status, and never a query or body.
+#[test]
+fn debug_lists_the_requests_of_the_registry_chain() {
+    let s = scenario::real_registry_by_acr_name();
+    let run = s.run(&["--debug", "-o", "json"]);
+    let ran: Vec<&str> = run
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("ran '") && l.contains("https://"))
+        .collect();
+    let expected = [
+        "GET https://example.azurecr.io/v2/': exit code 401",
+        "POST https://example.azurecr.io/oauth2/exchange': exit code 200",
+        "POST https://example.azurecr.io/oauth2/token': exit code 200",
+        "GET https://example.azurecr.io/v2/': exit code 200",
+    ];
+    assert_eq!(ran.len(), expected.len(), "{}", run.stderr);
+    for (line, want) in ran.iter().zip(expected) {
+        assert!(
+            line.starts_with(&format!("ran '{want}, ")),
+            "{line:?} is not {want:?}"
+        );
+    }
+}
+
+/// `--debug` lists the requests to the identity endpoints too, by URL without the query, and
+/// one that got no answer without a status.
+#[test]
+fn debug_lists_the_requests_to_identity_endpoints() {
+    let imds = scenario::managed_identity_imds();
+    let run = imds.run(&["--debug", "-o", "json"]);
+    let line = run.line_starting("ran 'GET http://localhost:");
+    assert!(
+        line.contains("/metadata/identity/oauth2/token': exit code 200, "),
+        "{line}"
+    );
+
+    let principal = scenario::service_principal();
+    let run = principal.run(&["--debug", "-o", "json"]);
+    let line = run.line_starting("ran 'POST https://localhost:");
+    assert!(
+        line.contains("/0c0ffee0-0000-4000-8000-000000000001/oauth2/v2.0/token': exit code 200, "),
+        "{line}"
+    );
+
+    let nothing = scenario::no_credential();
+    let run = nothing.run(&["--debug", "-o", "json"]);
+    let refused = format!(
+        "ran 'GET http://{}/metadata/identity/oauth2/token': exit code -, ",
+        nothing.sandbox.imds
+    );
+    run.line_starting(&refused);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots of whole reports, in English and Dutch
+
+/// Snapshots a report with what varies between runs filtered out.
+macro_rules! assert_report {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\b\d+ ms\b", "[MS] ms"),
+            (r"(\d+) (checks|controles) in \d+\.\d+ s", "$1 $2 in [S] s"),
+            (r"(acr-health version|acr-health-versie): \S+", "$1: [VERSION]"),
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+            (r"/tmp/acr-health-ca-\w+/", "[CA]/"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+#[test]
+fn the_full_report_of_a_working_registry_in_english_and_dutch() {
+    let scenario = scenario::real_registry_by_acr_name();
+    let english = scenario.output(&["--verbose"]);
+    assert_eq!(english.stdout, "");
+    assert_report!("working_registry_en", &english.stderr);
+    let dutch = scenario.output(&["--verbose", "--lang", "nl"]);
+    assert_report!("working_registry_nl", &dutch.stderr);
+}
+
+#[test]
+fn the_full_report_of_a_failing_registry_in_english_and_dutch() {
+    let scenario = scenario::forbidden().args(&["--ignore-errors"]).exit(0);
+    let english = scenario.output(&[]);
+    assert_report!("forbidden_registry_en", &english.stderr);
+    let dutch = scenario.output(&["--lang", "nl"]);
+    assert_report!("forbidden_registry_nl", &dutch.stderr);
+    // The same run in Dutch: the codes and the registry's own words are the same.
+    for text in [&english.stderr, &dutch.stderr] {
+        assert!(text.contains("CONNECTIVITY_FORBIDDEN_ERROR"));
+        assert!(text.contains(&format!("    DENIED: {ACR_FIREWALL_MESSAGE}\n")));
+    }
+}
