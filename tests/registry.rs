@@ -1104,7 +1104,13 @@ mod scenario {
 
     /// A registry presenting `leaf` while the run trusts `ca`: SSL_ERROR with `reason`, and
     /// no request made.
-    fn certificate(ca: TestCa, leaf: Leaf, reason: &str, name: &str) -> Scenario {
+    fn certificate(
+        ca: TestCa,
+        leaf: Leaf,
+        lead: &'static str,
+        reason: &str,
+        name: &str,
+    ) -> Scenario {
         let ca = Arc::new(ca);
         let registry = Arc::new(FakeRegistry::start_with(Serve::leaf(leaf)));
         let r = registry.clone();
@@ -1125,7 +1131,7 @@ mod scenario {
                 );
                 let detail = &run.details("registry.challenge")[0];
                 assert!(
-                    detail.starts_with("The TLS handshake failed: ") && detail.contains(&reason),
+                    detail.starts_with(lead) && detail.contains(&reason),
                     "{reason:?} not in {detail:?}"
                 );
                 run.detail_starting("registry.challenge", "Trusted certificate authorities: ");
@@ -1137,19 +1143,37 @@ mod scenario {
     pub fn expired_certificate() -> Scenario {
         let ca = TestCa::new();
         let leaf = ca.expired_leaf(&[ACR]);
-        certificate(ca, leaf, "certificate expired", "expired")
+        certificate(
+            ca,
+            leaf,
+            "The certificate has expired or is not valid yet (",
+            "certificate expired",
+            "expired",
+        )
     }
 
     pub fn certificate_for_another_name() -> Scenario {
         let ca = TestCa::new();
         let leaf = ca.wrong_name_leaf();
         let reason = format!("certificate not valid for name \"{ACR}\"");
-        certificate(ca, leaf, &reason, "wrong-name")
+        certificate(
+            ca,
+            leaf,
+            "The certificate is for another name (",
+            &reason,
+            "wrong-name",
+        )
     }
 
     pub fn untrusted_certificate_authority() -> Scenario {
         let leaf = Leaf::self_signed(&[ACR]);
-        certificate(TestCa::new(), leaf, "UnknownIssuer", "untrusted")
+        certificate(
+            TestCa::new(),
+            leaf,
+            "The certificate is issued by an authority this machine does not trust (",
+            "UnknownIssuer",
+            "untrusted",
+        )
     }
 
     // --- Fakes: the token service -------------------------------------------------------------

@@ -7,7 +7,7 @@ use base64::Engine;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::http::{RequestError, Response, Transport};
+use super::http::{RequestError, Response, TlsKind, Transport};
 use crate::checks::{CommandRecord, Context, Text, process};
 
 /// The audience of ACR's data plane.
@@ -365,7 +365,15 @@ pub fn describe(error: &RequestError) -> Text {
             Text::ui("health.request.timed_out").arg("seconds", seconds)
         }
         RequestError::Dns(reason) => Text::ui("health.request.dns").arg("reason", reason),
-        RequestError::Tls { detail, .. } => Text::ui("health.request.tls").arg("reason", detail),
+        RequestError::Tls { kind, detail } => {
+            let key = match kind {
+                TlsKind::UnknownIssuer => "health.request.tls_unknown_issuer",
+                TlsKind::Expired => "health.request.tls_expired",
+                TlsKind::WrongName => "health.request.tls_wrong_name",
+                TlsKind::Other => "health.request.tls",
+            };
+            Text::ui(key).arg("reason", detail)
+        }
         RequestError::Refused => Text::ui("health.request.refused"),
         RequestError::Reset => Text::ui("health.request.reset"),
         RequestError::Proxy { proxy, reason } => Text::ui("health.request.proxy")

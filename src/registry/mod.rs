@@ -597,7 +597,11 @@ impl Chain<'_> {
                 let json = response.json();
                 let token = json
                     .as_ref()
-                    .and_then(|j| j.get(field).or_else(|| j.get("access_token")))
+                    // The Docker token spec names it `token` or `access_token`; treat them alike.
+                    .and_then(|j| {
+                        j.get(field)
+                            .or_else(|| (field == "token").then(|| j.get("access_token")).flatten())
+                    })
                     .and_then(|t| t.as_str())
                     .filter(|t| !t.is_empty());
                 token.map(str::to_owned).ok_or_else(|| {
@@ -761,6 +765,7 @@ fn with_registry_error(outcome: Outcome, response: &Response) -> Outcome {
 }
 
 fn throttled(outcome: Outcome, response: &Response) -> Outcome {
+    let outcome = with_registry_error(outcome, response);
     match response.header("retry-after") {
         Some(after) => outcome.note(Text::ui("health.registry.retry_after").arg("seconds", after)),
         None => outcome,

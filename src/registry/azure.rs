@@ -1,0 +1,260 @@
+//! The checks that need the registry's Azure resource: the identity behind a customer-managed
+//! encryption key (CMK_ERROR), and DNS routing to its private endpoints in a virtual network.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::arm::{Arm, ArmError};
+use crate::checks::{Outcome, Text};
+use crate::knowledge::Code;
+
+/// The `properties` member, read through a JSON pointer.
+fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+    value.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn arm_failure(check: &'static str, error: &ArmError) -> Outcome {
+    Outcome::failed(check, Code::RESOURCE_MANAGER_ERROR).note(error.describe())
+}
+
+/// CMK: the identity named by the key vault properties must still exist and be attached.
+pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) -> Outcome {
+    let check = "registry.cmk";
+    let enabled = text(registry, "/properties/encryption/status").is_some_and(|s| s.eq_ignore_ascii_case("enabled"));
+    let Some(client_id) = text(registry, "/properties/encryption/keyVaultProperties/identity").filter(|_| enabled)
+    else {
+        return Outcome::skipped(check, Text::ui("health.cmk.not_used"));
+    };
+    let missing = |note: Text| Outcome::failed(check, Code::CMK_ERROR).message_arg("registry", name).note(note);
+    let ok = |identity: &str| {
+        Outcome::ok(
+            check,
+            Text::ui("health.cmk.ok").arg("identity", identity).arg("registry", name),
+        )
+    };
+    if client_id.eq_ignore_ascii_case("system") {
+        return match text(registry, "/identity/principalId") {
+            Some(principal) => ok(&format!("system ({principal})")),
+            None => missing(Text::ui("health.cmk.no_system_identity")),
+        };
+    }
+    let attached = registry
+        .pointer("/identity/userAssignedIdentities")
+        .and_then(Value::as_object)
+        .and_then(|identities| {
+            identities.iter().find(|(_, identity)| {
+                text(identity, "/clientId").is_some_and(|c| c.eq_ignore_ascii_case(client_id))
+            })
+        })
+        .map(|(resource_id, _)| resource_id.clone());
+    let Some(resource_id) = attached else {
+        return missing(Text::ui("health.cmk.not_attached").arg("client_id", client_id));
+    };
+    match arm.user_identity(&resource_id).await {
+        Ok(identity) if text(&identity, "/properties/clientId").is_some_and(|c| c.eq_ignore_ascii_case(client_id)) => {
+            ok(&resource_id)
+        }
+        Ok(_) => missing(
+            Text::ui("health.cmk.other_client_id")
+                .arg("resource", &resource_id)
+                .arg("client_id", client_id),
+        ),
+        Err(ArmError::Status { status: 404, .. }) => {
+            missing(Text::ui("health.cmk.deleted").arg("resource", &resource_id))
+        }
+        Err(error) => arm_failure(check, &error),
+    }
+}
+
+/// `--vnet NAME|ID` as a virtual network resource ID; a name is in the registry's resource group.
+pub fn vnet_id(vnet: &str, registry_id: &str) -> Option<String> {
+    if vnet.starts_with('/') {
+        return is_vnet_id(vnet).then(|| vnet.trim_end_matches('/').to_owned());
+    }
+    let parts: Vec<&str> = registry_id.split('/').collect();
+    // /subscriptions/<s>/resourceGroups/<g>/providers/...
+    let (subscription, group) = (parts.get(2)?, parts.get(4)?);
+    Some(format!(
+        "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/virtualNetworks/{vnet}"
+    ))
+}
+
+/// `/subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.Network/virtualNetworks/<name>`.
+pub fn is_vnet_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.trim_end_matches('/').split('/').collect();
+    parts.len() == 9
+        && parts[0].is_empty()
+        && parts[1].eq_ignore_ascii_case("subscriptions")
+        && parts[3].eq_ignore_ascii_case("resourceGroups")
+        && parts[5].eq_ignore_ascii_case("providers")
+        && parts[6].eq_ignore_ascii_case("Microsoft.Network")
+        && parts[7].eq_ignore_ascii_case("virtualNetworks")
+        && parts.iter().skip(2).all(|p| !p.is_empty())
+}
+
+/// One name of the registry behind a private endpoint, and the address it must resolve to.
+struct Route {
+    fqdn: String,
+    expected: IpAddr,
+}
+
+/// DNS routing to the registry's private endpoint in `vnet`: every name it serves must resolve,
+/// here, to the endpoint's private address. Every name is reported (az stops at the first).
+pub async fn private_endpoints(
+    arm: &Arm<'_>,
+    registry: &Value,
+    vnet: &str,
+    pinned: &[(String, u16, SocketAddr)],
+    timeout: Duration,
+) -> Outcome {
+    let check = "registry.private_endpoint";
+    let registry_id = text(registry, "/id").unwrap_or_default();
+    let Some(vnet_id) = vnet_id(vnet, registry_id) else {
+        return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
+            .note(Text::ui("health.vnet.bad_id").arg("vnet", vnet));
+    };
+    let endpoints: Vec<String> = registry
+        .pointer("/properties/privateEndpointConnections")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| text(c, "/properties/privateEndpoint/id").map(str::to_owned))
+        .collect();
+    if endpoints.is_empty() {
+        return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
+            .note(Text::ui("health.vnet.no_endpoints"));
+    }
+    let prefix = format!("{}/", vnet_id.to_ascii_lowercase());
+    let mut in_vnet = Vec::new();
+    for id in &endpoints {
+        match arm.network(id).await {
+            Ok(endpoint) => {
+                let subnet = text(&endpoint, "/properties/subnet/id").unwrap_or_default().to_ascii_lowercase();
+                if subnet.starts_with(&prefix) {
+                    in_vnet.push(endpoint);
+                }
+            }
+            Err(error) => return arm_failure(check, &error),
+        }
+    }
+    let endpoint = match in_vnet.as_slice() {
+        [] => {
+            return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
+                .note(Text::ui("health.vnet.none_in_vnet").arg("vnet", &vnet_id));
+        }
+        [one] => one,
+        several => {
+            let names = several
+                .iter()
+                .map(|e| text(e, "/name").unwrap_or("?").to_owned())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Outcome::failed(check, Code::PRIVATE_ENDPOINT_DUPLICATE_ERROR)
+                .note(Text::ui("health.vnet.several").arg("vnet", &vnet_id).arg("endpoints", names));
+        }
+    };
+    let mut routes: Vec<Route> = Vec::new();
+    let nics: Vec<String> = endpoint
+        .pointer("/properties/networkInterfaces")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|n| text(n, "/id").map(str::to_owned))
+        .collect();
+    for nic in nics {
+        let interface = match arm.network(&nic).await {
+            Ok(interface) => interface,
+            Err(error) => return arm_failure(check, &error),
+        };
+        for configuration in interface
+            .pointer("/properties/ipConfigurations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let address = text(configuration, "/properties/privateIPAddress").and_then(|a| a.parse().ok());
+            let fqdns = configuration
+                .pointer("/properties/privateLinkConnectionProperties/fqdns")
+                .and_then(Value::as_array);
+            if let (Some(expected), Some(fqdns)) = (address, fqdns) {
+                for fqdn in fqdns.iter().filter_map(Value::as_str) {
+                    if !routes.iter().any(|r| r.fqdn.eq_ignore_ascii_case(fqdn)) {
+                        routes.push(Route { fqdn: fqdn.to_ascii_lowercase(), expected });
+                    }
+                }
+            }
+        }
+    }
+    if routes.is_empty() {
+        return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
+            .note(Text::ui("health.vnet.no_addresses").arg("endpoint", text(endpoint, "/name").unwrap_or("?")));
+    }
+    let mut notes = Vec::new();
+    let mut wrong = 0;
+    for route in &routes {
+        let pin = pinned.iter().find(|(h, _, _)| h.eq_ignore_ascii_case(&route.fqdn)).map(|(_, _, a)| a.ip());
+        let actual = match pin {
+            Some(ip) => Ok(vec![ip]),
+            None => resolve(&route.fqdn, timeout).await,
+        };
+        let note = match actual {
+            Ok(addresses) if addresses.contains(&route.expected) => Text::ui("health.vnet.route_ok"),
+            Ok(addresses) => {
+                wrong += 1;
+                let key = if addresses.iter().any(|a| super::dns::is_private(a)) {
+                    "health.vnet.route_other_private"
+                } else {
+                    "health.vnet.route_public"
+                };
+                let shown = addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
+                Text::ui(key).arg("actual", shown)
+            }
+            Err(reason) => {
+                wrong += 1;
+                Text::ui("health.vnet.route_unresolved").arg("reason", reason)
+            }
+        };
+        notes.push(note.arg("fqdn", &route.fqdn).arg("expected", route.expected));
+    }
+    let outcome = if wrong == 0 {
+        Outcome::ok(check, Text::ui("health.vnet.ok"))
+    } else {
+        Outcome::failed(check, Code::PRIVATE_ENDPOINT_DNS_ERROR)
+    };
+    notes.into_iter().fold(outcome, Outcome::note)
+}
+
+async fn resolve(name: &str, timeout: Duration) -> Result<Vec<IpAddr>, String> {
+    match tokio::time::timeout(timeout, tokio::net::lookup_host((name, 443))).await {
+        Ok(Ok(found)) => {
+            let mut addresses: Vec<IpAddr> = Vec::new();
+            for address in found {
+                if !addresses.contains(&address.ip()) {
+                    addresses.push(address.ip());
+                }
+            }
+            Ok(addresses)
+        }
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("{} s", timeout.as_secs())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vnet_name_lives_in_the_registry_resource_group() {
+        let registry = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/reg";
+        assert_eq!(
+            vnet_id("net", registry).as_deref(),
+            Some("/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/net")
+        );
+        let id = "/subscriptions/s2/resourceGroups/rg2/providers/Microsoft.Network/virtualNetworks/other";
+        assert_eq!(vnet_id(id, registry).as_deref(), Some(id));
+        assert_eq!(vnet_id("/subscriptions/s2/resourceGroups/rg2/providers/Microsoft.Network/subnets/x", registry), None);
+    }
+}
