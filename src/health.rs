@@ -10,14 +10,16 @@ use std::time::Duration;
 
 use crate::checks::{Confirm, Context, Outcome, Text};
 use crate::cli::CheckHealthArgs;
+use crate::cloud::Cloud;
 use crate::knowledge::Language;
 use crate::plan::Plan;
 use crate::registry::RegistryPlan;
+use crate::registry::azure;
 use crate::registry::target::{self, TargetError};
 use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
 use crate::runner::{self, Flow};
-use crate::{Failure, Out, azconfig};
+use crate::{Failure, Out, arm, azconfig};
 
 const EXIT_CHECK_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
@@ -130,7 +132,7 @@ fn registry_plan(
         fix: Some(language.format(fix, facts)),
         exit: EXIT_USAGE,
     };
-    let cloud = target::active_cloud(args.cloud.as_deref(), lookup);
+    let cloud = Cloud::active(args.cloud.as_deref(), lookup);
     let name = args
         .name
         .clone()
@@ -138,6 +140,13 @@ fn registry_plan(
     let target = match (&args.login_server, name) {
         (Some(server), _) => target::from_login_server(server, &cloud),
         (None, Some(name)) => target::from_name(&name, &cloud),
+        (None, None) if args.vnet.is_some() => {
+            return Err(usage(
+                "error.vnet_needs_name",
+                "error.vnet_needs_name.fix",
+                &[],
+            ));
+        }
         (None, None) => return Ok(None),
     };
     let target = target.map_err(|error| match error {
@@ -152,7 +161,7 @@ fn registry_plan(
             &[
                 ("given", &given),
                 ("expected", &expected),
-                ("cloud", &cloud),
+                ("cloud", &cloud.name),
             ],
         ),
         TargetError::BadLoginServer(value) => usage(
@@ -183,11 +192,21 @@ fn registry_plan(
         }
         _ => None,
     };
+    if let Some(vnet) = args
+        .vnet
+        .as_deref()
+        .filter(|v| v.starts_with('/') && !azure::is_vnet_id(v))
+    {
+        return Err(usage("error.vnet", "error.vnet.fix", &[("vnet", vnet)]));
+    }
     Ok(Some(RegistryPlan {
         target,
         repository: args.repository.clone(),
         pinned,
         basic,
+        subscription: arm::subscription(args.subscription.as_deref(), lookup),
+        cloud,
+        vnet: args.vnet.clone(),
     }))
 }
 

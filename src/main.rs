@@ -4,9 +4,11 @@
 //! scripts (`output`) or markdown for people (`templates`, `render`), with every text taken from
 //! the knowledge base (`knowledge`).
 
+mod arm;
 mod azconfig;
 mod checks;
 mod cli;
+mod cloud;
 mod explain;
 mod health;
 mod kb;

@@ -32,14 +32,15 @@ pub struct Report {
 /// Fills in a text in the report's language. `check` is available to every text as `{check}`.
 pub fn localize(language: &Language, text: &Text, check: &str) -> String {
     let check_name = language.check_name(check);
-    let mut args: Vec<(&str, &str)> = text
+    let values: Vec<(&str, String)> = text
         .args
         .iter()
         .map(|(n, v)| match v {
-            Arg::Plain(value) => (*n, value.as_str()),
-            Arg::Ui(key) => (*n, language.ui(key)),
+            Arg::Plain(value) => (*n, value.clone()),
+            Arg::Text(inner) => (*n, localize(language, inner, check)),
         })
         .collect();
+    let mut args: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
     args.push(("check", &check_name));
     language.format(text.key, &args)
 }

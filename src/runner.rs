@@ -34,7 +34,7 @@ type ChainFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A chain: the checks it reports, in order, and how to run it.
 struct Chain {
-    checks: &'static [&'static str],
+    checks: Vec<&'static str>,
     run: Box<dyn FnOnce(Context, Emitter) -> ChainFuture + Send>,
 }
 
@@ -67,7 +67,7 @@ pub async fn run(
     }
     let mut tasks = JoinSet::new();
     for chain in chains(plan) {
-        expected.extend(chain.checks);
+        expected.extend(chain.checks.iter().copied());
         tasks.spawn((chain.run)(context.clone(), emitter.clone()));
     }
     drop(emitter);
@@ -130,7 +130,7 @@ fn chains(plan: &Plan) -> Vec<Chain> {
     let mut chains = Vec::new();
     if let Some(registry) = plan.registry.clone() {
         chains.push(Chain {
-            checks: crate::registry::CHECKS,
+            checks: crate::registry::checks(&registry),
             run: Box::new(move |context, emitter| {
                 Box::pin(async move {
                     crate::registry::chain(&registry, &context, &|o| emitter.emit(o)).await
@@ -140,7 +140,7 @@ fn chains(plan: &Plan) -> Vec<Chain> {
     }
     if plan.environment {
         chains.push(Chain {
-            checks: &[
+            checks: vec![
                 "docker.client",
                 "docker.daemon",
                 "docker.version",
@@ -151,13 +151,13 @@ fn chains(plan: &Plan) -> Vec<Chain> {
             }),
         });
         chains.push(Chain {
-            checks: &["helm.command", "helm.version"],
+            checks: vec!["helm.command", "helm.version"],
             run: Box::new(|context, emitter| {
                 Box::pin(async move { checks::helm::chain(&context, &|o| emitter.emit(o)).await })
             }),
         });
         chains.push(Chain {
-            checks: &["notary.command", "notary.version"],
+            checks: vec!["notary.command", "notary.version"],
             run: Box::new(|context, emitter| {
                 Box::pin(async move { checks::notary::chain(&context, &|o| emitter.emit(o)).await })
             }),

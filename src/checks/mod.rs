@@ -31,6 +31,7 @@ pub const ORDER: &[&str] = &[
     "registry.access_token",
     "registry.token_accepted",
     "registry.cmk",
+    "registry.private_endpoint",
     "helm.command",
     "helm.version",
     "notary.command",
@@ -64,7 +65,8 @@ pub struct Text {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Arg {
     Plain(String),
-    Ui(&'static str),
+    /// Another text with its own placeholders.
+    Text(Box<Text>),
 }
 
 impl Text {
@@ -80,8 +82,8 @@ impl Text {
         self
     }
 
-    pub fn arg_ui(mut self, name: &'static str, key: &'static str) -> Text {
-        self.args.push((name, Arg::Ui(key)));
+    pub fn arg_text(mut self, name: &'static str, text: Text) -> Text {
+        self.args.push((name, Arg::Text(Box::new(text))));
         self
     }
 

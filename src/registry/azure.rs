@@ -12,7 +12,10 @@ use crate::knowledge::Code;
 
 /// The `properties` member, read through a JSON pointer.
 fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty())
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn arm_failure(check: &'static str, error: &ArmError) -> Outcome {
@@ -22,16 +25,26 @@ fn arm_failure(check: &'static str, error: &ArmError) -> Outcome {
 /// CMK: the identity named by the key vault properties must still exist and be attached.
 pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) -> Outcome {
     let check = "registry.cmk";
-    let enabled = text(registry, "/properties/encryption/status").is_some_and(|s| s.eq_ignore_ascii_case("enabled"));
-    let Some(client_id) = text(registry, "/properties/encryption/keyVaultProperties/identity").filter(|_| enabled)
-    else {
+    let enabled = text(registry, "/properties/encryption/status")
+        .is_some_and(|s| s.eq_ignore_ascii_case("enabled"));
+    let Some(client_id) = text(
+        registry,
+        "/properties/encryption/keyVaultProperties/identity",
+    )
+    .filter(|_| enabled) else {
         return Outcome::skipped(check, Text::ui("health.cmk.not_used"));
     };
-    let missing = |note: Text| Outcome::failed(check, Code::CMK_ERROR).message_arg("registry", name).note(note);
+    let missing = |note: Text| {
+        Outcome::failed(check, Code::CMK_ERROR)
+            .message_arg("registry", name)
+            .note(note)
+    };
     let ok = |identity: &str| {
         Outcome::ok(
             check,
-            Text::ui("health.cmk.ok").arg("identity", identity).arg("registry", name),
+            Text::ui("health.cmk.ok")
+                .arg("identity", identity)
+                .arg("registry", name),
         )
     };
     if client_id.eq_ignore_ascii_case("system") {
@@ -53,7 +66,10 @@ pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) ->
         return missing(Text::ui("health.cmk.not_attached").arg("client_id", client_id));
     };
     match arm.user_identity(&resource_id).await {
-        Ok(identity) if text(&identity, "/properties/clientId").is_some_and(|c| c.eq_ignore_ascii_case(client_id)) => {
+        Ok(identity)
+            if text(&identity, "/properties/clientId")
+                .is_some_and(|c| c.eq_ignore_ascii_case(client_id)) =>
+        {
             ok(&resource_id)
         }
         Ok(_) => missing(
@@ -131,7 +147,9 @@ pub async fn private_endpoints(
     for id in &endpoints {
         match arm.network(id).await {
             Ok(endpoint) => {
-                let subnet = text(&endpoint, "/properties/subnet/id").unwrap_or_default().to_ascii_lowercase();
+                let subnet = text(&endpoint, "/properties/subnet/id")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 if subnet.starts_with(&prefix) {
                     in_vnet.push(endpoint);
                 }
@@ -151,8 +169,11 @@ pub async fn private_endpoints(
                 .map(|e| text(e, "/name").unwrap_or("?").to_owned())
                 .collect::<Vec<_>>()
                 .join(", ");
-            return Outcome::failed(check, Code::PRIVATE_ENDPOINT_DUPLICATE_ERROR)
-                .note(Text::ui("health.vnet.several").arg("vnet", &vnet_id).arg("endpoints", names));
+            return Outcome::failed(check, Code::PRIVATE_ENDPOINT_DUPLICATE_ERROR).note(
+                Text::ui("health.vnet.several")
+                    .arg("vnet", &vnet_id)
+                    .arg("endpoints", names),
+            );
         }
     };
     let mut routes: Vec<Route> = Vec::new();
@@ -174,41 +195,56 @@ pub async fn private_endpoints(
             .into_iter()
             .flatten()
         {
-            let address = text(configuration, "/properties/privateIPAddress").and_then(|a| a.parse().ok());
+            let address =
+                text(configuration, "/properties/privateIPAddress").and_then(|a| a.parse().ok());
             let fqdns = configuration
                 .pointer("/properties/privateLinkConnectionProperties/fqdns")
                 .and_then(Value::as_array);
             if let (Some(expected), Some(fqdns)) = (address, fqdns) {
                 for fqdn in fqdns.iter().filter_map(Value::as_str) {
                     if !routes.iter().any(|r| r.fqdn.eq_ignore_ascii_case(fqdn)) {
-                        routes.push(Route { fqdn: fqdn.to_ascii_lowercase(), expected });
+                        routes.push(Route {
+                            fqdn: fqdn.to_ascii_lowercase(),
+                            expected,
+                        });
                     }
                 }
             }
         }
     }
     if routes.is_empty() {
-        return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
-            .note(Text::ui("health.vnet.no_addresses").arg("endpoint", text(endpoint, "/name").unwrap_or("?")));
+        return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR).note(
+            Text::ui("health.vnet.no_addresses")
+                .arg("endpoint", text(endpoint, "/name").unwrap_or("?")),
+        );
     }
     let mut notes = Vec::new();
     let mut wrong = 0;
     for route in &routes {
-        let pin = pinned.iter().find(|(h, _, _)| h.eq_ignore_ascii_case(&route.fqdn)).map(|(_, _, a)| a.ip());
+        let pin = pinned
+            .iter()
+            .find(|(h, _, _)| h.eq_ignore_ascii_case(&route.fqdn))
+            .map(|(_, _, a)| a.ip());
         let actual = match pin {
             Some(ip) => Ok(vec![ip]),
             None => resolve(&route.fqdn, timeout).await,
         };
         let note = match actual {
-            Ok(addresses) if addresses.contains(&route.expected) => Text::ui("health.vnet.route_ok"),
+            Ok(addresses) if addresses.contains(&route.expected) => {
+                Text::ui("health.vnet.route_ok")
+            }
             Ok(addresses) => {
                 wrong += 1;
-                let key = if addresses.iter().any(|a| super::dns::is_private(a)) {
+                let key = if addresses.iter().any(super::dns::is_private) {
                     "health.vnet.route_other_private"
                 } else {
                     "health.vnet.route_public"
                 };
-                let shown = addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
+                let shown = addresses
+                    .iter()
+                    .map(IpAddr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 Text::ui(key).arg("actual", shown)
             }
             Err(reason) => {
@@ -216,7 +252,10 @@ pub async fn private_endpoints(
                 Text::ui("health.vnet.route_unresolved").arg("reason", reason)
             }
         };
-        notes.push(note.arg("fqdn", &route.fqdn).arg("expected", route.expected));
+        notes.push(
+            note.arg("fqdn", &route.fqdn)
+                .arg("expected", route.expected),
+        );
     }
     let outcome = if wrong == 0 {
         Outcome::ok(check, Text::ui("health.vnet.ok"))
@@ -251,10 +290,18 @@ mod tests {
         let registry = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/reg";
         assert_eq!(
             vnet_id("net", registry).as_deref(),
-            Some("/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/net")
+            Some(
+                "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/net"
+            )
         );
         let id = "/subscriptions/s2/resourceGroups/rg2/providers/Microsoft.Network/virtualNetworks/other";
         assert_eq!(vnet_id(id, registry).as_deref(), Some(id));
-        assert_eq!(vnet_id("/subscriptions/s2/resourceGroups/rg2/providers/Microsoft.Network/subnets/x", registry), None);
+        assert_eq!(
+            vnet_id(
+                "/subscriptions/s2/resourceGroups/rg2/providers/Microsoft.Network/subnets/x",
+                registry
+            ),
+            None
+        );
     }
 }

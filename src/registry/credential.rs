@@ -15,11 +15,42 @@ pub const REGISTRY_AUDIENCE: &str = "https://containerregistry.azure.net";
 const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 const DEFAULT_IMDS: &str = "http://169.254.169.254";
 
+/// What a token is for: its resource, and the variables that can hand one over directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience<'a> {
+    pub resource: &'a str,
+    pub token_variable: &'static str,
+    pub file_variable: &'static str,
+}
+
+/// The registry's data plane.
+pub const REGISTRY: Audience<'static> = Audience {
+    resource: REGISTRY_AUDIENCE,
+    token_variable: "ACR_HEALTH_AAD_TOKEN",
+    file_variable: "ACR_HEALTH_AAD_TOKEN_FILE",
+};
+
+/// Azure Resource Manager of a cloud (`https://management.core.windows.net/` for AzureCloud).
+pub fn resource_manager(resource: &str) -> Audience<'_> {
+    Audience {
+        resource,
+        token_variable: "ACR_HEALTH_ARM_TOKEN",
+        file_variable: "ACR_HEALTH_ARM_TOKEN_FILE",
+    }
+}
+
+impl Audience<'_> {
+    /// The client-credentials scope: `<resource>/.default`.
+    fn scope(&self) -> String {
+        format!("{}/.default", self.resource.trim_end_matches('/'))
+    }
+}
+
 /// Where a token came from; the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    EnvironmentToken,
-    TokenFile,
+    EnvironmentToken(&'static str),
+    TokenFile(&'static str),
     AzureCli,
     WorkloadIdentity,
     ServicePrincipal,
@@ -27,15 +58,19 @@ pub enum Source {
 }
 
 impl Source {
-    /// The interface-string key of the source's name.
-    pub fn key(self) -> &'static str {
+    /// The source's name, for the report.
+    pub fn describe(self) -> Text {
         match self {
-            Source::EnvironmentToken => "health.source.environment_token",
-            Source::TokenFile => "health.source.token_file",
-            Source::AzureCli => "health.source.azure_cli",
-            Source::WorkloadIdentity => "health.source.workload_identity",
-            Source::ServicePrincipal => "health.source.service_principal",
-            Source::ManagedIdentity => "health.source.managed_identity",
+            Source::EnvironmentToken(variable) => {
+                Text::ui("health.source.environment_token").arg("variable", variable)
+            }
+            Source::TokenFile(variable) => {
+                Text::ui("health.source.token_file").arg("variable", variable)
+            }
+            Source::AzureCli => Text::ui("health.source.azure_cli"),
+            Source::WorkloadIdentity => Text::ui("health.source.workload_identity"),
+            Source::ServicePrincipal => Text::ui("health.source.service_principal"),
+            Source::ManagedIdentity => Text::ui("health.source.managed_identity"),
         }
     }
 }
@@ -56,29 +91,40 @@ pub struct NoCredential {
 /// Tries the sources in order. A source that is not configured is passed over silently; one that
 /// is configured and fails is remembered for the report.
 pub async fn acquire(
+    audience: Audience<'_>,
     context: &Context,
     transport: &Transport,
     records: &mut Vec<CommandRecord>,
 ) -> Result<EntraToken, NoCredential> {
     let mut failed = NoCredential::default();
-    if let Some(token) = context.var("ACR_HEALTH_AAD_TOKEN") {
-        return Ok(entra(token.trim(), Source::EnvironmentToken, None));
+    if let Some(token) = context.var(audience.token_variable) {
+        return Ok(entra(
+            token.trim(),
+            Source::EnvironmentToken(audience.token_variable),
+            None,
+        ));
     }
-    if let Some(path) = context.var("ACR_HEALTH_AAD_TOKEN_FILE") {
+    if let Some(path) = context.var(audience.file_variable) {
         match std::fs::read_to_string(path) {
             Ok(token) if !token.trim().is_empty() => {
-                return Ok(entra(token.trim(), Source::TokenFile, None));
+                return Ok(entra(
+                    token.trim(),
+                    Source::TokenFile(audience.file_variable),
+                    None,
+                ));
             }
             Ok(_) => failed.attempts.push((
-                Source::TokenFile,
+                Source::TokenFile(audience.file_variable),
                 Text::ui("health.credential.empty_file").arg("path", path),
             )),
-            Err(e) => failed
-                .attempts
-                .push((Source::TokenFile, unreadable(path, &e))),
+            Err(e) => failed.attempts.push((
+                Source::TokenFile(audience.file_variable),
+                unreadable(path, &e),
+            )),
         }
     }
-    match azure_cli(context, records).await {
+    let scope = audience.scope();
+    match azure_cli(audience.resource, context, records).await {
         Some(Ok(token)) => return Ok(token),
         Some(Err(why)) => failed.attempts.push((Source::AzureCli, why)),
         None => {}
@@ -103,7 +149,7 @@ pub async fn acquire(
                         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                     ),
                     ("client_assertion", assertion.trim()),
-                    ("scope", "https://containerregistry.azure.net/.default"),
+                    ("scope", scope.as_str()),
                 ];
                 token_endpoint(
                     transport,
@@ -131,7 +177,7 @@ pub async fn acquire(
             ("grant_type", "client_credentials"),
             ("client_id", client),
             ("client_secret", secret),
-            ("scope", "https://containerregistry.azure.net/.default"),
+            ("scope", scope.as_str()),
         ];
         match token_endpoint(
             transport,
@@ -147,7 +193,7 @@ pub async fn acquire(
             Err(why) => failed.attempts.push((Source::ServicePrincipal, why)),
         }
     }
-    match managed_identity(context, transport, records).await {
+    match managed_identity(audience.resource, context, transport, records).await {
         Ok(token) => Ok(token),
         Err(why) => {
             failed.attempts.push((Source::ManagedIdentity, why));
@@ -192,6 +238,7 @@ pub fn payload(token: &str) -> Option<Value> {
 
 /// `az account get-access-token`, when az is installed; `None` when it is not.
 async fn azure_cli(
+    resource: &str,
     context: &Context,
     records: &mut Vec<CommandRecord>,
 ) -> Option<Result<EntraToken, Text>> {
@@ -200,7 +247,7 @@ async fn azure_cli(
         "account",
         "get-access-token",
         "--resource",
-        REGISTRY_AUDIENCE,
+        resource,
         "--output",
         "json",
     ];
@@ -280,6 +327,7 @@ async fn token_endpoint(
 }
 
 async fn managed_identity(
+    resource: &str,
     context: &Context,
     transport: &Transport,
     records: &mut Vec<CommandRecord>,
@@ -291,10 +339,7 @@ async fn managed_identity(
         (Some(endpoint), Some(secret)) => {
             let url = Url::parse_with_params(
                 endpoint,
-                [
-                    ("resource", REGISTRY_AUDIENCE),
-                    ("api-version", "2019-08-01"),
-                ],
+                [("resource", resource), ("api-version", "2019-08-01")],
             )
             .map_err(refused)?;
             (url, ("X-IDENTITY-HEADER", secret))
@@ -306,10 +351,7 @@ async fn managed_identity(
                 .trim_end_matches('/');
             let url = Url::parse_with_params(
                 &format!("{base}/metadata/identity/oauth2/token"),
-                [
-                    ("api-version", "2018-02-01"),
-                    ("resource", REGISTRY_AUDIENCE),
-                ],
+                [("api-version", "2018-02-01"), ("resource", resource)],
             )
             .map_err(refused)?;
             (url, ("Metadata", "true"))

@@ -3,6 +3,7 @@
 //! token. Registries that are not ACRs (`--login-server`) follow their own challenge: the standard
 //! token flow, or basic authentication.
 
+pub mod azure;
 pub mod challenge;
 pub mod credential;
 pub mod dns;
@@ -15,12 +16,17 @@ use std::time::Instant;
 use base64::Engine;
 use reqwest::{Method, StatusCode, Url};
 
+use serde_json::Value;
+
+use crate::arm::Arm;
 use crate::checks::{CommandRecord, Context, Outcome, Text, skipped_because};
+use crate::cloud::Cloud;
 use crate::knowledge::Code;
 use challenge::Challenge;
 use http::{RequestError, Response, Transport, Trust};
 use target::{Source, Target};
 
+/// The connectivity checks: each one needs the one before it.
 pub const CHECKS: &[&str] = &[
     "registry.login_server",
     "registry.dns",
@@ -29,6 +35,20 @@ pub const CHECKS: &[&str] = &[
     "registry.access_token",
     "registry.token_accepted",
 ];
+
+/// Every check of the chain: the connectivity checks, then those that need only the registry's
+/// Azure resource (they run whatever connectivity found, as in az).
+pub fn checks(plan: &RegistryPlan) -> Vec<&'static str> {
+    let mut all = CHECKS.to_vec();
+    // Only an ACR named with -n is looked up in Resource Manager.
+    if plan.target.source != Source::LoginServerFlag {
+        all.push("registry.cmk");
+    }
+    if plan.vnet.is_some() {
+        all.push("registry.private_endpoint");
+    }
+    all
+}
 
 /// The five actions az checks for with `--repository`.
 const REPOSITORY_ACTIONS: [&str; 5] = ["pull", "push", "delete", "metadata_read", "metadata_write"];
@@ -42,6 +62,22 @@ pub struct RegistryPlan {
     pub pinned: Vec<(String, u16, SocketAddr)>,
     /// `--username` with `--password-stdin`, for registries that are not ACRs.
     pub basic: Option<(String, String)>,
+    pub cloud: Cloud,
+    /// The subscription to look the registry up in, if one is known.
+    pub subscription: Option<String>,
+    /// `--vnet NAME|ID`.
+    pub vnet: Option<String>,
+}
+
+/// What Resource Manager said about the registry.
+#[derive(Default)]
+struct Azure {
+    /// The endpoint, token and subscription, once signed in.
+    session: Option<(String, String, String)>,
+    /// The registry's resource, when it was found.
+    registry: Option<Value>,
+    /// Why it was not, for the checks that need it.
+    problem: Option<Text>,
 }
 
 /// How the registry asked to be authenticated.
@@ -68,8 +104,17 @@ pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcom
         emit,
         records: Vec::new(),
         started: Instant::now(),
+        azure: Azure::default(),
     };
-    run.go().await;
+    // The client, with the trust and the pinned addresses.
+    let pins: Vec<(String, SocketAddr)> = plan
+        .pinned
+        .iter()
+        .map(|(h, _, a)| (h.clone(), *a))
+        .collect();
+    let transport = Transport::new(&context.env, context.timeout, &pins);
+    run.connectivity(&transport).await;
+    run.azure_checks(transport.as_ref().ok()).await;
 }
 
 struct Chain<'a> {
@@ -78,6 +123,7 @@ struct Chain<'a> {
     emit: &'a (dyn Fn(Outcome) + Sync),
     records: Vec<CommandRecord>,
     started: Instant,
+    azure: Azure,
 }
 
 impl Chain<'_> {
@@ -112,26 +158,49 @@ impl Chain<'_> {
         }
     }
 
-    async fn go(&mut self) {
+    async fn connectivity(&mut self, transport: &Result<Transport, http::TransportError>) {
         let target = &self.plan.target;
-        // 1. Login server.
-        let Some(login_server) = target.login_server.clone() else {
+        // 1. Login server: from Resource Manager for an ACR name, else the cloud's suffix.
+        let mut notes = Vec::new();
+        let mut from_arm = None;
+        if target.source != Source::LoginServerFlag {
+            match self.look_up(transport.as_ref().ok()).await {
+                Ok(registry) => {
+                    from_arm = registry
+                        .pointer("/properties/loginServer")
+                        .and_then(Value::as_str)
+                        .map(|l| l.trim_end_matches('/').to_ascii_lowercase());
+                    self.azure.registry = Some(registry);
+                }
+                Err(why) => {
+                    notes.push(Text::ui("health.arm.fallback"));
+                    notes.push(why.clone());
+                    self.azure.problem = Some(why);
+                }
+            }
+        }
+        let login_server = from_arm.clone().or_else(|| target.login_server.clone());
+        let Some(login_server) = login_server else {
             let outcome = Outcome::failed("registry.login_server", Code::LOGIN_SERVER_ERROR)
                 .message_arg("registry", &target.name)
                 .note(Text::ui("health.registry.no_suffix").arg("cloud", &target.cloud));
+            let outcome = notes.into_iter().fold(outcome, Outcome::note);
             return self.fail_and_skip(outcome);
         };
-        let line = match target.source {
-            Source::CloudSuffix => {
+        let line = match (&from_arm, &target.source) {
+            (Some(_), _) => Text::ui("health.registry.login_server_arm"),
+            (None, Source::CloudSuffix) => {
                 Text::ui("health.registry.login_server_suffix").arg("cloud", &target.cloud)
             }
-            Source::GivenWithSuffix => Text::ui("health.registry.login_server_given"),
-            Source::LoginServerFlag => Text::ui("health.registry.login_server_flag"),
+            (None, Source::GivenWithSuffix) => Text::ui("health.registry.login_server_given"),
+            (None, Source::LoginServerFlag) => Text::ui("health.registry.login_server_flag"),
         };
-        self.emit(Outcome::ok(
+        let outcome = Outcome::ok(
             "registry.login_server",
             line.arg("login_server", &login_server),
-        ));
+        );
+        let outcome = notes.into_iter().fold(outcome, Outcome::note);
+        self.emit(outcome);
 
         // 2. DNS.
         let (host, port) = match target::split_host_port(&login_server) {
@@ -153,14 +222,7 @@ impl Chain<'_> {
         }
         self.emit(outcome);
 
-        // The client, with the trust and the pinned addresses.
-        let pins: Vec<(String, SocketAddr)> = self
-            .plan
-            .pinned
-            .iter()
-            .map(|(h, _, a)| (h.clone(), *a))
-            .collect();
-        let transport = match Transport::new(&self.context.env, self.context.timeout, &pins) {
+        let transport = match transport {
             Ok(transport) => transport,
             Err(error) => {
                 let outcome = Outcome::failed("registry.challenge", Code::CONNECTIVITY_SSL_ERROR)
@@ -181,14 +243,14 @@ impl Chain<'_> {
                 return self.fail_and_skip(outcome);
             }
         };
-        let Some(flow) = self.challenge(&transport, &base, &login_server).await else {
+        let Some(flow) = self.challenge(transport, &base, &login_server).await else {
             return;
         };
 
         // 4. Tokens.
         match flow {
             Flow::Entra { realm, service } => {
-                self.entra(&transport, &base, &login_server, &realm, &service)
+                self.entra(transport, &base, &login_server, &realm, &service)
                     .await;
             }
             Flow::Standard { realm, service } => {
@@ -196,7 +258,7 @@ impl Chain<'_> {
                     &["registry.refresh_token"],
                     "health.registry.no_refresh_token_needed",
                 );
-                self.standard(&transport, &base, &login_server, &realm, &service)
+                self.standard(transport, &base, &login_server, &realm, &service)
                     .await;
             }
             Flow::Basic => {
@@ -204,7 +266,7 @@ impl Chain<'_> {
                     &["registry.refresh_token", "registry.access_token"],
                     "health.registry.basic_no_token",
                 );
-                self.basic(&transport, &base, &login_server).await;
+                self.basic(transport, &base, &login_server).await;
             }
             Flow::Open => self.not_needed(
                 &[
@@ -215,6 +277,101 @@ impl Chain<'_> {
                 "health.registry.open_no_token",
             ),
         }
+    }
+
+    /// Finds the registry in Resource Manager: the reason when it cannot.
+    async fn look_up(&mut self, transport: Option<&Transport>) -> Result<Value, Text> {
+        let plan = self.plan;
+        let cloud = &plan.cloud;
+        let (Some(endpoint), Some(audience)) =
+            (&cloud.resource_manager, &cloud.resource_manager_audience)
+        else {
+            return Err(Text::ui("health.arm.no_endpoint").arg("cloud", &cloud.name));
+        };
+        let Some(transport) = transport else {
+            return Err(Text::ui("health.arm.no_trust"));
+        };
+        let Some(subscription) = plan.subscription.clone() else {
+            return Err(Text::ui("health.arm.no_subscription"));
+        };
+        let mut records = Vec::new();
+        let token = credential::acquire(
+            credential::resource_manager(audience),
+            self.context,
+            transport,
+            &mut records,
+        )
+        .await;
+        self.records.extend(records);
+        let Ok(token) = token else {
+            return Err(Text::ui("health.arm.no_credential"));
+        };
+        self.azure.session = Some((endpoint.clone(), token.token.clone(), subscription.clone()));
+        let arm = Arm::new(transport, endpoint, &token.token, &subscription);
+        let started = Instant::now();
+        let found = arm.find_registry(&plan.target.name).await;
+        self.records.push(CommandRecord {
+            command: format!("GET {endpoint}/subscriptions/{subscription}/resources"),
+            exit: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            duration: started.elapsed(),
+        });
+        match found {
+            Ok(Some(registry)) => Ok(registry),
+            Ok(None) => Err(Text::ui("health.arm.not_found")
+                .arg("registry", &plan.target.name)
+                .arg("subscription", &subscription)),
+            Err(error) => Err(error.describe()),
+        }
+    }
+
+    /// CMK and, with `--vnet`, private-endpoint routing: they need the registry's resource, not
+    /// a connection to it.
+    async fn azure_checks(&mut self, transport: Option<&Transport>) {
+        let registry = self.azure.registry.clone();
+        let session = self.azure.session.clone();
+        let arm = match (transport, &session) {
+            (Some(transport), Some((endpoint, token, subscription))) => {
+                Some(Arm::new(transport, endpoint, token, subscription))
+            }
+            _ => None,
+        };
+        let name = self.plan.target.name.clone();
+        if self.plan.target.source != Source::LoginServerFlag {
+            let outcome = match (&arm, &registry) {
+                (Some(arm), Some(registry)) => {
+                    azure::encryption_identity(arm, registry, &name).await
+                }
+                _ => Outcome::skipped("registry.cmk", Text::ui("health.cmk.not_looked_up")),
+            };
+            self.emit(outcome);
+        }
+        let Some(vnet) = self.plan.vnet.clone() else {
+            return;
+        };
+        let outcome = match (&arm, &registry) {
+            (Some(arm), Some(registry)) => {
+                azure::private_endpoints(
+                    arm,
+                    registry,
+                    &vnet,
+                    &self.plan.pinned,
+                    self.context.timeout,
+                )
+                .await
+            }
+            _ => {
+                let why = self
+                    .azure
+                    .problem
+                    .clone()
+                    .unwrap_or_else(|| Text::ui("health.arm.not_for_login_server"));
+                Outcome::failed("registry.private_endpoint", Code::RESOURCE_MANAGER_ERROR).note(why)
+            }
+        };
+        let outcome = outcome.message_arg("registry", &name);
+        self.emit(outcome);
     }
 
     /// Sends one request and records it for `--debug` (method, URL, status: never a body).
@@ -420,7 +577,8 @@ impl Chain<'_> {
         // Refresh token: the Entra token exchanged at the registry.
         let check = "registry.refresh_token";
         let mut records = Vec::new();
-        let token = credential::acquire(self.context, transport, &mut records).await;
+        let token =
+            credential::acquire(credential::REGISTRY, self.context, transport, &mut records).await;
         self.records.extend(records);
         let token = match token {
             Ok(token) => token,
@@ -429,13 +587,17 @@ impl Chain<'_> {
                     .message_arg("login_server", login_server);
                 for (source, why) in none.attempts {
                     outcome = outcome
-                        .note(Text::ui("health.credential.attempt").arg_ui("source", source.key()))
+                        .note(
+                            Text::ui("health.credential.attempt")
+                                .arg_text("source", source.describe()),
+                        )
                         .note(why);
                 }
                 return self.fail_and_skip(outcome);
             }
         };
-        let source_note = Text::ui("health.credential.source").arg_ui("source", token.source.key());
+        let source_note =
+            Text::ui("health.credential.source").arg_text("source", token.source.describe());
         let exchange_url = endpoint(realm, "/oauth2/exchange");
         let mut form = vec![("grant_type", "access_token"), ("service", service)];
         if let Some(tenant) = &token.tenant {

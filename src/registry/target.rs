@@ -1,34 +1,7 @@
 //! Which registry: an ACR name (`-n`) with the active cloud's suffix, or any registry by its
 //! login server (`--login-server HOST[:PORT]`).
 
-use crate::azconfig;
-
-/// Login-server suffixes of the clouds az knows (`cloud.suffixes.acr_login_server_endpoint`).
-const CLOUD_SUFFIXES: &[(&str, &str)] = &[
-    ("AzureCloud", ".azurecr.io"),
-    ("AzureChinaCloud", ".azurecr.cn"),
-    ("AzureUSGovernment", ".azurecr.us"),
-    ("AzureBleuCloud", ".azurecr.sovcloud-azure.fr"),
-];
-
-pub fn cloud_suffix(cloud: &str) -> Option<&'static str> {
-    CLOUD_SUFFIXES
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(cloud))
-        .map(|(_, suffix)| *suffix)
-}
-
-/// The active cloud: `--cloud`, else az's configuration (`[cloud] name`), else AzureCloud.
-pub fn active_cloud(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> String {
-    if let Some(cloud) = flag {
-        return cloud.to_owned();
-    }
-    azconfig::config_dir(&env)
-        .and_then(|dir| std::fs::read_to_string(dir.join("config")).ok())
-        .and_then(|text| azconfig::ini_value(&text, "cloud", "name"))
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "AzureCloud".to_owned())
-}
+use crate::cloud::{self, Cloud};
 
 /// The registry to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,9 +36,9 @@ pub enum TargetError {
 
 /// `-n NAME`: `myregistry`, or `myregistry.azurecr.io` (also with a domain-name-label hash,
 /// `myregistry-abc123.azurecr.io`, which az drops and we keep).
-pub fn from_name(input: &str, cloud: &str) -> Result<Target, TargetError> {
+pub fn from_name(input: &str, cloud: &Cloud) -> Result<Target, TargetError> {
     let input = input.trim();
-    let suffix = cloud_suffix(cloud);
+    let suffix = cloud.acr_suffix.as_deref();
     match input.split_once('.') {
         Some((label, rest)) => {
             let given = format!(".{rest}");
@@ -90,7 +63,7 @@ pub fn from_name(input: &str, cloud: &str) -> Result<Target, TargetError> {
                 login_server: Some(format!("{}{expected}", label.to_ascii_lowercase())),
                 is_acr: true,
                 source: Source::GivenWithSuffix,
-                cloud: cloud.to_owned(),
+                cloud: cloud.name.clone(),
             })
         }
         None => {
@@ -102,7 +75,7 @@ pub fn from_name(input: &str, cloud: &str) -> Result<Target, TargetError> {
                 login_server: suffix.map(|s| format!("{}{s}", input.to_ascii_lowercase())),
                 is_acr: true,
                 source: Source::CloudSuffix,
-                cloud: cloud.to_owned(),
+                cloud: cloud.name.clone(),
             })
         }
     }
@@ -114,7 +87,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// `--login-server HOST[:PORT]`, also pasted as `https://host:port/`.
-pub fn from_login_server(input: &str, cloud: &str) -> Result<Target, TargetError> {
+pub fn from_login_server(input: &str, cloud: &Cloud) -> Result<Target, TargetError> {
     let bad = || TargetError::BadLoginServer(input.to_owned());
     let trimmed = input.trim();
     let without_scheme = match trimmed.split_once("://") {
@@ -143,9 +116,11 @@ pub fn from_login_server(input: &str, cloud: &str) -> Result<Target, TargetError
         return Err(bad());
     }
     let host = host.to_ascii_lowercase();
-    let is_acr = CLOUD_SUFFIXES
-        .iter()
-        .any(|(_, suffix)| host.ends_with(suffix));
+    let is_acr = cloud::known_suffixes().any(|suffix| host.ends_with(suffix))
+        || cloud
+            .acr_suffix
+            .as_deref()
+            .is_some_and(|suffix| host.ends_with(suffix));
     let login_server = match port {
         Some(port) if port != 443 => format!("{host}:{port}"),
         _ => host.clone(),
@@ -155,7 +130,7 @@ pub fn from_login_server(input: &str, cloud: &str) -> Result<Target, TargetError
         login_server: Some(login_server),
         is_acr,
         source: Source::LoginServerFlag,
-        cloud: cloud.to_owned(),
+        cloud: cloud.name.clone(),
     })
 }
 
@@ -182,12 +157,12 @@ mod tests {
 
     #[test]
     fn a_plain_name_takes_the_cloud_suffix() {
-        let t = from_name("MyRegistry", "AzureCloud").unwrap();
+        let t = from_name("MyRegistry", &Cloud::named("AzureCloud", None)).unwrap();
         assert_eq!(t.login_server.as_deref(), Some("myregistry.azurecr.io"));
         assert_eq!(t.name, "MyRegistry");
-        let t = from_name("example", "AzureChinaCloud").unwrap();
+        let t = from_name("example", &Cloud::named("AzureChinaCloud", None)).unwrap();
         assert_eq!(t.login_server.as_deref(), Some("example.azurecr.cn"));
-        let t = from_name("example", "AzureGermanCloud").unwrap();
+        let t = from_name("example", &Cloud::named("AzureGermanCloud", None)).unwrap();
         assert_eq!(
             t.login_server, None,
             "no suffix: LOGIN_SERVER_ERROR at run time"
@@ -196,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_full_login_server_keeps_its_domain_name_label_hash() {
-        let t = from_name("myreg-abc123.azurecr.io", "AzureCloud").unwrap();
+        let t = from_name("myreg-abc123.azurecr.io", &Cloud::named("AzureCloud", None)).unwrap();
         assert_eq!(t.login_server.as_deref(), Some("myreg-abc123.azurecr.io"));
         assert_eq!(t.name, "myreg");
         assert_eq!(t.source, Source::GivenWithSuffix);
@@ -213,12 +188,15 @@ mod tests {
             "",
         ] {
             assert!(
-                matches!(from_name(bad, "AzureCloud"), Err(TargetError::BadName(_))),
+                matches!(
+                    from_name(bad, &Cloud::named("AzureCloud", None)),
+                    Err(TargetError::BadName(_))
+                ),
                 "{bad}"
             );
         }
         assert_eq!(
-            from_name("example.azurecr.cn", "AzureCloud"),
+            from_name("example.azurecr.cn", &Cloud::named("AzureCloud", None)),
             Err(TargetError::WrongSuffix {
                 given: ".azurecr.cn".into(),
                 expected: ".azurecr.io".into()
@@ -228,23 +206,27 @@ mod tests {
 
     #[test]
     fn login_servers_with_ports_and_pasted_urls() {
-        let t = from_login_server("https://Registry.Example.com:5443/", "AzureCloud").unwrap();
+        let t = from_login_server(
+            "https://Registry.Example.com:5443/",
+            &Cloud::named("AzureCloud", None),
+        )
+        .unwrap();
         assert_eq!(t.login_server.as_deref(), Some("registry.example.com:5443"));
         assert!(!t.is_acr);
         assert_eq!(
-            from_login_server("localhost:443", "AzureCloud")
+            from_login_server("localhost:443", &Cloud::named("AzureCloud", None))
                 .unwrap()
                 .login_server
                 .as_deref(),
             Some("localhost")
         );
         assert!(
-            from_login_server("myreg.azurecr.io", "AzureCloud")
+            from_login_server("myreg.azurecr.io", &Cloud::named("AzureCloud", None))
                 .unwrap()
                 .is_acr
         );
         assert_eq!(
-            from_login_server("[::1]:5000", "AzureCloud")
+            from_login_server("[::1]:5000", &Cloud::named("AzureCloud", None))
                 .unwrap()
                 .login_server
                 .as_deref(),
@@ -260,25 +242,10 @@ mod tests {
             "x/y",
             "",
         ] {
-            assert!(from_login_server(bad, "AzureCloud").is_err(), "{bad}");
+            assert!(
+                from_login_server(bad, &Cloud::named("AzureCloud", None)).is_err(),
+                "{bad}"
+            );
         }
-    }
-
-    #[test]
-    fn the_cloud_comes_from_the_flag_then_az_config() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("config"),
-            "[cloud]\nname = AzureChinaCloud\n",
-        )
-        .unwrap();
-        let path = dir.path().display().to_string();
-        let env = move |n: &str| (n == "AZURE_CONFIG_DIR").then(|| path.clone());
-        assert_eq!(active_cloud(None, &env), "AzureChinaCloud");
-        assert_eq!(
-            active_cloud(Some("AzureUSGovernment"), &env),
-            "AzureUSGovernment"
-        );
-        assert_eq!(active_cloud(None, |_| None), "AzureCloud");
     }
 }
