@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::app::{Failure, Out};
 use crate::checks::{Confirm, Context, Outcome, Text};
 use crate::cli::CheckHealthArgs;
 use crate::cloud::Cloud;
@@ -19,7 +20,7 @@ use crate::registry::target::{self, TargetError};
 use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
 use crate::runner::{self, Flow};
-use crate::{Failure, Out, arm, azconfig};
+use crate::{arm, azconfig};
 
 const EXIT_CHECK_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
@@ -66,7 +67,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         .build()
         .map_err(|e| out_failure(language, &e.to_string()))?;
     let mut render_error = None;
-    crate::CHECKS_RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::app::CHECKS_RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
     let run = runtime.block_on(async {
         let waiting = Arc::new(Mutex::new(Vec::<&'static str>::new()));
         let ticker =
@@ -96,7 +97,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         }
         run
     });
-    crate::CHECKS_RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
+    crate::app::CHECKS_RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
     if let Some(error) = render_error {
         return Err(out.template_failure(&error));
     }

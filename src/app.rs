@@ -1,0 +1,266 @@
+//! The program around the commands: the language, the arguments, where output goes, how a
+//! failure is told, and the exit code.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::FromArgMatches;
+use serde::Serialize;
+
+use crate::cli::{AcrCommand, Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
+use crate::knowledge::Language;
+use crate::output::{Format, Query};
+use crate::render::TextMode;
+
+/// Exit codes, as documented in `--help` and the README.
+const EXIT_FAILURE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+/// What went wrong, in the user's language, with the fix and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub fix: Option<String>,
+    pub exit: u8,
+}
+
+/// The program: arguments to exit code.
+pub fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let env = |name: &str| std::env::var(name).ok();
+    let language = match crate::locale::resolve(crate::cli::early_lang(&args).as_deref(), env) {
+        Ok(language) => language,
+        Err(crate::locale::LocaleError::Unsupported { requested }) => {
+            // No language of the user's to speak in; English is the reference.
+            let english = crate::knowledge::reference_language();
+            return report(english, &unsupported_language(english, &requested));
+        }
+    };
+    install_panic_hook(language);
+    let matches = match crate::cli::command(language).try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match run(cli, language) {
+        Ok(code) => code,
+        Err(failure) => report(language, &failure),
+    }
+}
+
+fn run(cli: Cli, language: &'static Language) -> Result<ExitCode, Failure> {
+    let query = match &cli.global.query {
+        Some(expression) => Some(Query::compile(expression).map_err(|e| Failure {
+            message: language.format("error.invalid_query", &[("reason", &e.to_string())]),
+            fix: Some(language.ui("error.invalid_query.fix").to_owned()),
+            exit: EXIT_USAGE,
+        })?),
+        None => None,
+    };
+    let out = Out {
+        language,
+        global: &cli.global,
+        query: query.as_ref(),
+    };
+    let list = ExplainArgs {
+        code: None,
+        list: true,
+    };
+    match &cli.command {
+        Command::Acr {
+            command: AcrCommand::CheckHealth(args),
+        }
+        | Command::CheckHealth(args) => crate::health::check_health(&out, args),
+        Command::Explain(args) => explain(&out, args).map(|()| ExitCode::SUCCESS),
+        Command::Codes => explain(&out, &list).map(|()| ExitCode::SUCCESS),
+        Command::Kb {
+            command: KbCommand::Export,
+        } => kb_export(&out).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// Where and how results are written.
+pub struct Out<'a> {
+    pub language: &'static Language,
+    pub global: &'a GlobalArgs,
+    query: Option<&'a Query>,
+}
+
+impl Out<'_> {
+    /// The structured format, when the user asked for one (`--query` alone means JSON, as in az).
+    pub fn structured(&self) -> Option<Format> {
+        self.global.output.or(self.query.map(|_| Format::Json))
+    }
+
+    pub fn document(&self, value: &impl Serialize, format: Format) -> Result<(), Failure> {
+        let value = serde_json::to_value(value).map_err(|e| self.output_failure(&e.to_string()))?;
+        let value = match self.query {
+            Some(query) => query.apply(&value).map_err(|e| Failure {
+                message: self
+                    .language
+                    .format("error.invalid_query", &[("reason", &e.to_string())]),
+                fix: Some(self.language.ui("error.invalid_query.fix").to_owned()),
+                exit: EXIT_USAGE,
+            })?,
+            None => value,
+        };
+        let text = crate::output::format(&value, format)
+            .map_err(|e| self.output_failure(&e.to_string()))?;
+        self.stdout(&text)
+    }
+
+    /// Markdown for people on stdout: rendered on a terminal, as it is when piped.
+    fn markdown(&self, template: &str, context: &impl Serialize) -> Result<(), Failure> {
+        let markdown = crate::templates::Templates::new(self.language)
+            .and_then(|t| t.render(template, context))
+            .map_err(|e| self.template_failure(&e))?;
+        let mode = TextMode::detect(&io::stdout(), |n| std::env::var(n).ok());
+        self.stdout(&crate::render::render(&markdown, mode))
+    }
+
+    fn stdout(&self, text: &str) -> Result<(), Failure> {
+        let mut stdout = io::stdout().lock();
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => Ok(()),
+            // The reader has gone (`| head`): it has what it wanted.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(self.output_failure(&e.to_string())),
+        }
+    }
+
+    fn output_failure(&self, reason: &str) -> Failure {
+        Failure {
+            message: self.language.format("error.output", &[("reason", reason)]),
+            fix: None,
+            exit: EXIT_FAILURE,
+        }
+    }
+
+    pub fn template_failure(&self, error: &crate::templates::TemplateError) -> Failure {
+        Failure {
+            message: self
+                .language
+                .format("error.template", &[("reason", &error.to_string())]),
+            fix: None,
+            exit: EXIT_FAILURE,
+        }
+    }
+}
+
+fn explain(out: &Out, args: &ExplainArgs) -> Result<(), Failure> {
+    let language = out.language;
+    if args.list {
+        let codes = crate::explain::summaries(language);
+        return match out.structured() {
+            Some(format) => out.document(&codes, format),
+            None => out.markdown("explain-list.md", &crate::explain::SummaryList { codes }),
+        };
+    }
+    let Some(input) = &args.code else {
+        return Err(Failure {
+            message: language.ui("error.missing_code").to_owned(),
+            fix: None,
+            exit: EXIT_USAGE,
+        });
+    };
+    let code = crate::explain::lookup(input).map_err(|unknown| Failure {
+        message: language.format("error.unknown_code", &[("code", &unknown.input)]),
+        fix: Some(match unknown.suggestion {
+            Some(code) => language.format("error.did_you_mean", &[("suggestion", code.as_str())]),
+            None => language.ui("error.list_codes").to_owned(),
+        }),
+        exit: EXIT_USAGE,
+    })?;
+    let explanation = crate::explain::Explanation::new(code, language);
+    match out.structured() {
+        Some(format) => out.document(&explanation, format),
+        None => out.markdown("explain.md", &explanation),
+    }
+}
+
+fn kb_export(out: &Out) -> Result<(), Failure> {
+    match out.structured() {
+        Some(format) => {
+            let all: Vec<_> = crate::knowledge::Code::ALL
+                .iter()
+                .map(|&c| crate::explain::Explanation::new(c, out.language))
+                .collect();
+            out.document(&all, format)
+        }
+        None => {
+            let page = crate::kb::export(out.language).map_err(|e| out.template_failure(&e))?;
+            out.stdout(&page)
+        }
+    }
+}
+
+fn unsupported_language(language: &Language, requested: &str) -> Failure {
+    let available = crate::knowledge::language_tags().join(", ");
+    Failure {
+        message: language.format(
+            "error.unsupported_language",
+            &[("lang", requested), ("available", &available)],
+        ),
+        fix: Some(language.ui("error.unsupported_language.fix").to_owned()),
+        exit: EXIT_USAGE,
+    }
+}
+
+/// While checks run, a panic inside one is caught by the runner and reported as UNEXPECTED_ERROR;
+/// the hook stays quiet then.
+pub static CHECKS_RUNNING: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// A panic ends in a short message in the user's language and exit code 1, never a backtrace
+/// (unless `RUST_BACKTRACE` asks for one).
+fn install_panic_hook(language: &'static Language) {
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        return;
+    }
+    std::panic::set_hook(Box::new(move |info| {
+        if CHECKS_RUNNING.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let failure = Failure {
+            message: language.format("error.internal", &[("place", &place)]),
+            fix: Some(language.ui("error.internal.fix").to_owned()),
+            exit: EXIT_FAILURE,
+        };
+        report(language, &failure);
+        std::process::exit(i32::from(EXIT_FAILURE));
+    }));
+}
+
+/// Writes a failure to stderr as `error: message` and the fix on the next line.
+fn report(language: &Language, failure: &Failure) -> ExitCode {
+    let mode = TextMode::detect(&io::stderr(), |n| std::env::var(n).ok());
+    let prefix = crate::render::paint(
+        mode.color(),
+        crate::render::ansi::RED,
+        &format!("{}:", language.ui("error.prefix")),
+    );
+    let mut text = format!("{prefix} {}\n", failure.message);
+    if let Some(fix) = &failure.fix {
+        text.push_str(fix);
+        text.push('\n');
+    }
+    let _ = io::stderr().write_all(text.as_bytes());
+    ExitCode::from(failure.exit)
+}
