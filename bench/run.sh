@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks acr-health side by side with the real Azure CLI 2.91.0 and writes bench/results.md.
 # Usage: bench/run.sh [RUNS]   (default 20 timed runs per tool and scenario, after 3 warm-ups)
+# Scenarios: A environment only, B DNS failure (both side by side with az), D explain, E micro
+# benchmarks. Scenario C (the full Entra path in a network namespace) is not in it yet.
 # It installs what it needs on a fresh machine: Azure CLI 2.91.0 into bench/.venv (a private
 # virtual environment; nothing else changes) and builds acr-health in release mode.
 set -euo pipefail
@@ -61,4 +63,15 @@ Each tool ran $runs times per scenario after 3 warm-ups, alternating with the ot
 wall time from a monotonic clock, peak RSS from the child's rusage. Medians throughout; the ratio is
 the median of the per-pair ratios az/acr-health. Same environment for both: the real docker client
 with no daemon, no helm, no notary, not logged in to Azure, no network route to Azure."
-python3 bench/report.py "$work/samples.json" "$header" | tee bench/results.md
+python3 bench/report.py "$work/samples.json" "$header" > "$work/results.md"
+echo "bench: micro benchmarks (divan)" >&2
+{
+  echo
+  echo "## E. Micro benchmarks (\`cargo bench --bench micro\`, divan)"
+  echo
+  echo '```'
+  cargo bench --locked --bench micro -- --color never 2>/dev/null | sed -n '/^Timer precision/,$p'
+  echo '```'
+} >> "$work/results.md"
+cp "$work/results.md" bench/results.md
+cat bench/results.md

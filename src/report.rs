@@ -117,9 +117,14 @@ impl Report {
         if self.verbosity.only_errors && outcome.status != CheckStatus::Error {
             return Ok(());
         }
-        let text = self.templates.render("check.txt", &self.view(outcome))?;
+        let text = self.render(outcome)?;
         self.write(&text);
         Ok(())
+    }
+
+    /// The text of one outcome, as [`Report::outcome`] writes it.
+    pub fn render(&self, outcome: &Outcome) -> Result<String, TemplateError> {
+        self.templates.render("check.txt", &self.view(outcome))
     }
 
     /// The closing lines: where the run stopped, the total time, and the FAQ link.
