@@ -2,11 +2,14 @@
 //! identity behind its encryption key, its private endpoints. Every failure is a value the report
 //! shows with ARM's own code and message; none of them ends the run.
 
+use std::sync::Mutex;
+use std::time::Instant;
+
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use crate::azconfig;
-use crate::checks::Text;
+use crate::checks::{CommandRecord, Text};
 use crate::registry::credential;
 use crate::registry::http::{RequestError, Transport};
 
@@ -16,6 +19,10 @@ const RESOURCES_API: &str = "2024-11-01";
 const REGISTRY_API: &str = "2023-07-01";
 const NETWORK_API: &str = "2022-01-01";
 const IDENTITY_API: &str = "2023-01-31";
+/// The most pages of the resource list that are read (ARM pages it, linked by `nextLink`).
+const MAX_PAGES: usize = 100;
+/// The most characters of ARM's error code or message that are shown.
+const MAX_MESSAGE: usize = 4000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArmError {
@@ -36,6 +43,13 @@ impl ArmError {
     pub fn describe(&self) -> Text {
         match self {
             ArmError::Request(error) => credential::describe(error),
+            ArmError::Status {
+                status,
+                code,
+                message,
+            } if code.is_empty() && message.is_empty() => {
+                Text::ui("health.arm.status_bare").arg("status", status)
+            }
             ArmError::Status {
                 status,
                 code,
@@ -98,6 +112,8 @@ pub struct Arm<'a> {
     base: String,
     authorization: String,
     pub subscription: String,
+    /// The requests made, for `--debug` (method, URL without its query, status).
+    records: Mutex<Vec<CommandRecord>>,
 }
 
 impl<'a> Arm<'a> {
@@ -107,33 +123,83 @@ impl<'a> Arm<'a> {
             base: base.trim_end_matches('/').to_owned(),
             authorization: format!("Bearer {token}"),
             subscription: subscription.to_owned(),
+            records: Mutex::new(Vec::new()),
         }
     }
 
-    /// `GET <endpoint><path>` with `api-version` added to its query, as JSON.
+    /// The requests made since the last call, for `--debug`.
+    pub fn take_records(&self) -> Vec<CommandRecord> {
+        std::mem::take(&mut *self.records.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// `GET <endpoint><path>` with `api-version` added to its query, as JSON. `path` is a
+    /// resource ID (from ARM's own answers); one that would lead the token off this Resource
+    /// Manager's origin (`@host/…`, `//host/…`) is refused, not sent.
     pub async fn get(&self, path: &str, api_version: &str) -> Result<Value, ArmError> {
         let separator = if path.contains('?') { '&' } else { '?' };
+        let not_an_id = || {
+            ArmError::Request(RequestError::Other(format!(
+                "'{path}' is not a resource ID"
+            )))
+        };
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Err(not_an_id());
+        }
         let url = Url::parse(&format!(
             "{}{path}{separator}api-version={api_version}",
             self.base
         ))
         .map_err(|e| ArmError::Request(RequestError::Other(e.to_string())))?;
-        let response = self
+        if !self.is_ours(&url) {
+            return Err(not_an_id());
+        }
+        self.fetch(&url).await
+    }
+
+    /// Whether `url` is on this Resource Manager's origin: the token goes nowhere else.
+    fn is_ours(&self, url: &Url) -> bool {
+        Url::parse(&self.base).is_ok_and(|base| base.origin() == url.origin())
+    }
+
+    /// `GET url` with the token, as JSON; recorded for `--debug` without its query.
+    async fn fetch(&self, url: &Url) -> Result<Value, ArmError> {
+        let started = Instant::now();
+        let result = self
             .transport
-            .send(Method::GET, &url, Some(&self.authorization), &[], None)
-            .await
-            .map_err(ArmError::Request)?;
+            .send(Method::GET, url, Some(&self.authorization), &[], None)
+            .await;
+        let mut shown = url.clone();
+        shown.set_query(None);
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(CommandRecord {
+                command: format!("GET {shown}"),
+                exit: result.as_ref().ok().map(|r| i32::from(r.status.as_u16())),
+                stdout: String::new(),
+                stderr: String::new(),
+                duration: started.elapsed(),
+            });
+        let response = result.map_err(ArmError::Request)?;
         let json = response.json();
         if response.status != StatusCode::OK {
-            let error = json.as_ref().and_then(|j| j.get("error"));
+            let Some(json) = json else {
+                return Err(ArmError::NotJson {
+                    status: response.status.as_u16(),
+                });
+            };
+            let error = json.get("error");
+            // ARM's messages name the action and the whole scope; they run to several hundred
+            // characters and must not lose their end. Only a runaway one is cut, visibly.
             let field = |name: &str| {
-                error
+                let text = error
                     .and_then(|e| e.get(name))
                     .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .chars()
-                    .take(400)
-                    .collect::<String>()
+                    .unwrap_or_default();
+                match text.char_indices().nth(MAX_MESSAGE) {
+                    Some((at, _)) => format!("{}…", &text[..at]),
+                    None => text.to_owned(),
+                }
             };
             return Err(ArmError::Status {
                 status: response.status.as_u16(),
@@ -147,24 +213,37 @@ impl<'a> Arm<'a> {
     }
 
     /// The registry named `name` (any case) in the subscription, in full; `None` when there is
-    /// no such registry.
+    /// no such registry. The list comes in pages; each `nextLink` on this Resource Manager's
+    /// origin is followed until the registry turns up.
     pub async fn find_registry(&self, name: &str) -> Result<Option<Value>, ArmError> {
         let filter = "resourceType eq 'Microsoft.ContainerRegistry/registries'";
         let mut path = format!("/subscriptions/{}/resources", self.subscription);
         path.push_str("?$filter=");
         path.push_str(&filter.replace(' ', "%20").replace('\'', "%27"));
-        let list = self.get(&path, RESOURCES_API).await?;
-        let id = list
-            .get("value")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|r| {
-                r.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-            .and_then(|r| r.get("id")?.as_str().map(str::to_owned));
+        let mut page = self.get(&path, RESOURCES_API).await?;
+        let mut id = None;
+        for _ in 0..MAX_PAGES {
+            id = page
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|r| {
+                    r.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .and_then(|r| r.get("id")?.as_str().map(str::to_owned));
+            let next = page
+                .get("nextLink")
+                .and_then(Value::as_str)
+                .and_then(|link| Url::parse(link).ok())
+                .filter(|link| self.is_ours(link));
+            match next {
+                Some(next) if id.is_none() => page = self.fetch(&next).await?,
+                _ => break,
+            }
+        }
         match id {
             Some(id) => self.get(&id, REGISTRY_API).await.map(Some),
             None => Ok(None),

@@ -144,6 +144,7 @@ pub async fn private_endpoints(
     }
     let prefix = format!("{}/", vnet_id.to_ascii_lowercase());
     let mut in_vnet = Vec::new();
+    let mut gone = Vec::new();
     for id in &endpoints {
         match arm.network(id).await {
             Ok(endpoint) => {
@@ -154,13 +155,32 @@ pub async fn private_endpoints(
                     in_vnet.push(endpoint);
                 }
             }
+            // A deleted private endpoint leaves its connection on the registry: it is in no
+            // network, and must not hide the endpoints that are.
+            Err(ArmError::Status { status: 404, .. }) => gone.push(
+                Text::ui("health.vnet.endpoint_gone")
+                    .arg("endpoint", id.rsplit('/').next().unwrap_or(id)),
+            ),
             Err(error) => return arm_failure(check, &error),
         }
     }
-    let endpoint = match in_vnet.as_slice() {
+    let outcome = routing(arm, &in_vnet, &vnet_id, pinned, timeout).await;
+    gone.into_iter().fold(outcome, Outcome::note)
+}
+
+/// DNS routing to the one private endpoint of the registry in the network.
+async fn routing(
+    arm: &Arm<'_>,
+    in_vnet: &[Value],
+    vnet_id: &str,
+    pinned: &[(String, u16, SocketAddr)],
+    timeout: Duration,
+) -> Outcome {
+    let check = "registry.private_endpoint";
+    let endpoint = match in_vnet {
         [] => {
             return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
-                .note(Text::ui("health.vnet.none_in_vnet").arg("vnet", &vnet_id));
+                .note(Text::ui("health.vnet.none_in_vnet").arg("vnet", vnet_id));
         }
         [one] => one,
         several => {
@@ -171,7 +191,7 @@ pub async fn private_endpoints(
                 .join(", ");
             return Outcome::failed(check, Code::PRIVATE_ENDPOINT_DUPLICATE_ERROR).note(
                 Text::ui("health.vnet.several")
-                    .arg("vnet", &vnet_id)
+                    .arg("vnet", vnet_id)
                     .arg("endpoints", names),
             );
         }

@@ -308,15 +308,8 @@ impl Chain<'_> {
         };
         self.azure.session = Some((endpoint.clone(), token.token.clone(), subscription.clone()));
         let arm = Arm::new(transport, endpoint, &token.token, &subscription);
-        let started = Instant::now();
         let found = arm.find_registry(&plan.target.name).await;
-        self.records.push(CommandRecord {
-            command: format!("GET {endpoint}/subscriptions/{subscription}/resources"),
-            exit: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            duration: started.elapsed(),
-        });
+        self.records.extend(arm.take_records());
         match found {
             Ok(Some(registry)) => Ok(registry),
             Ok(None) => Err(Text::ui("health.arm.not_found")
@@ -345,6 +338,9 @@ impl Chain<'_> {
                 }
                 _ => Outcome::skipped("registry.cmk", Text::ui("health.cmk.not_looked_up")),
             };
+            if let Some(arm) = &arm {
+                self.records.extend(arm.take_records());
+            }
             self.emit(outcome);
         }
         let Some(vnet) = self.plan.vnet.clone() else {
@@ -370,6 +366,9 @@ impl Chain<'_> {
                 Outcome::failed("registry.private_endpoint", Code::RESOURCE_MANAGER_ERROR).note(why)
             }
         };
+        if let Some(arm) = &arm {
+            self.records.extend(arm.take_records());
+        }
         let outcome = outcome.message_arg("registry", &name);
         self.emit(outcome);
     }

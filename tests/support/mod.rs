@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod acr;
+pub mod arm;
 pub mod fake_registry;
 pub mod http;
 pub mod identity;

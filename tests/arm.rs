@@ -1,0 +1,1978 @@
+//! The Azure Resource Manager checks of `acr-health check-health`, end to end through the binary:
+//! the registry's login server from ARM, the encryption identity (CMK) and, with `--vnet`, DNS
+//! routing to its private endpoint. ARM is [`FakeArm`] on loopback, reached the way az reaches a
+//! custom cloud: `AZURE_CONFIG_DIR` with `config` (`[cloud] name = Lab`) and `clouds.config`
+//! (`endpoint_resource_manager = https://localhost:<port>/`), the subscription from
+//! `azureProfile.json`, `--subscription` or `AZURE_SUBSCRIPTION_ID`, the token from
+//! `ACR_HEALTH_ARM_TOKEN`.
+//!
+//! Every run starts from an empty environment with fake `docker`, `helm` and `notary` that
+//! succeed, `IMDS_ENDPOINT` on a loopback port where nothing listens, and `--timeout 2`. Names
+//! are pinned with `--resolve`; a private endpoint's address is reached through [`VnetGateway`]
+//! (a CONNECT proxy on loopback), so no packet leaves this machine.
+
+mod support;
+
+use std::any::Any;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use support::arm::*;
+use support::*;
+
+/// The registry ARM knows: its name, group, and its login server with a domain-name-label hash.
+const NAME: &str = "myreg";
+const GROUP: &str = "rg-registry";
+const HASHED: &str = "myreg-abc123.azurecr.io";
+/// The data endpoints of its two regions.
+const DATA_WEST: &str = "myreg-abc123.westeurope.data.azurecr.io";
+const DATA_NORTH: &str = "myreg-abc123.northeurope.data.azurecr.io";
+/// The private endpoint's addresses in the virtual network.
+const PE_IP: &str = "10.1.0.5";
+const PE_DATA_IP: &str = "10.1.0.6";
+const PE_NORTH_IP: &str = "10.1.0.7";
+/// The virtual network with the private endpoint: in the registry's group, and another one.
+const VNET: &str = "vnet-hub";
+const NET_GROUP: &str = "rg-network";
+/// The client ID of the user-assigned identity behind the key.
+const CMK_CLIENT: &str = "c3a70000-0000-4000-8000-00000000c3a7";
+
+/// Canaries: tokens that cannot turn up in a report by accident.
+const ARM_TOKEN: &str = "arm-token-canary-5c0ffee7d1a94b2e";
+const TIMEOUT: &str = "2";
+
+/// The registry checks, in the report's order.
+const CONNECTIVITY: [&str; 6] = [
+    "registry.login_server",
+    "registry.dns",
+    "registry.challenge",
+    "registry.refresh_token",
+    "registry.access_token",
+    "registry.token_accepted",
+];
+
+/// An Entra token for the registry audience, as `ACR_HEALTH_AAD_TOKEN` carries it.
+fn entra_token() -> String {
+    unsigned_jwt(&json!({
+        "aud": ACR_AUDIENCE,
+        "tid": TENANT_ID,
+        "oid": OBJECT_ID,
+        "canary": "entra-canary-for-the-registry-only",
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+    imds: SocketAddr,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let sandbox = Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            imds: refused_addr(),
+        };
+        for sub in ["bin", "sys", "home", "work", "azure"] {
+            std::fs::create_dir(sandbox.path(sub)).unwrap();
+        }
+        let sh = ["/bin/sh", "/usr/bin/sh"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .expect("sh in /bin or /usr/bin");
+        std::os::unix::fs::symlink(sh, sandbox.path("sys").join("sh")).unwrap();
+        for (name, body) in [
+            (
+                "docker",
+                r#"case "$1" in
+  ps) echo "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES" ;;
+  version) echo '{"Client":{"Version":"28.2.2","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"}}' ;;
+  pull) echo "Status: Image is up to date for $2" ;;
+  *) exit 64 ;;
+esac"#,
+            ),
+            (
+                "helm",
+                r#"echo 'version.BuildInfo{Version:"v3.14.0", GitCommit:"3fc9f4b", GitTreeState:"clean", GoVersion:"go1.21.5"}'"#,
+            ),
+            ("notary", r"printf 'notary\n Version:    0.6.1\n'"),
+        ] {
+            let path = sandbox.path("bin").join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        sandbox
+    }
+
+    fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    fn clean(&self, bytes: &[u8]) -> String {
+        let mut text = String::from_utf8(bytes.to_vec()).unwrap();
+        let dir = self.dir.path();
+        if let Ok(real) = dir.canonicalize() {
+            text = text.replace(real.to_str().unwrap(), "[TMP]");
+        }
+        text.replace(dir.to_str().unwrap(), "[TMP]")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a run gave
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// `line (12 ms)` → `line`.
+fn without_timing(line: &str) -> &str {
+    if let Some(rest) = line.strip_suffix(" ms)")
+        && let Some(open) = rest.rfind(" (")
+        && open + 2 < rest.len()
+        && rest[open + 2..].chars().all(|c| c.is_ascii_digit())
+    {
+        return &line[..open];
+    }
+    line
+}
+
+impl Run {
+    fn lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .map(|l| without_timing(l.trim_end()).trim())
+            .collect()
+    }
+
+    /// Asserts that the report has this line (trimmed, without timing).
+    fn line(&self, expected: &str) {
+        assert!(
+            self.lines().contains(&expected),
+            "no line {expected:?} in:\n{}",
+            self.stderr
+        );
+    }
+
+    fn no_line_containing(&self, needle: &str) {
+        assert!(
+            !self.stderr.contains(needle),
+            "{needle:?} is in:\n{}",
+            self.stderr
+        );
+    }
+
+    /// The lines of the finding `code`: from `An error occurred: CODE` to the `More:` hint.
+    fn finding(&self, code: &str) -> Vec<&str> {
+        let lines = self.lines();
+        let start = lines
+            .iter()
+            .position(|l| *l == format!("An error occurred: {code}"))
+            .unwrap_or_else(|| panic!("no finding {code} in:\n{}", self.stderr));
+        let end = lines[start..]
+            .iter()
+            .position(|l| l.starts_with("More: acr-health explain "))
+            .expect("a More: line")
+            + start;
+        lines[start..=end].to_vec()
+    }
+
+    fn doc(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    fn check(&self, name: &str) -> Value {
+        self.doc()["checks"]
+            .as_array()
+            .expect("a checks array")
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no check {name} in:\n{}", self.stdout))
+    }
+
+    fn status(&self, name: &str) -> String {
+        self.check(name)["status"].as_str().unwrap().to_owned()
+    }
+
+    fn code_of(&self, name: &str) -> Value {
+        self.check(name)["code"].clone()
+    }
+
+    fn details(&self, name: &str) -> Vec<String> {
+        self.check(name)["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The check names of the document, in order, with their status.
+    fn statuses(&self) -> Vec<(String, String)> {
+        self.doc()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every connectivity check passed.
+    fn connectivity_ok(&self) {
+        for check in CONNECTIVITY {
+            assert_eq!(self.status(check), "ok", "{check}:\n{}", self.stderr);
+        }
+    }
+
+    /// No trace, no panic, no unexpected error.
+    fn no_crash(&self) {
+        for bad in [
+            "panicked",
+            "RUST_BACKTRACE",
+            "UNEXPECTED_ERROR",
+            "Traceback",
+        ] {
+            assert!(!self.stderr.contains(bad), "{bad} in:\n{}", self.stderr);
+            assert!(!self.stdout.contains(bad), "{bad} in:\n{}", self.stdout);
+        }
+    }
+
+    /// Without `--ignore-errors`: the run stopped at `code`, which is the last check reported.
+    fn stopped_at(&self, check: &str, code: &str) {
+        assert_eq!(self.code, 1, "{}", self.stderr);
+        assert!(
+            self.stderr.trim_end().ends_with(&format!(
+                "Stopped at the first error ({code}); the remaining checks did not run. Add --ignore-errors to run them all."
+            )),
+            "{}",
+            self.stderr
+        );
+        let doc = self.doc();
+        let checks = doc["checks"].as_array().unwrap();
+        let not_run = "Not run: the run stopped at the first error.";
+        let first_not_run = checks
+            .iter()
+            .position(|c| c["message"] == not_run)
+            .unwrap_or(checks.len());
+        assert!(
+            checks[first_not_run..]
+                .iter()
+                .all(|c| c["message"] == not_run),
+            "{}",
+            self.stdout
+        );
+        let last_reported = &checks[first_not_run - 1];
+        assert_eq!(last_reported["name"], check, "{}", self.stdout);
+        assert_eq!(last_reported["code"], code, "{}", self.stdout);
+        assert_eq!(doc["summary"]["exit_code"], 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+type Expect = Box<dyn Fn(&Run)>;
+
+/// One run of the binary against the Lab cloud, and what it must show.
+struct Scenario {
+    sandbox: Sandbox,
+    arm: Arc<FakeArm>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    exit: i32,
+    /// ARM's requests, as [`FakeArm::summary`] gives them.
+    arm_requests: Option<Vec<String>>,
+    expect: Vec<Expect>,
+    keep: Vec<Box<dyn Any>>,
+}
+
+impl Scenario {
+    /// `check-health --yes` in the Lab cloud, whose ARM is `arm`; trusts `ca`; the ARM token is
+    /// [`ARM_TOKEN`]. No subscription yet.
+    fn new(ca: &Arc<TestCa>, arm: &Arc<FakeArm>) -> Scenario {
+        let sandbox = Sandbox::new();
+        let azure = sandbox.path("azure");
+        std::fs::write(azure.join("config"), "[cloud]\nname = Lab\n").unwrap();
+        std::fs::write(
+            azure.join("clouds.config"),
+            format!(
+                "[Lab]\nendpoint_resource_manager = {}\nendpoint_active_directory_resource_id = https://management.core.windows.net/\nsuffix_acr_login_server_endpoint = azurecr.io\n",
+                arm.endpoint()
+            ),
+        )
+        .unwrap();
+        let scenario = Scenario {
+            args: vec!["--yes".into()],
+            env: vec![
+                ("AZURE_CONFIG_DIR".into(), azure.display().to_string()),
+                (
+                    "REQUESTS_CA_BUNDLE".into(),
+                    ca.pem_path().display().to_string(),
+                ),
+                ("ACR_HEALTH_ARM_TOKEN".into(), ARM_TOKEN.into()),
+            ],
+            sandbox,
+            arm: arm.clone(),
+            exit: 0,
+            arm_requests: None,
+            expect: Vec::new(),
+            keep: Vec::new(),
+        };
+        scenario.keep(ca.clone())
+    }
+
+    /// `azureProfile.json` as az writes it (with a byte-order mark).
+    fn profile(self, subscriptions: Value) -> Self {
+        let text = format!("\u{feff}{}", json!({"subscriptions": subscriptions}));
+        std::fs::write(self.sandbox.path("azure").join("azureProfile.json"), text).unwrap();
+        self
+    }
+
+    /// A profile whose default subscription is the fake's, "Dev".
+    fn logged_in(self) -> Self {
+        self.profile(json!([
+            {"id": OTHER_SUBSCRIPTION, "name": "Other", "isDefault": false},
+            {"id": SUBSCRIPTION, "name": "Dev", "isDefault": true},
+        ]))
+    }
+
+    fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    fn exit(mut self, code: i32) -> Self {
+        self.exit = code;
+        self
+    }
+
+    fn keep(mut self, thing: impl Any) -> Self {
+        self.keep.push(Box::new(thing));
+        self
+    }
+
+    fn expect(mut self, expect: impl Fn(&Run) + 'static) -> Self {
+        self.expect.push(Box::new(expect));
+        self
+    }
+
+    /// The requests ARM must get, in order (each with the ARM token).
+    fn arm_requests(mut self, requests: &[String]) -> Self {
+        self.arm_requests = Some(requests.to_vec());
+        self
+    }
+
+    /// The login server reaches `registry` (pinned with `--resolve`); the Entra token for it.
+    fn registry_at(self, host: &str, registry: &Arc<FakeRegistry>) -> Self {
+        let resolve = format!("{host}:443:127.0.0.1:{}", registry.port());
+        let r = registry.clone();
+        self.args(&["--resolve", &resolve])
+            .env("ACR_HEALTH_AAD_TOKEN", entra_token())
+            .keep(registry.clone())
+            .expect(move |_| {
+                // The registry gets the registry's tokens, never ARM's.
+                assert!(!r.saw(ARM_TOKEN), "the ARM token went to the registry");
+            })
+    }
+
+    /// Inside the virtual network: `HTTPS_PROXY` is a [`VnetGateway`] that reaches `registry`
+    /// for the login server; each name is pinned to its address.
+    fn in_vnet(self, registry: &Arc<FakeRegistry>, pins: &[(&str, &str)]) -> Self {
+        let gateway = Arc::new(VnetGateway::start());
+        gateway.route(&format!("{HASHED}:443"), registry.addr());
+        let mut scenario = self
+            .env("HTTPS_PROXY", gateway.url())
+            .env("NO_PROXY", "localhost")
+            .env("ACR_HEALTH_AAD_TOKEN", entra_token())
+            .keep(registry.clone());
+        for (host, ip) in pins {
+            scenario = scenario.args(&["--resolve", &format!("{host}:443:{ip}")]);
+        }
+        let (g, r) = (gateway.clone(), registry.clone());
+        scenario.keep(gateway).expect(move |run| {
+            // Only the login server went through the network, and only to the fake registry.
+            assert!(!g.connects().is_empty(), "{}", run.stderr);
+            for target in g.connects() {
+                assert_eq!(target, format!("{HASHED}:443"), "{}", run.stderr);
+            }
+            assert!(!r.saw(ARM_TOKEN), "the ARM token went to the registry");
+        })
+    }
+
+    fn command(&self, extra: &[&str]) -> Command {
+        let sandbox = &self.sandbox;
+        let mut cmd = Command::cargo_bin("acr-health").unwrap();
+        cmd.env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    sandbox.path("bin").display(),
+                    sandbox.path("sys").display()
+                ),
+            )
+            .env("HOME", sandbox.path("home"))
+            .env("IMDS_ENDPOINT", format!("http://{}", sandbox.imds))
+            .current_dir(sandbox.path("work"))
+            .timeout(Duration::from_secs(60));
+        for (name, value) in &self.env {
+            cmd.env(name, value);
+        }
+        cmd.arg("check-health")
+            .args(&self.args)
+            .args(["--timeout", TIMEOUT])
+            .args(extra);
+        cmd
+    }
+
+    /// Runs it with `extra` arguments; checks the exit code, the time, that nothing crashed and
+    /// that the ARM token is nowhere in the output. ARM's earlier requests are forgotten first.
+    fn output(&self, extra: &[&str]) -> Run {
+        self.arm.clear_requests();
+        let started = Instant::now();
+        let output = self.command(extra).output().expect("run acr-health");
+        let elapsed = started.elapsed();
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: self.sandbox.clean(&output.stdout),
+            stderr: self.sandbox.clean(&output.stderr),
+        };
+        assert_eq!(
+            run.code, self.exit,
+            "exit code of {:?} {extra:?}:\n{}",
+            self.args, run.stderr
+        );
+        // Two seconds per step at most, and few steps can wait that long.
+        assert!(
+            elapsed < Duration::from_secs(10),
+            "took {elapsed:?}:\n{}",
+            run.stderr
+        );
+        run.no_crash();
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(
+                !text.contains(ARM_TOKEN),
+                "the ARM token is in {stream}:\n{text}"
+            );
+        }
+        // The Entra token of the registry never goes to ARM; ARM's only with the ARM token.
+        for request in self.arm.requests() {
+            assert_eq!(
+                request.authorization(),
+                Some(format!("Bearer {ARM_TOKEN}").as_str()),
+                "{}",
+                request.target()
+            );
+            assert!(!request.mentions("entra-canary"));
+        }
+        run
+    }
+
+    /// Runs it with `-o json` and `extra`, and checks everything it must show.
+    fn run(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["-o", "json"];
+        args.extend_from_slice(extra);
+        let run = self.output(&args);
+        if let Some(expected) = &self.arm_requests {
+            assert_eq!(&self.arm.summary(), expected, "{}", run.stderr);
+        }
+        for expect in &self.expect {
+            expect(&run);
+        }
+        run
+    }
+
+    fn verify(self) -> Run {
+        self.run(&[])
+    }
+
+    /// A scenario with one finding, in both modes. With `--ignore-errors`: exit 0 and every
+    /// expectation. Without: exit 1, the run stops at `check` with `code`, the finding reads the
+    /// same, and ARM got the same requests up to there.
+    fn verify_failing(mut self, check: &str, code: &str) -> (Run, Run) {
+        self.args.push("--ignore-errors".into());
+        self.exit = 0;
+        let lenient = self.run(&[]);
+        assert_eq!(lenient.status(check), "error", "{}", lenient.stderr);
+        assert_eq!(lenient.code_of(check), code, "{}", lenient.stderr);
+        lenient.line("Notary version: 0.6.1");
+        let lenient_requests = self.arm.summary();
+
+        self.args.retain(|a| a != "--ignore-errors");
+        self.exit = 1;
+        let strict = self.output(&["-o", "json"]);
+        strict.stopped_at(check, code);
+        assert_eq!(strict.finding(code), lenient.finding(code));
+        let strict_requests = self.arm.summary();
+        assert!(
+            lenient_requests.starts_with(&strict_requests),
+            "{strict_requests:#?} is not the start of {lenient_requests:#?}"
+        );
+        (lenient, strict)
+    }
+}
+
+/// A fake ACR for `host` that accepts every token: each run asks `/v2/` twice (the challenge,
+/// then with the token), so `/v2/` answers the challenge, then 200, and so on for ten runs.
+fn fake_acr(ca: &TestCa, host: &str) -> Arc<FakeRegistry> {
+    let registry = FakeRegistry::start_with(Serve::tls(ca).host(host));
+    let mut replies = Vec::new();
+    for _ in 0..10 {
+        replies.push(Reply::AcrChallengeToSelf);
+        replies.push(Reply::ok_without_challenge());
+    }
+    registry.on_sequence("/v2/", replies);
+    Arc::new(registry)
+}
+
+const OTHER_SUBSCRIPTION: &str = "0e7e0000-0000-4000-8000-000000000000";
+
+/// A fresh CA and ARM holding `registry` (and a decoy or two); ARM accepts only [`ARM_TOKEN`].
+fn lab(registry: &ArmRegistry) -> (Arc<TestCa>, Arc<FakeArm>) {
+    let ca = Arc::new(TestCa::new());
+    let arm = Arc::new(FakeArm::start(&ca));
+    arm.accept_token(ARM_TOKEN);
+    // Another kind of resource with the same name comes first in the subscription: only the
+    // $filter keeps it out.
+    arm.add_resource(
+        &resource_id(GROUP, "Microsoft.Storage/storageAccounts", NAME),
+        "Microsoft.Storage/storageAccounts",
+        "2023-05-01",
+        json!({"location": "westeurope", "kind": "StorageV2"}),
+    );
+    arm.add_registry(&ArmRegistry::new("rg-other", "otherreg1"));
+    arm.add_registry(registry);
+    (ca, arm)
+}
+
+/// The registry ARM knows, with its hashed login server.
+fn myreg() -> ArmRegistry {
+    ArmRegistry::new(GROUP, NAME).login_server(HASHED)
+}
+
+fn list_request() -> String {
+    format!("GET {} api-version={RESOURCES_API}", resources_path())
+}
+
+fn get_request(id: &str, api: &str) -> String {
+    format!("GET {id} api-version={api}")
+}
+
+fn registry_request() -> String {
+    get_request(&myreg().id(), REGISTRY_API)
+}
+
+/// The lookup: the filtered list, then the registry.
+fn lookup() -> Vec<String> {
+    vec![list_request(), registry_request()]
+}
+
+/// ARM's resource list was asked for the registries only.
+fn assert_filtered(arm: &FakeArm) {
+    let list = &arm.requests_to(&resources_path())[0];
+    assert_eq!(
+        list.query_param("$filter").as_deref(),
+        Some("resourceType eq 'Microsoft.ContainerRegistry/registries'")
+    );
+}
+
+/// The finding's lines for `code`, with its message and details, before the solutions.
+fn finding_head(run: &Run, code: &str) -> Vec<String> {
+    run.finding(code)
+        .into_iter()
+        .take_while(|l| !l.starts_with("Potential solutions"))
+        .map(str::to_owned)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The registry found in ARM
+
+/// `-n MYREG`: ARM's list is matched without regard to case; the login server is ARM's, with its
+/// hash, and every later check uses it. Without --ignore-errors, and nothing fails.
+#[test]
+fn found_the_login_server_comes_from_arm() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, HASHED);
+    let (a, r) = (arm.clone(), acr.clone());
+    let run = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "MYREG"])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&lookup())
+        .expect(move |run| {
+            run.connectivity_ok();
+            run.line(&format!(
+                "Login server: {HASHED} (from Azure Resource Manager)"
+            ));
+            assert!(run.details("registry.login_server").is_empty());
+            run.line(&format!("DNS lookup to {HASHED} at IP 127.0.0.1 : OK"));
+            run.line(&format!("Challenge endpoint https://{HASHED}/v2/ : OK"));
+            run.line(&format!("Registry '{HASHED}' accepts the token : OK"));
+            run.no_line_containing("myreg.azurecr.io");
+            assert_eq!(run.status("registry.cmk"), "skipped");
+            run.line("Encryption identity: not checked; the registry does not encrypt with a customer-managed key.");
+            assert!(
+                !run.statuses().iter().any(|(c, _)| c == "registry.private_endpoint"),
+                "no --vnet, no private endpoint check"
+            );
+            assert_eq!(run.doc()["summary"]["errors"], 0);
+            assert_filtered(&a);
+            // The registry was reached by its hashed name, and only by it.
+            let requests = r.requests();
+            assert_eq!(requests.len(), 4, "{}", run.stderr);
+            for request in requests {
+                assert_eq!(request.sni.as_deref(), Some(HASHED));
+                assert_eq!(request.authority.as_deref(), Some(HASHED));
+            }
+        })
+        .verify();
+    assert_eq!(run.code, 0);
+}
+
+/// The name ARM gives is not the name with the suffix; when it does not resolve, the DNS check
+/// names it (and the fallback name is never tried).
+#[test]
+fn found_the_checks_name_arms_login_server_when_it_does_not_resolve() {
+    let (ca, arm) = lab(&myreg());
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .arm_requests(&lookup())
+        .expect(|run| {
+            assert_eq!(
+                run.check("registry.dns")["message"],
+                format!("The name of registry '{HASHED}' does not resolve.")
+            );
+            run.line("Challenge endpoint: not checked because of CONNECTIVITY_DNS_ERROR");
+            run.no_line_containing("myreg.azurecr.io");
+        })
+        .verify_failing("registry.dns", "CONNECTIVITY_DNS_ERROR");
+}
+
+/// ARM's resource list comes in pages: the registry is on the second.
+#[test]
+fn found_on_the_second_page_of_the_resource_list() {
+    let (ca, arm) = lab(&myreg());
+    arm.page_size(1);
+    let acr = fake_acr(&ca, HASHED);
+    let a = arm.clone();
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&[list_request(), list_request(), registry_request()])
+        .expect(move |run| {
+            run.connectivity_ok();
+            run.line(&format!(
+                "Login server: {HASHED} (from Azure Resource Manager)"
+            ));
+            let pages = a.requests_to(&resources_path());
+            assert_eq!(pages[0].query_param("$skiptoken"), None);
+            assert_eq!(pages[1].query_param("$skiptoken").as_deref(), Some("1"));
+            assert_eq!(
+                pages[1].query_param("$filter").as_deref(),
+                Some("resourceType eq 'Microsoft.ContainerRegistry/registries'")
+            );
+        })
+        .verify();
+}
+
+/// A `nextLink` to another origin is not followed: the ARM token goes to ARM only.
+#[test]
+fn a_next_link_elsewhere_is_not_followed_with_the_token() {
+    let (ca, arm) = lab(&myreg());
+    let elsewhere = Arc::new(FakeArm::start(&ca));
+    arm.page_size(1).next_link_origin(&elsewhere.base_url());
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    let e = elsewhere.clone();
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at("myreg.azurecr.io", &acr)
+        .keep(elsewhere)
+        .arm_requests(&[list_request()])
+        .expect(move |run| {
+            assert!(e.requests().is_empty(), "the nextLink was followed");
+            run.line("Login server: myreg.azurecr.io (the registry name with the Lab suffix)");
+            assert_eq!(
+                run.details("registry.login_server")[1],
+                format!("Registry 'myreg' was not found in subscription {SUBSCRIPTION}.")
+            );
+        })
+        .verify();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Not found
+
+/// Not in the subscription: the name with the cloud's suffix, as az does, with the reason.
+#[test]
+fn not_found_falls_back_to_the_name_and_the_suffix() {
+    let (ca, arm) = lab(&ArmRegistry::new(GROUP, "anotherreg"));
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(&[list_request()])
+        .expect(|run| {
+            run.connectivity_ok();
+            run.line("Login server: myreg.azurecr.io (the registry name with the Lab suffix)");
+            assert_eq!(
+                run.details("registry.login_server"),
+                [
+                    "The registry was not looked up in Azure Resource Manager; the login server is the name with the cloud's suffix.".to_owned(),
+                    format!("Registry 'myreg' was not found in subscription {SUBSCRIPTION}."),
+                ]
+            );
+            run.line("DNS lookup to myreg.azurecr.io at IP 127.0.0.1 : OK");
+            run.line("Encryption identity: not checked; the registry was not read from Azure Resource Manager.");
+            assert_eq!(run.doc()["summary"]["errors"], 0);
+        })
+        .verify();
+}
+
+/// Not found and not resolvable: the DNS error on the fallback name, in both modes.
+#[test]
+fn not_found_and_the_fallback_name_does_not_resolve() {
+    let (ca, arm) = lab(&ArmRegistry::new(GROUP, "anotherreg"));
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .arm_requests(&[list_request()])
+        .expect(|run| {
+            assert_eq!(
+                run.check("registry.dns")["message"],
+                "The name of registry 'myreg.azurecr.io' does not resolve."
+            );
+            assert_eq!(run.status("registry.cmk"), "skipped");
+        })
+        .verify_failing("registry.dns", "CONNECTIVITY_DNS_ERROR");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. ARM refuses
+
+/// The fallback when ARM answers `failure` on `path`: the name with the suffix, ARM's words in
+/// the details, and no abort in either mode (the fallback name reaches a working registry).
+fn refused(path: &str, failure: ArmFailure, requests: &[String], detail: &str) {
+    let (ca, arm) = lab(&myreg());
+    arm.fail(path, failure);
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    let detail = detail.to_owned();
+    let scenario = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(requests)
+        .expect(move |run| {
+            run.connectivity_ok();
+            run.line("Login server: myreg.azurecr.io (the registry name with the Lab suffix)");
+            let details = run.details("registry.login_server");
+            assert_eq!(details.len(), 2, "{details:#?}");
+            assert_eq!(details[1], detail);
+            run.line(detail.trim());
+            assert_eq!(run.status("registry.cmk"), "skipped");
+            assert_eq!(run.doc()["summary"]["errors"], 0);
+        });
+    scenario.run(&[]);
+    scenario.run(&["--ignore-errors"]);
+}
+
+#[test]
+fn arm_forbids_the_resource_list() {
+    refused(
+        &resources_path(),
+        ArmFailure::Forbidden,
+        &[list_request()],
+        &format!(
+            "HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resources/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+            resources_path()
+        ),
+    );
+}
+
+#[test]
+fn arm_throttles_the_resource_list() {
+    refused(
+        &resources_path(),
+        ArmFailure::Throttled { retry_after: 17 },
+        &[list_request()],
+        &format!(
+            "HTTP 429 SubscriptionRequestsThrottled: Number of 'read' requests for subscription '{SUBSCRIPTION}' actor '{OBJECT_ID}' exceeded. Please try again after '17' seconds after additional '17' requests. Please see https://aka.ms/arm-throttling for more information."
+        ),
+    );
+}
+
+#[test]
+fn arm_forbids_reading_the_registry() {
+    refused(
+        &myreg().id(),
+        ArmFailure::Forbidden,
+        &lookup(),
+        &format!(
+            "HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+            myreg().id()
+        ),
+    );
+}
+
+#[test]
+fn arm_refuses_the_token() {
+    refused(
+        &resources_path(),
+        ArmFailure::Unauthorized,
+        &[list_request()],
+        "HTTP 401 InvalidAuthenticationToken: The access token is invalid.",
+    );
+}
+
+/// A gateway's HTML page instead of ARM's error document.
+#[test]
+fn arm_answers_with_a_page_that_is_not_json() {
+    refused(
+        &resources_path(),
+        ArmFailure::Html(502),
+        &[list_request()],
+        "HTTP 502, and the answer is not JSON.",
+    );
+}
+
+/// An error document without code or message.
+#[test]
+fn arm_answers_an_error_without_code_or_message() {
+    refused(
+        &resources_path(),
+        ArmFailure::Error {
+            status: 500,
+            code: String::new(),
+            message: String::new(),
+        },
+        &[list_request()],
+        "HTTP 500, without an error code or message from Azure Resource Manager.",
+    );
+}
+
+/// ARM never answers: the lookup gives up after --timeout and the run goes on.
+#[test]
+fn arm_never_answers() {
+    refused(
+        &resources_path(),
+        ArmFailure::Hang,
+        &[list_request()],
+        "No answer within 2 s.",
+    );
+}
+
+/// A runaway error message is cut, visibly; a long one (ARM's usual) is shown whole.
+#[test]
+fn arm_answers_a_runaway_message() {
+    let message = format!("{} tail", "x".repeat(5000));
+    refused(
+        &resources_path(),
+        ArmFailure::Error {
+            status: 503,
+            code: "ServiceUnavailable".into(),
+            message,
+        },
+        &[list_request()],
+        &format!("HTTP 503 ServiceUnavailable: {}…", "x".repeat(4000)),
+    );
+}
+
+/// A cloud without a Resource Manager endpoint: a note, the fallback, nothing asked.
+#[test]
+fn a_cloud_without_resource_manager() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    let scenario = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(&[])
+        .expect(|run| {
+            run.connectivity_ok();
+            run.line("Login server: myreg.azurecr.io (the registry name with the Lab suffix)");
+            assert_eq!(
+                run.details("registry.login_server")[1],
+                "The cloud Lab has no Resource Manager endpoint."
+            );
+        });
+    std::fs::write(
+        scenario.sandbox.path("azure").join("clouds.config"),
+        "[Lab]\nsuffix_acr_login_server_endpoint = azurecr.io\n",
+    )
+    .unwrap();
+    scenario.verify();
+}
+
+/// A refused lookup and --vnet: the private endpoint check cannot run, RESOURCE_MANAGER_ERROR
+/// with ARM's words, in both modes (az aborts here).
+#[test]
+fn arm_forbids_the_lookup_with_vnet() {
+    let (ca, arm) = lab(&myreg());
+    arm.fail(&resources_path(), ArmFailure::Forbidden);
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    let (lenient, _) = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", VNET])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(&[list_request()])
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                finding_head(run, "RESOURCE_MANAGER_ERROR"),
+                [
+                    "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
+                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    format!("HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resources/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", resources_path()),
+                ]
+            );
+        })
+        .verify_failing("registry.private_endpoint", "RESOURCE_MANAGER_ERROR");
+    assert_eq!(lenient.doc()["summary"]["errors"], 1);
+}
+
+/// Not in the subscription, with --vnet: the private endpoint check cannot run and says why.
+#[test]
+fn vnet_for_a_registry_not_in_the_subscription() {
+    let (ca, arm) = lab(&ArmRegistry::new(GROUP, "anotherreg"));
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", VNET])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(&[list_request()])
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                finding_head(run, "RESOURCE_MANAGER_ERROR"),
+                [
+                    "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
+                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    format!("Registry 'myreg' was not found in subscription {SUBSCRIPTION}."),
+                ]
+            );
+        })
+        .verify_failing("registry.private_endpoint", "RESOURCE_MANAGER_ERROR");
+}
+
+/// `--login-server` with --vnet: no ARM lookup (and no CMK check); the private endpoint check
+/// says to use -n.
+#[test]
+fn vnet_with_a_login_server_instead_of_a_name() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, HASHED);
+    let resolve = format!("{HASHED}:443:127.0.0.1:{}", acr.port());
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["--login-server", HASHED, "--resolve", &resolve, "--vnet", VNET])
+        .env("ACR_HEALTH_AAD_TOKEN", entra_token())
+        .keep(acr)
+        .arm_requests(&[])
+        .expect(|run| {
+            run.connectivity_ok();
+            assert!(!run.statuses().iter().any(|(c, _)| c == "registry.cmk"));
+            assert_eq!(
+                finding_head(run, "RESOURCE_MANAGER_ERROR")[2],
+                "A registry given with --login-server is not looked up in Azure Resource Manager; use -n NAME."
+            );
+        })
+        .verify_failing("registry.private_endpoint", "RESOURCE_MANAGER_ERROR");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The subscription
+
+/// No profile, no flag, no variable: a note, the fallback, and ARM is not asked at all.
+#[test]
+fn no_subscription_anywhere() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    Scenario::new(&ca, &arm)
+        .args(&["-n", "myreg"])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(&[])
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                run.details("registry.login_server"),
+                [
+                    "The registry was not looked up in Azure Resource Manager; the login server is the name with the cloud's suffix.",
+                    "No subscription: pass --subscription, run az account set, or set AZURE_SUBSCRIPTION_ID.",
+                ]
+            );
+        })
+        .verify();
+}
+
+/// `--subscription Dev`: the ID of "Dev" in azureProfile.json, not the default "Other".
+#[test]
+fn the_subscription_by_name_from_the_profile() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .profile(json!([
+            {"id": SUBSCRIPTION, "name": "Dev", "isDefault": false},
+            {"id": OTHER_SUBSCRIPTION, "name": "Other", "isDefault": true},
+        ]))
+        .args(&["-n", "myreg", "--subscription", "Dev"])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&lookup())
+        .expect(|run| {
+            run.connectivity_ok();
+            run.line(&format!(
+                "Login server: {HASHED} (from Azure Resource Manager)"
+            ));
+        })
+        .verify();
+}
+
+/// The profile's default is another subscription: ARM says so, and the run falls back.
+#[test]
+fn the_default_subscription_of_the_profile_is_used() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    Scenario::new(&ca, &arm)
+        .profile(json!([
+            {"id": SUBSCRIPTION, "name": "Dev", "isDefault": false},
+            {"id": OTHER_SUBSCRIPTION, "name": "Other", "isDefault": true},
+        ]))
+        .args(&["-n", "myreg"])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(&[format!(
+            "GET /subscriptions/{OTHER_SUBSCRIPTION}/resources api-version={RESOURCES_API}"
+        )])
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                run.details("registry.login_server")[1],
+                format!("HTTP 404 SubscriptionNotFound: The subscription '{OTHER_SUBSCRIPTION}' could not be found.")
+            );
+        })
+        .verify();
+}
+
+/// `AZURE_SUBSCRIPTION_ID` without a profile.
+#[test]
+fn the_subscription_from_the_environment() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .env("AZURE_SUBSCRIPTION_ID", SUBSCRIPTION)
+        .args(&["-n", "myreg"])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&lookup())
+        .expect(|run| {
+            run.connectivity_ok();
+            run.line(&format!(
+                "Login server: {HASHED} (from Azure Resource Manager)"
+            ));
+        })
+        .verify();
+}
+
+/// No ARM token and no other credential: a note, the fallback, ARM is not asked, and the
+/// registry's Entra token is not offered to ARM instead.
+#[test]
+fn no_credential_for_arm() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, "myreg.azurecr.io");
+    let mut scenario = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at("myreg.azurecr.io", &acr)
+        .arm_requests(&[])
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                run.details("registry.login_server")[1],
+                "No Microsoft Entra credential for Azure Resource Manager."
+            );
+        });
+    scenario.env.retain(|(n, _)| n != "ACR_HEALTH_ARM_TOKEN");
+    scenario.verify();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. The encryption identity (CMK)
+
+const CMK_IDENTITY: &str = "id-acr-cmk";
+
+fn cmk_identity_id() -> String {
+    resource_id(GROUP, IDENTITY_TYPE, CMK_IDENTITY)
+}
+
+/// A scenario against `registry` (login server pinned to a working fake registry).
+fn cmk_scenario(registry: &ArmRegistry) -> (Scenario, Arc<FakeArm>) {
+    let (ca, arm) = lab(registry);
+    let acr = fake_acr(&ca, HASHED);
+    let scenario = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at(HASHED, &acr);
+    (scenario, arm)
+}
+
+#[test]
+fn cmk_with_the_system_identity() {
+    let (scenario, _) = cmk_scenario(
+        &myreg()
+            .cmk("system")
+            .system_identity(Some("5e5e0000-0000-4000-8000-000000000005")),
+    );
+    scenario
+        .arm_requests(&lookup())
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(run.status("registry.cmk"), "ok");
+            run.line("Encryption identity system (5e5e0000-0000-4000-8000-000000000005) of registry 'myreg' : OK");
+        })
+        .verify();
+}
+
+#[test]
+fn cmk_with_the_system_identity_missing() {
+    let (scenario, _) = cmk_scenario(
+        &myreg()
+            .cmk("system")
+            .user_identity(&cmk_identity_id(), CMK_CLIENT),
+    );
+    scenario
+        .arm_requests(&lookup())
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                finding_head(run, "CMK_ERROR"),
+                [
+                    "An error occurred: CMK_ERROR",
+                    "The identity that registry 'myreg' uses for encryption does not exist.",
+                    "The key is used through the system-assigned identity, but the registry has none.",
+                ]
+            );
+        })
+        .verify_failing("registry.cmk", "CMK_ERROR");
+}
+
+#[test]
+fn cmk_with_a_user_assigned_identity() {
+    let (scenario, arm) = cmk_scenario(
+        &myreg()
+            .cmk(CMK_CLIENT)
+            .user_identity(&cmk_identity_id(), CMK_CLIENT),
+    );
+    arm.add_identity(GROUP, CMK_IDENTITY, CMK_CLIENT);
+    let mut requests = lookup();
+    requests.push(get_request(&cmk_identity_id(), IDENTITY_API));
+    scenario
+        .arm_requests(&requests)
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(run.status("registry.cmk"), "ok");
+            run.line(&format!(
+                "Encryption identity {} of registry 'myreg' : OK",
+                cmk_identity_id()
+            ));
+        })
+        .verify();
+}
+
+/// The identity was deleted: ARM answers 404, CMK_ERROR names the registry and the identity.
+#[test]
+fn cmk_with_a_deleted_identity() {
+    let (scenario, _) = cmk_scenario(
+        &myreg()
+            .cmk(CMK_CLIENT)
+            .user_identity(&cmk_identity_id(), CMK_CLIENT),
+    );
+    let mut requests = lookup();
+    requests.push(get_request(&cmk_identity_id(), IDENTITY_API));
+    scenario
+        .arm_requests(&requests)
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                finding_head(run, "CMK_ERROR"),
+                [
+                    "An error occurred: CMK_ERROR".to_owned(),
+                    "The identity that registry 'myreg' uses for encryption does not exist."
+                        .to_owned(),
+                    format!("The identity {} no longer exists.", cmk_identity_id()),
+                ]
+            );
+        })
+        .verify_failing("registry.cmk", "CMK_ERROR");
+}
+
+/// The key's identity is not attached to the registry: no ARM request for it.
+#[test]
+fn cmk_with_an_identity_that_is_not_attached() {
+    let other = resource_id(GROUP, IDENTITY_TYPE, "id-other");
+    let (scenario, arm) = cmk_scenario(
+        &myreg()
+            .cmk(CMK_CLIENT)
+            .user_identity(&other, "0dd00000-0000-4000-8000-000000000000"),
+    );
+    arm.add_identity(GROUP, CMK_IDENTITY, CMK_CLIENT);
+    scenario
+        .arm_requests(&lookup())
+        .expect(|run| {
+            assert_eq!(
+                finding_head(run, "CMK_ERROR"),
+                [
+                    "An error occurred: CMK_ERROR".to_owned(),
+                    "The identity that registry 'myreg' uses for encryption does not exist."
+                        .to_owned(),
+                    format!("No user-assigned identity with client ID {CMK_CLIENT} is attached to the registry."),
+                ]
+            );
+        })
+        .verify_failing("registry.cmk", "CMK_ERROR");
+}
+
+/// The identity's resource now has another client ID (deleted and re-created under its name).
+#[test]
+fn cmk_with_an_identity_recreated_under_its_name() {
+    let (scenario, arm) = cmk_scenario(
+        &myreg()
+            .cmk(CMK_CLIENT)
+            .user_identity(&cmk_identity_id(), CMK_CLIENT),
+    );
+    arm.add_identity(GROUP, CMK_IDENTITY, "4e400000-0000-4000-8000-000000000000");
+    scenario
+        .expect(|run| {
+            assert_eq!(
+                finding_head(run, "CMK_ERROR")[2],
+                format!(
+                    "The identity {} now has another client ID than {CMK_CLIENT}.",
+                    cmk_identity_id()
+                )
+            );
+        })
+        .verify_failing("registry.cmk", "CMK_ERROR");
+}
+
+/// ARM refuses to show the identity: RESOURCE_MANAGER_ERROR with ARM's words.
+#[test]
+fn cmk_identity_cannot_be_read() {
+    let (scenario, arm) = cmk_scenario(
+        &myreg()
+            .cmk(CMK_CLIENT)
+            .user_identity(&cmk_identity_id(), CMK_CLIENT),
+    );
+    arm.add_identity(GROUP, CMK_IDENTITY, CMK_CLIENT);
+    arm.fail(&cmk_identity_id(), ArmFailure::Forbidden);
+    scenario
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                finding_head(run, "RESOURCE_MANAGER_ERROR"),
+                [
+                    "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
+                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    format!("HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", cmk_identity_id()),
+                ]
+            );
+        })
+        .verify_failing("registry.cmk", "RESOURCE_MANAGER_ERROR");
+}
+
+/// ARM never answers for the identity: RESOURCE_MANAGER_ERROR after --timeout, and the run goes
+/// on (or stops there without --ignore-errors), in time.
+#[test]
+fn cmk_identity_never_answers() {
+    let (scenario, arm) = cmk_scenario(
+        &myreg()
+            .cmk(CMK_CLIENT)
+            .user_identity(&cmk_identity_id(), CMK_CLIENT),
+    );
+    arm.add_identity(GROUP, CMK_IDENTITY, CMK_CLIENT);
+    arm.fail(&cmk_identity_id(), ArmFailure::Hang);
+    let mut requests = lookup();
+    requests.push(get_request(&cmk_identity_id(), IDENTITY_API));
+    scenario
+        .arm_requests(&requests)
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                finding_head(run, "RESOURCE_MANAGER_ERROR"),
+                [
+                    "An error occurred: RESOURCE_MANAGER_ERROR",
+                    "Azure Resource Manager did not answer a request this check needs.",
+                    "No answer within 2 s.",
+                ]
+            );
+        })
+        .verify_failing("registry.cmk", "RESOURCE_MANAGER_ERROR");
+}
+
+/// A resource ID that would lead off ARM's origin (`@host/…` after the endpoint makes `host` the
+/// server) is not requested: the ARM token stays with ARM.
+#[test]
+fn cmk_identity_id_that_leads_elsewhere_is_not_followed_with_the_token() {
+    let (ca, arm) = lab(&myreg());
+    let elsewhere = Arc::new(FakeArm::start(&ca));
+    let sneaky = format!("@127.0.0.1:{}{}", elsewhere.port(), cmk_identity_id());
+    arm.add_registry(&myreg().cmk(CMK_CLIENT).user_identity(&sneaky, CMK_CLIENT));
+    let acr = fake_acr(&ca, HASHED);
+    let e = elsewhere.clone();
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .registry_at(HASHED, &acr)
+        .keep(elsewhere)
+        .arm_requests(&lookup())
+        .expect(move |run| {
+            assert!(
+                e.requests().is_empty(),
+                "the token left ARM: {:#?}",
+                e.summary()
+            );
+            assert_eq!(
+                finding_head(run, "RESOURCE_MANAGER_ERROR")[2],
+                format!("'{sneaky}' is not a resource ID")
+            );
+        })
+        .verify_failing("registry.cmk", "RESOURCE_MANAGER_ERROR");
+}
+
+/// Encryption disabled: the check is skipped, with the reason, and ARM is not asked for more.
+#[test]
+fn cmk_not_enabled() {
+    let (scenario, _) = cmk_scenario(&myreg().without_cmk().system_identity(Some("5e5e")));
+    scenario
+        .arm_requests(&lookup())
+        .expect(|run| {
+            assert_eq!(run.status("registry.cmk"), "skipped");
+            assert_eq!(
+                run.check("registry.cmk")["message"],
+                "Encryption identity: not checked; the registry does not encrypt with a customer-managed key."
+            );
+            assert_eq!(run.doc()["summary"]["errors"], 0);
+        })
+        .verify();
+}
+
+/// As in az, the CMK check runs even when the login server does not resolve (and without
+/// --ignore-errors the run stops at the DNS error, before it, as az's does).
+#[test]
+fn cmk_runs_when_dns_fails() {
+    let (ca, arm) = lab(&myreg()
+        .cmk(CMK_CLIENT)
+        .user_identity(&cmk_identity_id(), CMK_CLIENT));
+    let mut requests = lookup();
+    requests.push(get_request(&cmk_identity_id(), IDENTITY_API));
+    let (run, strict) = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg"])
+        .arm_requests(&requests)
+        .verify_failing("registry.dns", "CONNECTIVITY_DNS_ERROR");
+    strict.no_line_containing("CMK_ERROR");
+    assert_eq!(run.code_of("registry.dns"), "CONNECTIVITY_DNS_ERROR");
+    assert_eq!(run.code_of("registry.cmk"), "CMK_ERROR");
+    assert_eq!(run.doc()["summary"]["errors"], 2);
+    run.line("An error occurred: CMK_ERROR");
+    let lines = run.lines();
+    let dns = lines
+        .iter()
+        .position(|l| *l == "An error occurred: CONNECTIVITY_DNS_ERROR")
+        .unwrap();
+    let cmk = lines
+        .iter()
+        .position(|l| *l == "An error occurred: CMK_ERROR")
+        .unwrap();
+    assert!(dns < cmk);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. --vnet: DNS routing to the private endpoint
+
+const ENDPOINT: &str = "pe-myreg";
+const EAST: &str = "myreg-abc123.eastus.data.azurecr.io";
+
+fn endpoint_id(group: &str, name: &str) -> String {
+    resource_id(group, ENDPOINT_TYPE, name)
+}
+
+/// ARM with the registry (CMK through a user-assigned identity) and its private endpoint
+/// `ENDPOINT` in `vnet` of `group`, whose network interface serves the login server and the
+/// data endpoints at `addresses`.
+fn vnet_lab(group: &str, vnet: &str, names: &[(&str, &str)]) -> (Arc<TestCa>, Arc<FakeArm>) {
+    let registry = myreg()
+        .cmk(CMK_CLIENT)
+        .user_identity(&cmk_identity_id(), CMK_CLIENT)
+        .private_endpoint(&endpoint_id(group, ENDPOINT));
+    let (ca, arm) = lab(&registry);
+    arm.add_identity(GROUP, CMK_IDENTITY, CMK_CLIENT);
+    add_endpoint(&arm, group, vnet, ENDPOINT, names);
+    (ca, arm)
+}
+
+/// A private endpoint with one network interface; one IP configuration per `(name, address)`.
+fn add_endpoint(arm: &FakeArm, group: &str, vnet: &str, endpoint: &str, names: &[(&str, &str)]) {
+    let configurations: Vec<(&str, Vec<&str>)> =
+        names.iter().map(|(name, ip)| (*ip, vec![*name])).collect();
+    let configurations: Vec<(&str, &[&str])> = configurations
+        .iter()
+        .map(|(ip, names)| (*ip, names.as_slice()))
+        .collect();
+    let nic = arm.add_nic(group, &format!("{endpoint}.nic.0001"), &configurations);
+    arm.add_private_endpoint(
+        group,
+        endpoint,
+        &subnet_id(group, vnet, "snet-endpoints"),
+        &[&nic],
+    );
+}
+
+fn standard_names() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (HASHED, PE_IP),
+        (DATA_WEST, PE_DATA_IP),
+        (DATA_NORTH, PE_NORTH_IP),
+    ]
+}
+
+/// The requests of a run that reads the endpoint and its interface.
+fn vnet_requests(group: &str, endpoint: &str) -> Vec<String> {
+    let mut requests = lookup();
+    requests.push(get_request(&cmk_identity_id(), IDENTITY_API));
+    requests.push(get_request(&endpoint_id(group, endpoint), NETWORK_API));
+    requests.push(get_request(
+        &resource_id(group, NIC_TYPE, &format!("{endpoint}.nic.0001")),
+        NETWORK_API,
+    ));
+    requests
+}
+
+/// Every name of the private endpoint resolves to its address: OK, each name listed.
+fn vnet_ok(group: &str, vnet_arg: &str) {
+    let (ca, arm) = vnet_lab(group, VNET, &standard_names());
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", vnet_arg])
+        .in_vnet(&acr, &standard_names())
+        .arm_requests(&vnet_requests(group, ENDPOINT))
+        .expect(|run| {
+            run.connectivity_ok();
+            run.line(&format!("DNS lookup to {HASHED} at IP {PE_IP} : OK"));
+            assert_eq!(run.status("registry.cmk"), "ok");
+            assert_eq!(run.status("registry.private_endpoint"), "ok");
+            run.line("DNS routing to private endpoint : OK");
+            assert_eq!(
+                run.details("registry.private_endpoint"),
+                [
+                    format!("{HASHED} → {PE_IP} : OK"),
+                    format!("{DATA_WEST} → {PE_DATA_IP} : OK"),
+                    format!("{DATA_NORTH} → {PE_NORTH_IP} : OK"),
+                ]
+            );
+            assert_eq!(run.doc()["summary"]["errors"], 0);
+        })
+        .verify();
+}
+
+/// `--vnet NAME`: the network in the registry's resource group.
+#[test]
+fn vnet_by_name_in_the_registry_group() {
+    vnet_ok(GROUP, VNET);
+}
+
+/// `--vnet ID`: a network in another resource group (the ID in another case than ARM's).
+#[test]
+fn vnet_by_id_in_another_group() {
+    vnet_ok(NET_GROUP, &vnet_id(NET_GROUP, VNET).to_ascii_lowercase());
+}
+
+/// A scenario whose names resolve wrongly: the login server right, a data endpoint to another
+/// private address, one to a public address, one not at all.
+fn vnet_wrong_dns() -> Scenario {
+    let mut names = standard_names();
+    names.push((EAST, "10.1.0.8"));
+    let (ca, arm) = vnet_lab(NET_GROUP, VNET, &names);
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", &vnet_id(NET_GROUP, VNET)])
+        .in_vnet(
+            &acr,
+            &[
+                (HASHED, PE_IP),
+                (DATA_WEST, "10.99.0.6"),
+                (DATA_NORTH, "20.61.98.7"),
+            ],
+        )
+        .arm_requests(&vnet_requests(NET_GROUP, ENDPOINT))
+}
+
+/// Every name is reported, with what it should and does resolve to (az stops at the first).
+#[test]
+fn vnet_names_resolve_elsewhere() {
+    vnet_wrong_dns()
+        .expect(|run| {
+            run.connectivity_ok();
+            let head = finding_head(run, "PRIVATE_ENDPOINT_DNS_ERROR");
+            assert_eq!(head.len(), 6, "{head:#?}");
+            assert_eq!(
+                head[..5],
+                [
+                    "An error occurred: PRIVATE_ENDPOINT_DNS_ERROR".to_owned(),
+                    "Names of registry 'myreg' do not resolve to its private endpoint here."
+                        .to_owned(),
+                    format!("{HASHED} → {PE_IP} : OK"),
+                    format!("{DATA_WEST} resolves to 10.99.0.6 instead of {PE_DATA_IP}."),
+                    format!("{DATA_NORTH} resolves to 20.61.98.7, a public address, instead of {PE_NORTH_IP}."),
+                ]
+            );
+            assert!(
+                head[5].starts_with(&format!("{EAST} does not resolve ("))
+                    && head[5].ends_with("); expected 10.1.0.8."),
+                "{}",
+                head[5]
+            );
+        })
+        .verify_failing("registry.private_endpoint", "PRIVATE_ENDPOINT_DNS_ERROR");
+}
+
+/// The registry's private endpoint is in another network.
+#[test]
+fn vnet_without_the_registry_endpoint() {
+    let (ca, arm) = vnet_lab(NET_GROUP, "vnet-spoke", &standard_names());
+    let acr = fake_acr(&ca, HASHED);
+    let mut requests = vnet_requests(NET_GROUP, ENDPOINT);
+    requests.pop();
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", &vnet_id(NET_GROUP, VNET)])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&requests)
+        .expect(|run| {
+            run.connectivity_ok();
+            assert_eq!(
+                finding_head(run, "PRIVATE_ENDPOINT_NOT_FOUND_ERROR"),
+                [
+                    "An error occurred: PRIVATE_ENDPOINT_NOT_FOUND_ERROR".to_owned(),
+                    "Registry 'myreg' has no usable private endpoint in the virtual network."
+                        .to_owned(),
+                    format!(
+                        "None of the registry's private endpoints is in {}.",
+                        vnet_id(NET_GROUP, VNET)
+                    ),
+                ]
+            );
+        })
+        .verify_failing(
+            "registry.private_endpoint",
+            "PRIVATE_ENDPOINT_NOT_FOUND_ERROR",
+        );
+}
+
+/// A registry without private endpoints: nothing to read beyond the registry.
+#[test]
+fn vnet_registry_without_private_endpoints() {
+    let (ca, arm) = lab(&myreg());
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", VNET])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&lookup())
+        .expect(|run| {
+            assert_eq!(
+                finding_head(run, "PRIVATE_ENDPOINT_NOT_FOUND_ERROR"),
+                [
+                    "An error occurred: PRIVATE_ENDPOINT_NOT_FOUND_ERROR",
+                    "Registry 'myreg' has no usable private endpoint in the virtual network.",
+                    "The registry has no private endpoints.",
+                ]
+            );
+        })
+        .verify_failing(
+            "registry.private_endpoint",
+            "PRIVATE_ENDPOINT_NOT_FOUND_ERROR",
+        );
+}
+
+/// Two private endpoints of the registry in the same network.
+#[test]
+fn vnet_with_two_endpoints() {
+    let registry = myreg()
+        .private_endpoint(&endpoint_id(NET_GROUP, ENDPOINT))
+        .private_endpoint(&endpoint_id(NET_GROUP, "pe-myreg-2"));
+    let (ca, arm) = lab(&registry);
+    add_endpoint(&arm, NET_GROUP, VNET, ENDPOINT, &standard_names());
+    add_endpoint(&arm, NET_GROUP, VNET, "pe-myreg-2", &[(HASHED, "10.1.0.9")]);
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", &vnet_id(NET_GROUP, VNET)])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&[
+            list_request(),
+            registry_request(),
+            get_request(&endpoint_id(NET_GROUP, ENDPOINT), NETWORK_API),
+            get_request(&endpoint_id(NET_GROUP, "pe-myreg-2"), NETWORK_API),
+        ])
+        .expect(|run| {
+            assert_eq!(
+                finding_head(run, "PRIVATE_ENDPOINT_DUPLICATE_ERROR"),
+                [
+                    "An error occurred: PRIVATE_ENDPOINT_DUPLICATE_ERROR".to_owned(),
+                    "Registry 'myreg' has more than one private endpoint in the virtual network; DNS routing is unreliable.".to_owned(),
+                    format!(
+                        "Private endpoints pe-myreg, pe-myreg-2 are all in {}.",
+                        vnet_id(NET_GROUP, VNET)
+                    ),
+                ]
+            );
+        })
+        .verify_failing(
+            "registry.private_endpoint",
+            "PRIVATE_ENDPOINT_DUPLICATE_ERROR",
+        );
+}
+
+/// ARM refuses to show the private endpoint: RESOURCE_MANAGER_ERROR with ARM's words.
+#[test]
+fn vnet_endpoint_cannot_be_read() {
+    let (ca, arm) = vnet_lab(NET_GROUP, VNET, &standard_names());
+    arm.fail(&endpoint_id(NET_GROUP, ENDPOINT), ArmFailure::Forbidden);
+    let acr = fake_acr(&ca, HASHED);
+    let mut requests = vnet_requests(NET_GROUP, ENDPOINT);
+    requests.pop();
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", &vnet_id(NET_GROUP, VNET)])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&requests)
+        .expect(|run| {
+            assert_eq!(run.status("registry.cmk"), "ok");
+            assert_eq!(
+                finding_head(run, "RESOURCE_MANAGER_ERROR"),
+                [
+                    "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
+                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    format!("HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.Network/privateEndpoints/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", endpoint_id(NET_GROUP, ENDPOINT)),
+                ]
+            );
+        })
+        .verify_failing("registry.private_endpoint", "RESOURCE_MANAGER_ERROR");
+}
+
+/// ARM throttles the network interface: RESOURCE_MANAGER_ERROR with ARM's words.
+#[test]
+fn vnet_interface_throttled() {
+    let (ca, arm) = vnet_lab(NET_GROUP, VNET, &standard_names());
+    arm.fail(
+        &resource_id(NET_GROUP, NIC_TYPE, "pe-myreg.nic.0001"),
+        ArmFailure::Throttled { retry_after: 5 },
+    );
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", &vnet_id(NET_GROUP, VNET)])
+        .registry_at(HASHED, &acr)
+        .arm_requests(&vnet_requests(NET_GROUP, ENDPOINT))
+        .expect(|run| {
+            let head = finding_head(run, "RESOURCE_MANAGER_ERROR");
+            assert!(
+                head[2].starts_with(
+                    "HTTP 429 SubscriptionRequestsThrottled: Number of 'read' requests"
+                ),
+                "{head:#?}"
+            );
+        })
+        .verify_failing("registry.private_endpoint", "RESOURCE_MANAGER_ERROR");
+}
+
+/// A deleted private endpoint leaves its connection on the registry: it is passed over (and
+/// named), and the endpoint in the network is checked.
+#[test]
+fn vnet_with_a_stale_endpoint_connection() {
+    let registry = myreg()
+        .private_endpoint(&endpoint_id(NET_GROUP, "pe-deleted"))
+        .private_endpoint(&endpoint_id(NET_GROUP, ENDPOINT));
+    let (ca, arm) = lab(&registry);
+    add_endpoint(&arm, NET_GROUP, VNET, ENDPOINT, &standard_names());
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", &vnet_id(NET_GROUP, VNET)])
+        .in_vnet(&acr, &standard_names())
+        .arm_requests(&[
+            list_request(),
+            registry_request(),
+            get_request(&endpoint_id(NET_GROUP, "pe-deleted"), NETWORK_API),
+            get_request(&endpoint_id(NET_GROUP, ENDPOINT), NETWORK_API),
+            get_request(
+                &resource_id(NET_GROUP, NIC_TYPE, "pe-myreg.nic.0001"),
+                NETWORK_API,
+            ),
+        ])
+        .expect(|run| {
+            assert_eq!(run.status("registry.private_endpoint"), "ok");
+            run.line("DNS routing to private endpoint : OK");
+            run.line("The private endpoint pe-deleted no longer exists; its private endpoint connection to the registry was left behind.");
+        })
+        .verify();
+}
+
+/// `--vnet` without a registry: a usage error before anything is asked.
+#[test]
+fn vnet_without_a_registry_name() {
+    let (ca, arm) = lab(&myreg());
+    let run = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["--vnet", VNET])
+        .exit(2)
+        .arm_requests(&[])
+        .output(&[]);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: --vnet needs the registry: its private endpoints are read from it.\n\
+         Add -n NAME (or configure a default with az configure --defaults acr=NAME).\n"
+    );
+    assert!(arm.requests().is_empty());
+}
+
+/// `--vnet` with an ID that is not a virtual network's: a usage error.
+#[test]
+fn vnet_with_a_bad_resource_id() {
+    let (ca, arm) = lab(&myreg());
+    let run = Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", "/subscriptions/x/bad"])
+        .exit(2)
+        .output(&[]);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: \"/subscriptions/x/bad\" is not the resource ID of a virtual network.\n\
+         Give the virtual network's name, or its full ID: /subscriptions/SUB/resourceGroups/GROUP/providers/Microsoft.Network/virtualNetworks/NAME.\n"
+    );
+    assert!(arm.requests().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Whole reports, in English and Dutch
+
+/// Snapshots a report with what varies between runs filtered out.
+macro_rules! assert_report {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\b\d+ ms\b", "[MS] ms"),
+            (r"(acr-health version|acr-health-versie): \S+", "$1: [VERSION]"),
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+            (r"localhost:\d+", "localhost:[PORT]"),
+            (r"/tmp/acr-health-ca-\w+/", "[CA]/"),
+            (r"\((failed to lookup address information[^)]*)\)", "([RESOLVER])"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+/// The success: found in ARM, CMK OK, DNS routing to the private endpoint OK.
+fn the_success() -> Scenario {
+    let (ca, arm) = vnet_lab(NET_GROUP, VNET, &standard_names());
+    let acr = fake_acr(&ca, HASHED);
+    Scenario::new(&ca, &arm)
+        .logged_in()
+        .args(&["-n", "myreg", "--vnet", &vnet_id(NET_GROUP, VNET)])
+        .in_vnet(&acr, &standard_names())
+}
+
+#[test]
+fn the_full_report_of_a_success_in_english_and_dutch() {
+    let scenario = the_success();
+    let english = scenario.output(&[]);
+    assert_eq!(english.stdout, "");
+    english.no_line_containing("An error occurred");
+    assert_report!("success_en", &english.stderr);
+    let dutch = scenario.output(&["--lang", "nl"]);
+    dutch.no_line_containing("Er is een fout opgetreden");
+    assert_report!("success_nl", &dutch.stderr);
+}
+
+#[test]
+fn the_full_report_of_wrong_dns_routing_in_english_and_dutch() {
+    let scenario = vnet_wrong_dns().args(&["--ignore-errors"]);
+    let english = scenario.output(&[]);
+    assert_report!("wrong_dns_routing_en", &english.stderr);
+    let dutch = scenario.output(&["--lang", "nl"]);
+    assert_report!("wrong_dns_routing_nl", &dutch.stderr);
+    for text in [&english.stderr, &dutch.stderr] {
+        assert!(text.contains("PRIVATE_ENDPOINT_DNS_ERROR"));
+        assert!(text.contains("20.61.98.7"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. The ARM token, and --debug
+
+/// Every kind of run again with `--debug -o json`: the ARM token is in no output, while the
+/// requests it went with are listed, each with ARM's status.
+#[test]
+fn the_arm_token_never_reaches_the_output_even_with_debug() {
+    let scenarios: Vec<(&str, Scenario, Vec<&str>)> = vec![
+        ("success", the_success(), vec!["200"]),
+        (
+            "wrong dns",
+            vnet_wrong_dns().args(&["--ignore-errors"]),
+            vec!["200"],
+        ),
+        (
+            "forbidden",
+            {
+                let (ca, arm) = lab(&myreg());
+                arm.fail(&resources_path(), ArmFailure::Forbidden);
+                Scenario::new(&ca, &arm).logged_in().args(&[
+                    "-n",
+                    "myreg",
+                    "--vnet",
+                    VNET,
+                    "--ignore-errors",
+                ])
+            },
+            vec!["403"],
+        ),
+        (
+            "second page",
+            {
+                let (ca, arm) = lab(&myreg());
+                arm.page_size(1);
+                Scenario::new(&ca, &arm)
+                    .logged_in()
+                    .args(&["-n", "myreg", "--ignore-errors"])
+            },
+            vec!["200"],
+        ),
+        (
+            "unreadable endpoint",
+            {
+                let (ca, arm) = vnet_lab(NET_GROUP, VNET, &standard_names());
+                arm.fail(&endpoint_id(NET_GROUP, ENDPOINT), ArmFailure::Forbidden);
+                Scenario::new(&ca, &arm).logged_in().args(&[
+                    "-n",
+                    "myreg",
+                    "--vnet",
+                    VNET,
+                    "--ignore-errors",
+                ])
+            },
+            vec!["200", "403"],
+        ),
+        (
+            "deleted identity",
+            {
+                let (scenario, _) = cmk_scenario(
+                    &myreg()
+                        .cmk(CMK_CLIENT)
+                        .user_identity(&cmk_identity_id(), CMK_CLIENT),
+                );
+                scenario.args(&["--ignore-errors"])
+            },
+            vec!["200", "404"],
+        ),
+    ];
+    for (name, scenario, statuses) in scenarios {
+        let run = scenario.output(&["--debug", "-o", "json"]);
+        let _ = run.doc();
+        assert!(!run.stdout.contains(ARM_TOKEN), "{name}");
+        assert!(!run.stderr.contains(ARM_TOKEN), "{name}");
+        assert!(!run.stderr.contains("Bearer"), "{name}");
+        let ran: Vec<&str> = run
+            .lines()
+            .into_iter()
+            .filter(|l| l.starts_with("ran 'GET https://localhost:"))
+            .collect();
+        assert_eq!(
+            ran.len(),
+            scenario.arm.requests().len(),
+            "{name}: every ARM request is listed:\n{}",
+            run.stderr
+        );
+        for status in statuses {
+            assert!(
+                ran.iter()
+                    .any(|l| l.contains(&format!("': exit code {status}, "))),
+                "{name}: no request with status {status}:\n{}",
+                run.stderr
+            );
+        }
+        // Never a query (the filter, the api-version) in the listed URL.
+        for line in ran {
+            assert!(!line.contains('?'), "{line}");
+        }
+    }
+}
+
+/// `--debug` lists ARM's requests under the checks that made them, in order, with the status.
+#[test]
+fn debug_lists_the_arm_requests_under_their_checks() {
+    let scenario = the_success();
+    let run = scenario.output(&["--debug"]);
+    let base = scenario.arm.base_url();
+    let lines = run.lines();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in:\n{}", run.stderr))
+    };
+    let login = at("Login server: ");
+    let dns = at("DNS lookup to ");
+    let cmk = at("Encryption identity ");
+    let routing = at("DNS routing to private endpoint : OK");
+    let list = at(&format!(
+        "ran 'GET {base}{}': exit code 200, ",
+        resources_path()
+    ));
+    let registry = at(&format!(
+        "ran 'GET {base}{}': exit code 200, ",
+        myreg().id()
+    ));
+    let identity = at(&format!(
+        "ran 'GET {base}{}': exit code 200, ",
+        cmk_identity_id()
+    ));
+    let endpoint = at(&format!(
+        "ran 'GET {base}{}': exit code 200, ",
+        endpoint_id(NET_GROUP, ENDPOINT)
+    ));
+    assert!(
+        login < list && list < registry && registry < dns,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        cmk < identity && identity < routing && routing < endpoint,
+        "{}",
+        run.stderr
+    );
+}
