@@ -66,8 +66,13 @@ impl ArmError {
 }
 
 /// The subscription to search: `--subscription` (a name or an id), else az's default
-/// (`azureProfile.json`), else `AZURE_SUBSCRIPTION_ID`.
-pub fn subscription(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+/// (`azureProfile.json`, among the subscriptions of the active cloud, as az keeps one default per
+/// cloud), else `AZURE_SUBSCRIPTION_ID`.
+pub fn subscription(
+    flag: Option<&str>,
+    cloud: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
     let profile: Vec<(String, String, bool)> = azconfig::config_dir(&env)
         .and_then(|dir| std::fs::read(dir.join("azureProfile.json")).ok())
         .and_then(|bytes| {
@@ -78,6 +83,11 @@ pub fn subscription(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) ->
         .and_then(|json| json.get("subscriptions")?.as_array().cloned())
         .unwrap_or_default()
         .iter()
+        .filter(|s| {
+            s.get("environmentName")
+                .and_then(Value::as_str)
+                .is_none_or(|e| e.eq_ignore_ascii_case(cloud))
+        })
         .filter_map(|s| {
             Some((
                 s.get("id")?.as_str()?.to_owned(),
@@ -278,18 +288,40 @@ mod tests {
             }
         };
         assert_eq!(
-            subscription(None, env(None)).as_deref(),
+            subscription(None, "AzureCloud", env(None)).as_deref(),
             Some("22222222-2222-2222-2222-222222222222")
         );
         assert_eq!(
-            subscription(Some("dev"), env(None)).as_deref(),
+            subscription(Some("dev"), "AzureCloud", env(None)).as_deref(),
             Some("11111111-1111-1111-1111-111111111111")
         );
         assert_eq!(
-            subscription(Some("other-id"), env(None)).as_deref(),
+            subscription(Some("other-id"), "AzureCloud", env(None)).as_deref(),
             Some("other-id")
         );
         let empty = |n: &str| (n == "AZURE_SUBSCRIPTION_ID").then(|| "33".to_owned());
-        assert_eq!(subscription(None, empty).as_deref(), Some("33"));
+        assert_eq!(
+            subscription(None, "AzureCloud", empty).as_deref(),
+            Some("33")
+        );
+    }
+
+    #[test]
+    fn the_default_subscription_is_the_one_of_the_active_cloud() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = r#"{"subscriptions":[
+            {"id":"pub","name":"Public","isDefault":true,"environmentName":"AzureCloud"},
+            {"id":"cn","name":"China","isDefault":true,"environmentName":"AzureChinaCloud"}]}"#;
+        std::fs::write(dir.path().join("azureProfile.json"), profile).unwrap();
+        let path = dir.path().display().to_string();
+        let env = move |n: &str| (n == "AZURE_CONFIG_DIR").then(|| path.clone());
+        assert_eq!(
+            subscription(None, "AzureChinaCloud", &env).as_deref(),
+            Some("cn")
+        );
+        assert_eq!(
+            subscription(None, "AzureCloud", &env).as_deref(),
+            Some("pub")
+        );
     }
 }

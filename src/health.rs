@@ -205,7 +205,7 @@ fn registry_plan(
         repository: args.repository.clone(),
         pinned,
         basic,
-        subscription: arm::subscription(args.subscription.as_deref(), lookup),
+        subscription: arm::subscription(args.subscription.as_deref(), &cloud.name, lookup),
         cloud,
         vnet: args.vnet.clone(),
     }))

@@ -744,7 +744,7 @@ fn not_found_falls_back_to_the_name_and_the_suffix() {
             assert_eq!(
                 run.details("registry.login_server"),
                 [
-                    "The registry was not looked up in Azure Resource Manager; the login server is the name with the cloud's suffix.".to_owned(),
+                    "Azure Resource Manager did not give the login server, so it is the name with the cloud's suffix:".to_owned(),
                     format!("Registry 'myreg' was not found in subscription {SUBSCRIPTION}."),
                 ]
             );
@@ -947,7 +947,7 @@ fn arm_forbids_the_lookup_with_vnet() {
                 finding_head(run, "RESOURCE_MANAGER_ERROR"),
                 [
                     "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
-                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    "What this check needs could not be read from Azure Resource Manager.".to_owned(),
                     format!("HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resources/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", resources_path()),
                 ]
             );
@@ -972,7 +972,8 @@ fn vnet_for_a_registry_not_in_the_subscription() {
                 finding_head(run, "RESOURCE_MANAGER_ERROR"),
                 [
                     "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
-                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    "What this check needs could not be read from Azure Resource Manager."
+                        .to_owned(),
                     format!("Registry 'myreg' was not found in subscription {SUBSCRIPTION}."),
                 ]
             );
@@ -1021,7 +1022,7 @@ fn no_subscription_anywhere() {
             assert_eq!(
                 run.details("registry.login_server"),
                 [
-                    "The registry was not looked up in Azure Resource Manager; the login server is the name with the cloud's suffix.",
+                    "Azure Resource Manager did not give the login server, so it is the name with the cloud's suffix:",
                     "No subscription: pass --subscription, run az account set, or set AZURE_SUBSCRIPTION_ID.",
                 ]
             );
@@ -1292,7 +1293,7 @@ fn cmk_identity_cannot_be_read() {
                 finding_head(run, "RESOURCE_MANAGER_ERROR"),
                 [
                     "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
-                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    "What this check needs could not be read from Azure Resource Manager.".to_owned(),
                     format!("HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", cmk_identity_id()),
                 ]
             );
@@ -1321,7 +1322,7 @@ fn cmk_identity_never_answers() {
                 finding_head(run, "RESOURCE_MANAGER_ERROR"),
                 [
                     "An error occurred: RESOURCE_MANAGER_ERROR",
-                    "Azure Resource Manager did not answer a request this check needs.",
+                    "What this check needs could not be read from Azure Resource Manager.",
                     "No answer within 2 s.",
                 ]
             );
@@ -1675,7 +1676,7 @@ fn vnet_endpoint_cannot_be_read() {
                 finding_head(run, "RESOURCE_MANAGER_ERROR"),
                 [
                     "An error occurred: RESOURCE_MANAGER_ERROR".to_owned(),
-                    "Azure Resource Manager did not answer a request this check needs.".to_owned(),
+                    "What this check needs could not be read from Azure Resource Manager.".to_owned(),
                     format!("HTTP 403 AuthorizationFailed: The client 'dev@contoso.com' with object id '{OBJECT_ID}' does not have authorization to perform action 'Microsoft.Network/privateEndpoints/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", endpoint_id(NET_GROUP, ENDPOINT)),
                 ]
             );
