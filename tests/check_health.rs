@@ -1085,3 +1085,30 @@ fn check_health_alone_is_acr_check_health() {
     assert_eq!(short, long);
     assert!(long.contains("NOTARY_COMMAND_ERROR"), "{long}");
 }
+
+#[test]
+fn a_ca_bundle_that_cannot_be_read_is_named_with_the_variable() {
+    let sandbox = Sandbox::new(&working());
+    let (stdout, _) = sandbox.run(
+        sandbox
+            .check_health(&[
+                "--yes",
+                "--ignore-errors",
+                "--login-server",
+                "localhost:1",
+                "-o",
+                "json",
+            ])
+            .env("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+            .env("IMDS_ENDPOINT", "http://127.0.0.1:1"),
+        0,
+    );
+    let document = json(&stdout);
+    let challenge = check(&document, "registry.challenge");
+    assert_eq!(challenge["code"], "CONNECTIVITY_SSL_ERROR");
+    let details = challenge["details"][0].as_str().unwrap_or_default();
+    assert!(
+        details.starts_with("REQUESTS_CA_BUNDLE names /nonexistent/ca.pem, which cannot be used: "),
+        "{details}"
+    );
+}
