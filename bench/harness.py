@@ -34,9 +34,11 @@ def own_peak(command):
                         peak = max(peak, int(line.split()[1]))
         except OSError:
             pass
-        pid, _, _ = os.wait4(proc.pid, os.WNOHANG)
+        pid, _, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
-            return peak
+            # A run of a few ms can end before the first read (a zombie has no VmHWM): then the
+            # child's rusage, exact for a tool that starts no children (explain).
+            return peak or usage.ru_maxrss
         time.sleep(0.0005)
 
 

@@ -11,7 +11,8 @@ def median(values):
 
 
 def main():
-    results = {r["name"]: r["samples"] for r in json.load(open(sys.argv[1]))}
+    entries = {r["name"]: r for r in json.load(open(sys.argv[1]))}
+    results = {name: r["samples"] for name, r in entries.items() if "samples" in r}
     header = sys.argv[2]
     rows = []
     verdicts = []
@@ -25,7 +26,13 @@ def main():
     for name, label, command in [
         ("A", "A. Environment only", "acr check-health --ignore-errors --yes"),
         ("B", "B. DNS failure", "acr check-health -n example --ignore-errors --yes"),
+        ("C", "C. Full Entra path (network namespace)", "acr check-health -n example --yes"),
     ]:
+        if name in entries and "error" in entries[name]:
+            reason = entries[name]["error"]
+            rows.append(f"| {label} | `{command}` | not measured: {reason} | | | | | | |")
+            verdicts.append(f"- {label}: NOT MEASURED ({reason}).")
+            continue
         if name not in results:
             continue
         ours, az = results[name]["acr-health"], results[name]["az"]
@@ -69,6 +76,19 @@ def main():
     print()
     print("Targets:")
     print("\n".join(verdicts))
+    requests = entries.get("C", {}).get("requests")
+    if requests:
+        print()
+        print("Requests in scenario C, one run each, as the servers in the namespace saw them (the")
+        print("order between servers is as exact as their 2 ms log polling; acr-health runs its")
+        print("Resource Manager lookup and registry chain at the same time):")
+        for who, lines in requests.items():
+            print()
+            print(f"- {who}:")
+            print("  ```")
+            for line in lines:
+                print(f"  {line}")
+            print("  ```")
 
 
 if __name__ == "__main__":
