@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::registry::http::printable;
+
 /// The az configuration directory: `AZURE_CONFIG_DIR`, else `~/.azure`.
 pub fn config_dir(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     env("AZURE_CONFIG_DIR")
@@ -16,13 +18,17 @@ pub fn config_dir(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
 }
 
 /// The configured default registry name, if any. An unreadable config counts as none: az's own
-/// config problems are not ours to fail on.
+/// config problems are not ours to fail on. A name with control characters is not a registry name
+/// and is refused as one; they are made visible (U+FFFD) first, so the refusal cannot write escape
+/// sequences from a corrupt file to the terminal.
 pub fn default_registry(env: impl Fn(&str) -> Option<String>) -> Option<String> {
     if let Some(name) = env("AZURE_DEFAULTS_ACR").filter(|n| !n.trim().is_empty()) {
-        return Some(name.trim().to_owned());
+        return Some(printable(name.trim()));
     }
     let text = std::fs::read_to_string(config_dir(&env)?.join("config")).ok()?;
-    ini_value(&text, "defaults", "acr").filter(|v| !v.is_empty())
+    ini_value(&text, "defaults", "acr")
+        .filter(|v| !v.is_empty())
+        .map(|v| printable(&v))
 }
 
 /// A value from an INI file as Python's configparser reads it: `[section]`, `key = value` or
@@ -87,6 +93,20 @@ mod tests {
             default_registry(env(vec![("AZURE_CONFIG_DIR", "/nonexistent".into())])),
             None
         );
+    }
+
+    #[test]
+    fn a_default_registry_cannot_write_escape_sequences() {
+        // Before: `acr = evil<ESC>[2J` reached the usage error on stderr as it was.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config"),
+            "[defaults]\nacr = evil\u{1b}[2Jx\n",
+        )
+        .unwrap();
+        let dir_str = dir.path().display().to_string();
+        let env = |name: &str| (name == "AZURE_CONFIG_DIR").then(|| dir_str.clone());
+        assert_eq!(default_registry(env).as_deref(), Some("evil\u{fffd}[2Jx"));
     }
 
     #[test]

@@ -156,7 +156,7 @@ async fn daemon_and_version(client: &Client, context: &Context) -> (Outcome, Out
 }
 
 /// The client's version, build and platform from `version --format json`.
-fn parse_version(stdout: &str, title: &str) -> Option<Text> {
+pub fn parse_version(stdout: &str, title: &str) -> Option<Text> {
     let document: Value = serde_json::from_str(stdout.trim()).ok()?;
     let client = document.get("Client")?.as_object()?;
     let field = |name: &str| {

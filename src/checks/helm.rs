@@ -55,7 +55,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
 }
 
 /// The outcome for what `helm version --client` printed.
-fn judge(stdout: &str) -> Outcome {
+pub fn judge(stdout: &str) -> Outcome {
     let version =
         version_after(stdout, "SemVer:\"").or_else(|| version_after(stdout, "Version:\""));
     let Some(version) = version else {

@@ -48,7 +48,8 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     emit(outcome.commands(records));
 }
 
-fn judge(stdout: &str) -> Outcome {
+/// The outcome for what `notary version` printed.
+pub fn judge(stdout: &str) -> Outcome {
     // Debian's notary 0.7.0 prints an empty version: that is unreadable, not compatible.
     let Some(version) = version_after(stdout, "Version:") else {
         return Outcome::failed("notary.version", Code::NOTARY_VERSION_ERROR)

@@ -380,7 +380,12 @@ async fn managed_identity(
     )
 }
 
-fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<EntraToken, Text> {
+/// At most this much of an endpoint's `error` and of its `error_description` goes into the report
+/// (Entra's first lines are a sentence or two; the answer itself may be a megabyte).
+pub const REASON_CHARS: usize = 500;
+
+/// A token endpoint's answer (Entra, managed identity): the token, or why there is none.
+pub fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<EntraToken, Text> {
     let json = json
         .as_ref()
         .ok_or_else(|| Text::ui("health.request.not_json").arg("status", status))?;
@@ -390,7 +395,16 @@ fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<Entra
             let error = ["error", "error_description"]
                 .iter()
                 .filter_map(|k| json.get(*k).and_then(Value::as_str))
-                .map(|s| s.lines().next().unwrap_or_default().to_owned())
+                .map(|s| {
+                    let line: String = s
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(REASON_CHARS)
+                        .collect();
+                    super::http::printable(&line)
+                })
                 .collect::<Vec<_>>()
                 .join(": ");
             Err(Text::ui("health.request.status")
@@ -438,5 +452,40 @@ mod tests {
         assert_eq!(claim(&token, "tid").as_deref(), Some("t-1"));
         assert_eq!(claim("not-a-jwt", "tid"), None);
         assert_eq!(claim("a.!!!.c", "tid"), None);
+    }
+
+    #[test]
+    fn an_endpoint_error_is_one_printable_line() {
+        // Before: `error_description` went to the report with its escape sequences and NULs.
+        let json = serde_json::json!({
+            "error": "invalid_client\u{1b}[2J",
+            "error_description": "AADSTS7000215: bad\u{0}secret\r\nTrace ID: 1",
+        });
+        let why = read_token(&Some(json), 401, Source::ServicePrincipal)
+            .err()
+            .unwrap();
+        assert_eq!(
+            why.plain("reason"),
+            Some("invalid_client\u{fffd}[2J: AADSTS7000215: bad\u{fffd}secret")
+        );
+    }
+
+    #[test]
+    fn an_endpoint_error_is_bounded() {
+        // Found by fuzzing (token_json): a DEL (allowed raw in JSON) became three bytes of U+FFFD,
+        // and a megabyte-long first line went into the report whole.
+        let json = serde_json::json!({
+            "error": "invalid_request",
+            "error_description": "\u{7f}".repeat(1 << 20),
+        });
+        let why = read_token(&Some(json), 400, Source::ManagedIdentity)
+            .err()
+            .unwrap();
+        let reason = why.plain("reason").unwrap();
+        assert_eq!(
+            reason.chars().count(),
+            "invalid_request: ".len() + REASON_CHARS
+        );
+        assert!(reason.ends_with('\u{fffd}'));
     }
 }

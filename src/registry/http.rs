@@ -94,8 +94,23 @@ impl Response {
             .copied()
             .collect::<Vec<_>>()
             .join(": ");
-        (!text.is_empty()).then(|| text.chars().take(300).collect())
+        (!text.is_empty()).then(|| printable(&text.chars().take(300).collect::<String>()))
     }
+}
+
+/// Another system's words, safe to print on a terminal: tabs and line breaks become spaces, and
+/// other control characters (NUL, ESC sequences that clear or recolour the screen, a carriage
+/// return that overwrites the line) and the bidirectional overrides that reorder what is shown
+/// become U+FFFD. A registry or a proxy in the way chooses these bytes, not us.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\n' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
 }
 
 pub struct Transport {
@@ -404,5 +419,22 @@ mod tests {
             response.registry_error().as_deref(),
             Some("UNAUTHORIZED: invalid aad token")
         );
+    }
+
+    #[test]
+    fn the_registry_error_cannot_drive_the_terminal() {
+        // Before: the NUL, the escape sequences and the carriage return reached stderr as sent.
+        let response = Response {
+            status: StatusCode::UNAUTHORIZED,
+            headers: HeaderMap::new(),
+            body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"bad\u0000token\u001b[2J\u001b[31mred\rspoofed\nnext\u202egnp.exe"}]}"#.to_vec(),
+        };
+        assert_eq!(
+            response.registry_error().as_deref(),
+            Some(
+                "UNAUTHORIZED: bad\u{fffd}token\u{fffd}[2J\u{fffd}[31mred\u{fffd}spoofed next\u{fffd}gnp.exe"
+            )
+        );
+        assert_eq!(printable("a\tb\u{85}c é ✓"), "a b\u{fffd}c é ✓");
     }
 }
