@@ -206,9 +206,11 @@ impl<'a> Arm<'a> {
                     .and_then(|e| e.get(name))
                     .and_then(Value::as_str)
                     .unwrap_or_default();
+                // Another service's words reach the terminal: no control characters.
+                let text = crate::registry::http::printable(text);
                 match text.char_indices().nth(MAX_MESSAGE) {
                     Some((at, _)) => format!("{}…", &text[..at]),
-                    None => text.to_owned(),
+                    None => text,
                 }
             };
             return Err(ArmError::Status {

@@ -1018,6 +1018,31 @@ mod scenario {
             })
     }
 
+    /// The same portal in front of a registry given with `--login-server`: a 200 without
+    /// `Docker-Distribution-Api-Version` is not an open registry.
+    pub fn captive_portal_on_a_login_server() -> Hostile {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        registry.v2(Reply::status(200)
+            .header("content-type", "text/html")
+            .body("<!DOCTYPE html><html><body><form action=\"/login\"></form></body></html>"));
+        let r = registry.clone();
+        let mut hostile = Hostile::acr("captive_portal_on_a_login_server", &ca, registry.port());
+        hostile.args = vec![
+            "--yes".to_owned(),
+            "--login-server".to_owned(),
+            format!("localhost:{}", registry.port()),
+        ];
+        hostile.keep(registry.clone()).expect(move |run| {
+            run.failed(
+                "registry.challenge",
+                "CONNECTIVITY_CHALLENGE_ERROR",
+                "/v2/ answered 200 without the Docker-Distribution-Api-Version header: a web page (a captive portal or proxy login?), not a registry.",
+            );
+            only_the_challenge(&r);
+        })
+    }
+
     /// The portal answers the token exchange too, and the token came from a service principal
     /// (the client secret goes to the authority and nowhere else).
     pub fn captive_portal_on_the_exchange() -> Hostile {
@@ -1124,6 +1149,7 @@ hostile_tests!(
     refresh_token_not_a_jwt,
     access_token_not_a_jwt,
     captive_portal,
+    captive_portal_on_a_login_server,
     captive_portal_on_the_exchange,
     token_check_redirects_elsewhere,
 );

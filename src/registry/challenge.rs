@@ -223,12 +223,11 @@ mod tests {
     }
 
     #[test]
-    fn a_header_of_many_words_is_read_in_linear_time() {
+    fn a_header_of_many_words_is_bounded() {
         // Before: 100 KB of `a a a …` took 3.9 s (each word copied the rest of the header), and
         // HTTP/1.1 lets 400 KB of headers through; now the copy is gone and the parser stops at
         // MAX_CHALLENGES.
         let header = "a ".repeat(200_000);
-        let started = std::time::Instant::now();
         let all = parse([header.as_str()]);
         assert_eq!(all.len(), MAX_CHALLENGES);
         // Nor when each word is a parameter.
@@ -236,11 +235,6 @@ mod tests {
         let all = parse([header.as_str(), "Basic"]);
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].params.len(), MAX_PARAMS);
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
     }
 
     #[test]

@@ -474,9 +474,23 @@ impl Chain<'_> {
                 );
                 self.judge_challenges(&challenges, login_server, &fail, ok_line)
             }
+            // An open registry says what it is; a 200 without it is a captive portal or a web
+            // server, not a registry.
+            StatusCode::OK
+                if !target.is_acr
+                    && response
+                        .header("docker-distribution-api-version")
+                        .is_some_and(|v| v.trim().starts_with("registry/2")) =>
+            {
+                (
+                    Outcome::ok(check, ok_line).note(Text::ui("health.registry.open")),
+                    Some(Flow::Open),
+                )
+            }
             StatusCode::OK if !target.is_acr => (
-                Outcome::ok(check, ok_line).note(Text::ui("health.registry.open")),
-                Some(Flow::Open),
+                fail(Code::CONNECTIVITY_CHALLENGE_ERROR)
+                    .note(Text::ui("health.registry.not_a_registry")),
+                None,
             ),
             StatusCode::OK => (
                 fail(Code::CONNECTIVITY_CHALLENGE_ERROR)
