@@ -37,4 +37,13 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   fi
 fi
 
-cargo test --all-targets --locked
+# The summary line adds up every test binary's result, so a run that executed nothing is visible.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --all-targets --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
