@@ -19,7 +19,6 @@ mod support;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -226,31 +225,7 @@ impl Sandbox {
         for sub in ["bin", "sys", "home", "work"] {
             std::fs::create_dir(sandbox.path(sub)).unwrap();
         }
-        let sh = ["/bin/sh", "/usr/bin/sh"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .expect("sh in /bin or /usr/bin");
-        std::os::unix::fs::symlink(sh, sandbox.path("sys").join("sh")).unwrap();
-        for (name, body) in [
-            (
-                "docker",
-                r#"case "$1" in
-  version) echo '{"Client":{"Version":"28.2.2","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"}}' ;;
-  pull) echo "Status: Image is up to date for $2" ;;
-  *) exit 64 ;;
-esac"#,
-            ),
-            (
-                "helm",
-                r#"echo 'version.BuildInfo{Version:"v3.14.0", GitCommit:"3fc9f4b", GitTreeState:"clean", GoVersion:"go1.21.5"}'"#,
-            ),
-            ("notary", r"printf 'notary\n Version:    0.6.1\n'"),
-        ] {
-            let path = sandbox.path("bin").join(name);
-            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        install_working_tools(sandbox.dir.path());
         sandbox
     }
 

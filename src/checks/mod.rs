@@ -256,30 +256,7 @@ pub fn version_after(text: &str, marker: &str) -> Option<String> {
 
 /// A check's outcome when its tool could not be run: the code, and why.
 pub fn could_not_run(check: &'static str, code: Code, error: &process::ProcessError) -> Outcome {
-    let outcome = Outcome::failed(check, code);
-    match error {
-        process::ProcessError::TimedOut { command, seconds } => outcome.note(
-            Text::ui("health.detail.timed_out")
-                .arg("command", command)
-                .arg("seconds", seconds),
-        ),
-        process::ProcessError::NotFound { command } => {
-            outcome.note(Text::ui("health.detail.not_found").arg("command", command))
-        }
-        process::ProcessError::NotExecutable { command } => {
-            outcome.note(Text::ui("health.detail.not_executable").arg("command", command))
-        }
-        process::ProcessError::InCurrentDirectory { command, path } => outcome.note(
-            Text::ui("health.detail.in_current_directory")
-                .arg("command", command)
-                .arg("path", path.display()),
-        ),
-        process::ProcessError::Spawn { command, reason } => outcome.note(
-            Text::ui("health.detail.cannot_start")
-                .arg("command", command)
-                .arg("reason", reason),
-        ),
-    }
+    Outcome::failed(check, code).note(error.describe())
 }
 
 /// The outcome of a check that did not run because an earlier one failed.

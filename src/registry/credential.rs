@@ -262,7 +262,7 @@ async fn azure_cli(
         Ok(done) if done.success() => {
             let json: Value = match serde_json::from_str(&done.stdout) {
                 Ok(json) => json,
-                Err(e) => return Some(Err(refused(e))),
+                Err(_) => return Some(Err(Text::ui("health.credential.az_no_token"))),
             };
             match json.get("accessToken").and_then(Value::as_str) {
                 Some(token) => Ok(entra(
@@ -272,7 +272,7 @@ async fn azure_cli(
                         .and_then(Value::as_str)
                         .map(str::to_owned),
                 )),
-                None => Err(refused("accessToken")),
+                None => Err(Text::ui("health.credential.az_no_token")),
             }
         }
         Ok(done) => Err(refused(
@@ -282,7 +282,7 @@ async fn azure_cli(
                 .unwrap_or_default()
                 .trim(),
         )),
-        Err(e) => Err(refused(e)),
+        Err(error) => Err(error.describe()),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod jwt;
 pub mod pki;
 pub mod real_registry;
+pub mod tools;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -42,6 +43,8 @@ pub use pki::{Leaf, TestCa, WRONG_HOST, write_ca_bundle};
 pub use real_registry::{
     DOCKER_REGISTRY, RealRegistry, RealRegistryBuilder, RegistryAuth, TokenAuth, listening_port,
 };
+#[allow(unused_imports)]
+pub use tools::install_working_tools;
 
 /// A reqwest client for self-tests: trusts only `ca`, no proxy, connect timeout 2 s, total 10 s,
 /// no redirects.
