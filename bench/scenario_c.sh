@@ -160,7 +160,9 @@ ours_exit=$?
 set -e
 requests_since "$mark" > "$work/ours.requests"
 # Every check OK, except notary (no notary client here: a warning that never fails a run, and az
-# 2.91 no longer checks it) and the CMK check (skipped: the registry has no customer-managed key).
+# 2.91 no longer checks it), the CMK check (skipped: the registry has no customer-managed key) and
+# the data probe, beyond az (skipped: the registry is empty, so there is no image to download; one
+# catalog request more than az makes).
 verdict=$(python3 - "$work/ours.json" <<'PY'
 import json, sys
 try:
@@ -181,7 +183,8 @@ for name in ["docker.daemon", "docker.version", "docker.pull", "registry.login_s
     if status != "ok":
         problems.append(f"{name} is {status}")
 for name, c in checks.items():
-    allowed = name.startswith("notary.") or name == "registry.cmk"
+    allowed = name.startswith("notary.") or name == "registry.cmk" or (
+        name in ("registry.manifest", "registry.blob") and c["status"] == "skipped")
     if c["status"] != "ok" and not allowed and f"{name} is {c['status']}" not in problems:
         problems.append(f"{name} is {c['status']}")
 if problems:

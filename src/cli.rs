@@ -65,6 +65,12 @@ pub struct CheckHealthArgs {
     pub vnet: Option<String>,
     #[arg(long, value_name = "REPOSITORY")]
     pub repository: Option<String>,
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub round_trip: bool,
+    #[arg(long, value_name = "REPOSITORY", default_value = "acr-health/probe")]
+    pub round_trip_repository: String,
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,

@@ -200,9 +200,31 @@ fn registry_plan(
     {
         return Err(usage("error.vnet", "error.vnet.fix", &[("vnet", vnet)]));
     }
+    for repository in args
+        .repository
+        .iter()
+        .chain(args.round_trip.then_some(&args.round_trip_repository))
+    {
+        if !target::is_repository_name(repository) {
+            return Err(usage(
+                "error.repository_name",
+                "error.repository_name.fix",
+                &[("value", repository)],
+            ));
+        }
+    }
+    if let Some(tag) = args.tag.as_deref().filter(|t| !target::is_tag(t)) {
+        return Err(usage(
+            "error.tag_name",
+            "error.tag_name.fix",
+            &[("value", tag)],
+        ));
+    }
     Ok(Some(RegistryPlan {
         target,
         repository: args.repository.clone(),
+        tag: args.tag.clone(),
+        round_trip: args.round_trip.then(|| args.round_trip_repository.clone()),
         pinned,
         basic,
         subscription: arm::subscription(args.subscription.as_deref(), &cloud.name, lookup),

@@ -616,7 +616,8 @@ fn found_the_login_server_comes_from_arm() {
             assert_filtered(&a);
             // The registry was reached by its hashed name, and only by it.
             let requests = r.requests();
-            assert_eq!(requests.len(), 4, "{}", run.stderr);
+            // The connectivity checks, and the data probe's catalog request.
+            assert_eq!(requests.len(), 5, "{}", run.stderr);
             for request in requests {
                 assert_eq!(request.sni.as_deref(), Some(HASHED));
                 assert_eq!(request.authority.as_deref(), Some(HASHED));

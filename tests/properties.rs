@@ -17,6 +17,7 @@ use acr_health::knowledge::Code;
 use acr_health::registry::challenge::{self, Challenge};
 use acr_health::registry::credential::{self, Source};
 use acr_health::registry::http::{self, Response};
+use acr_health::registry::oci::{Manifest, Platform};
 use acr_health::{arm, azconfig};
 use base64::Engine;
 use proptest::prelude::*;
@@ -569,6 +570,59 @@ proptest! {
             prop_assert_eq!(&text.title, title);
             prop_assert_eq!(&text.meaning, &format!("{meaning}."));
             prop_assert_eq!(&text.solutions, solutions);
+        }
+    }
+}
+
+// --- Image manifests (the data probe) ------------------------------------------------------------
+
+/// A descriptor: a size and a digest made of one repeated hex digit.
+fn a_descriptor() -> impl Strategy<Value = (u64, char)> {
+    (
+        0u64..1 << 40,
+        prop::sample::select("0123456789abcdef".chars().collect::<Vec<_>>()),
+    )
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn a_manifest_never_panics_on_any_bytes(header in proptest::option::of(text()), body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Manifest::parse(header.as_deref(), &body);
+    }
+
+    #[test]
+    fn the_smallest_blob_of_an_image_is_the_smallest_it_names(config in a_descriptor(), layers in proptest::collection::vec(a_descriptor(), 0..6), docker in any::<bool>()) {
+        let entry = |(size, fill): (u64, char)| json!({"mediaType": "m", "size": size, "digest": format!("sha256:{}", fill.to_string().repeat(64))});
+        let media_type = if docker { "application/vnd.docker.distribution.manifest.v2+json" } else { "application/vnd.oci.image.manifest.v1+json" };
+        let body = json!({
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": entry(config),
+            "layers": layers.iter().copied().map(entry).collect::<Vec<_>>(),
+        });
+        let manifest = Manifest::parse(None, body.to_string().as_bytes()).unwrap();
+        prop_assert_eq!(manifest.media_type(), media_type);
+        let smallest = manifest.smallest_blob().unwrap().size;
+        let expected = layers.iter().map(|(size, _)| *size).chain([config.0]).min().unwrap();
+        prop_assert_eq!(smallest, expected);
+    }
+
+    #[test]
+    fn an_index_entry_is_only_ever_for_the_platform_asked_for(platforms in proptest::collection::vec((prop::sample::select(vec!["linux", "windows", "unknown"]), prop::sample::select(vec!["amd64", "arm64", "arm", "unknown"])), 0..6)) {
+        let manifests: Vec<Value> = platforms
+            .iter()
+            .map(|(os, arch)| json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1, "digest": format!("sha256:{}", "a".repeat(64)), "platform": {"os": os, "architecture": arch}}))
+            .collect();
+        let body = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
+        let index = Manifest::parse(None, body.to_string().as_bytes()).unwrap();
+        let wanted = Platform { os: "linux".into(), architecture: "amd64".into(), variant: None };
+        let found = index.entry_for(&wanted).map(|(_, p)| (p.os.clone(), p.architecture.clone()));
+        let offered = platforms.iter().any(|(os, arch)| *os == "linux" && *arch == "amd64");
+        prop_assert_eq!(found.is_some(), offered);
+        if let Some(found) = found {
+            prop_assert_eq!(found, ("linux".to_owned(), "amd64".to_owned()));
         }
     }
 }

@@ -47,6 +47,17 @@ const PROXY_PASSWORD: &str = "proxy-canary-5a7f02d4";
 const TIMEOUT: u64 = 5;
 const HANG_TIMEOUT: u64 = 2;
 
+/// The storage host the fakes redirect blob downloads to, as ACR to its data endpoints.
+const STORAGE: &str = "storage.test";
+
+/// A loopback port where nothing listens.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// An Entra token as `ACR_HEALTH_AAD_TOKEN` carries it: a JWT with the tenant, and a canary.
 fn entra_token(canary: &str) -> String {
     unsigned_jwt(&json!({
@@ -508,14 +519,33 @@ fn real_registry_behind_a_front(
         })
         .start();
     front.v2(Reply::forward(&registry.base_url(), ca));
+    front.on_prefix("/v2/", Reply::forward(&registry.base_url(), ca));
+    // An image for the data probe, `hello:v1`, pushed with a token of the test's own.
+    let push = Access {
+        kind: "repository".into(),
+        name: "hello".into(),
+        actions: vec!["pull".into(), "push".into()],
+    };
+    let token = front
+        .tokens()
+        .mint_access_token(&login_server, "test-pusher", &[push]);
+    TestImage::new(OCI_MANIFEST).push(
+        &registry.base_url(),
+        ca,
+        Some(&format!("Bearer {token}")),
+        "hello",
+        "v1",
+    );
+    front.tokens().forget_issued();
     (Arc::new(front), Arc::new(registry), login_server)
 }
 
 /// Expectations for the whole Entra flow on `front`: what each request carried.
 fn entra_flow_requests(front: &FakeRegistry, entra: &str, service: &str, scope: &str) {
     let requests = front.requests();
+    // The connectivity checks; the data probe's requests follow.
     assert_eq!(
-        paths(&requests),
+        paths(&requests)[..4],
         ["/v2/", "/oauth2/exchange", "/oauth2/token", "/v2/"]
     );
     assert_eq!(requests[0].authorization(), None);
@@ -531,13 +561,17 @@ fn entra_flow_requests(front: &FakeRegistry, entra: &str, service: &str, scope: 
     assert_eq!(exchange.form_field("access_token"), Some(entra));
     let refresh = front.tokens().issued_refresh_tokens();
     assert_eq!(refresh.len(), 1);
+    // The refresh token went to the token endpoint only.
+    for request in requests.iter().filter(|r| r.mentions(&refresh[0])) {
+        assert_eq!(request.path, "/oauth2/token");
+    }
     let token = &requests[2];
     assert_eq!(token.form_field("grant_type"), Some("refresh_token"));
     assert_eq!(token.form_field("service"), Some(service));
     assert_eq!(token.form_fields("scope"), [scope]);
     assert_eq!(token.form_field("refresh_token"), Some(refresh[0].as_str()));
     let access = front.tokens().issued_access_tokens();
-    assert_eq!(access.len(), 1);
+    assert!(!access.is_empty());
     assert_eq!(
         requests[3].authorization(),
         Some(format!("Bearer {}", access[0]).as_str())
@@ -582,6 +616,54 @@ mod scenario {
                 }
                 assert!(run.stderr.contains(" checks in "), "{}", run.stderr);
                 entra_flow_requests(&f, &e, &ls, "registry:catalog:*");
+                // The data probe, against the real registry: the catalog with the catalog
+                // token, a pull token for the repository, its first tag, the manifest, and the
+                // config blob, which this registry serves itself.
+                let image = TestImage::new(OCI_MANIFEST);
+                run.line(&format!("Read manifest of hello:v1 ({OCI_MANIFEST}) : OK"));
+                run.line(&format!(
+                    "Download blob {} from {ls} : OK",
+                    &image.config_digest()[..19]
+                ));
+                run.detail(
+                    "registry.blob",
+                    "The login server serves the download itself.",
+                );
+                run.detail(
+                    "registry.blob",
+                    &format!(
+                        "Digest {} verified ({} bytes).",
+                        image.config_digest(),
+                        image.config.len()
+                    ),
+                );
+                let requests = f.requests();
+                assert_eq!(
+                    paths(&requests)[4..],
+                    [
+                        "/v2/_catalog".to_owned(),
+                        "/oauth2/token".to_owned(),
+                        "/v2/hello/tags/list".to_owned(),
+                        "/v2/hello/manifests/v1".to_owned(),
+                        format!("/v2/hello/blobs/{}", image.config_digest()),
+                    ]
+                );
+                assert_eq!(
+                    requests[5].form_field("scope"),
+                    Some("repository:hello:pull")
+                );
+                let access = f.tokens().issued_access_tokens();
+                assert_eq!(access.len(), 2);
+                assert_eq!(
+                    requests[4].authorization(),
+                    Some(format!("Bearer {}", access[0]).as_str())
+                );
+                for request in &requests[6..] {
+                    assert_eq!(
+                        request.authorization(),
+                        Some(format!("Bearer {}", access[1]).as_str())
+                    );
+                }
             })
     }
 
@@ -1303,6 +1385,399 @@ mod scenario {
             })
     }
 
+    // --- The data probe: a manifest, and its smallest blob through the storage host -----------
+
+    /// A fake ACR serving `hello:v1` (`manifest`, of `media_type`, under the tag; the image's
+    /// own manifest under its digest), whose config blob redirects to `location`, as ACR
+    /// redirects to its data endpoints.
+    fn acr_with_image(
+        ca: &TestCa,
+        image: &TestImage,
+        manifest: (&str, Vec<u8>),
+        location: &str,
+    ) -> Arc<FakeRegistry> {
+        let registry = fake_acr(ca);
+        registry.on(
+            "/v2/_catalog",
+            Reply::json(200, json!({"repositories": ["hello"]})),
+        );
+        registry.on(
+            "/v2/hello/tags/list",
+            Reply::json(200, json!({"name": "hello", "tags": ["v1"]})),
+        );
+        registry.on(
+            "/v2/hello/manifests/v1",
+            Reply::status(200)
+                .header("content-type", manifest.0)
+                .body(manifest.1),
+        );
+        registry.on(
+            &format!("/v2/hello/manifests/{}", image.manifest_digest()),
+            Reply::status(200)
+                .header("content-type", image.media_type)
+                .body(image.manifest.clone()),
+        );
+        registry.on(
+            &format!("/v2/hello/blobs/{}", image.config_digest()),
+            Reply::redirect(307, location),
+        );
+        registry
+    }
+
+    /// The storage host, `storage.test` on a loopback port, answering `/blob` with `reply`.
+    fn storage(ca: &TestCa, reply: Reply) -> Arc<FakeRegistry> {
+        let storage = FakeRegistry::start_with(Serve::tls(ca).host(STORAGE));
+        storage.on("/blob", reply);
+        Arc::new(storage)
+    }
+
+    /// `-n example` with an image whose blob downloads go to `location`, with `storage.test`
+    /// pinned to loopback at `port`. No registry token may reach `storage` (if any).
+    fn probe(
+        canary: &str,
+        ca: &Arc<TestCa>,
+        manifest: Option<(&str, Vec<u8>)>,
+        location: &str,
+        pin: Option<u16>,
+        storage: Option<Arc<FakeRegistry>>,
+    ) -> (Scenario, Arc<FakeRegistry>) {
+        let image = TestImage::new(DOCKER_MANIFEST);
+        let manifest = manifest.unwrap_or((DOCKER_MANIFEST, image.manifest.clone()));
+        let registry = acr_with_image(ca, &image, manifest, location);
+        let mut scenario = Scenario::new()
+            .trust(ca)
+            .entra(&entra_token(canary))
+            .acr(registry.port())
+            .issued_by(registry.tokens())
+            .keep(registry.clone());
+        if let Some(port) = pin {
+            scenario = scenario.args(&["--resolve", &format!("{STORAGE}:{port}:127.0.0.1")]);
+        }
+        if let Some(storage) = storage {
+            let (s, tokens) = (storage.clone(), registry.tokens().clone());
+            scenario = scenario.keep(storage).expect(move |_| {
+                for request in s.requests() {
+                    assert_eq!(request.authorization(), None, "{}", request.path);
+                    for token in tokens.issued_access_tokens() {
+                        assert!(
+                            !request.mentions(&token),
+                            "a registry token reached storage"
+                        );
+                    }
+                }
+            });
+        }
+        (scenario, registry)
+    }
+
+    /// The run failed at the blob download with `code`; everything before it passed.
+    fn blob_failed(run: &Run, code: &str) {
+        for check in REGISTRY_CHECKS.iter().chain(&["registry.manifest"]) {
+            assert_eq!(run.status(check), "ok", "{check}:\n{}", run.stderr);
+        }
+        assert_eq!(run.status("registry.blob"), "error", "{}", run.stderr);
+        assert_eq!(run.check("registry.blob")["code"], code, "{}", run.stderr);
+        run.line(&format!("An error occurred: {code}"));
+    }
+
+    /// The whole path of `docker pull`: manifest from the login server, the config blob from
+    /// the storage host it redirects to, with no registry token there, and its digest checked.
+    pub fn probe_through_the_storage_host() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let image = TestImage::new(DOCKER_MANIFEST);
+        let storage = storage(&ca, Reply::status(200).body(image.config.clone()));
+        let location = format!(
+            "https://{STORAGE}:{}/blob?sig=signed-by-storage",
+            storage.port()
+        );
+        let (scenario, _) = probe(
+            "probe-ok",
+            &ca,
+            None,
+            &location,
+            Some(storage.port()),
+            Some(storage.clone()),
+        );
+        let host = format!("{STORAGE}:{}", storage.port());
+        scenario.expect(move |run| {
+            run.all_registry_ok();
+            run.line(&format!("Read manifest of hello:v1 ({DOCKER_MANIFEST}) : OK"));
+            run.line(&format!("Download blob {} from {host} : OK", &image.config_digest()[..19]));
+            run.detail(
+                "registry.blob",
+                &format!("The login server redirects the download to {host}; the registry token is not sent there."),
+            );
+            run.detail(
+                "registry.blob",
+                &format!("Not looked up: --resolve sends {host} to 127.0.0.1:{}.", storage.port()),
+            );
+            run.detail(
+                "registry.blob",
+                &format!("Digest {} verified ({} bytes).", image.config_digest(), image.config.len()),
+            );
+            // Each request with its answer and its time.
+            run.detail_starting(
+                "registry.blob",
+                &format!("GET https://{ACR}/v2/hello/blobs/{}: HTTP 307 in ", image.config_digest()),
+            );
+            run.detail_starting("registry.blob", &format!("GET https://{host}/blob: HTTP 200 in "));
+            let requests = storage.requests();
+            assert_eq!(paths(&requests), ["/blob"]);
+            assert_eq!(requests[0].query_param("sig").as_deref(), Some("signed-by-storage"));
+        })
+    }
+
+    /// An image index: the entry for this machine's platform, never the attestation.
+    pub fn probe_through_an_image_index() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let image = TestImage::new(DOCKER_MANIFEST);
+        let storage = storage(&ca, Reply::status(200).body(image.config.clone()));
+        let location = format!("https://{STORAGE}:{}/blob?sig=x", storage.port());
+        let index = (OCI_INDEX, image.index());
+        let (scenario, registry) = probe(
+            "index",
+            &ca,
+            Some(index),
+            &location,
+            Some(storage.port()),
+            Some(storage),
+        );
+        let platform = if cfg!(target_arch = "aarch64") {
+            "linux/arm64/v8"
+        } else {
+            "linux/amd64"
+        };
+        scenario.expect(move |run| {
+            run.all_registry_ok();
+            run.line(&format!(
+                "Read manifest of hello:v1 ({DOCKER_MANIFEST}) : OK"
+            ));
+            run.detail("registry.manifest", &format!("Index entry for {platform}."));
+            assert_eq!(run.status("registry.blob"), "ok", "{}", run.stderr);
+            let manifests = paths_mentioning(&registry.requests(), "/manifests/");
+            assert_eq!(
+                manifests,
+                [
+                    "/v2/hello/manifests/v1".to_owned(),
+                    format!("/v2/hello/manifests/{}", image.manifest_digest())
+                ]
+            );
+        })
+    }
+
+    /// Nothing listens where the storage host is: STORAGE_CONNECTION_ERROR.
+    pub fn storage_refuses_the_connection() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let port = closed_port();
+        let location = format!("https://{STORAGE}:{port}/blob?sig=x");
+        let (scenario, _) = probe("storage-refused", &ca, None, &location, Some(port), None);
+        scenario.exit(1).expect(move |run| {
+            blob_failed(run, "STORAGE_CONNECTION_ERROR");
+            run.line(&format!(
+                "The connection to storage host '{STORAGE}:{port}' was refused or reset. Does a firewall allow only the login server?"
+            ));
+        })
+    }
+
+    /// The storage host's name does not resolve: STORAGE_DNS_ERROR.
+    pub fn storage_does_not_resolve() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (scenario, _) = probe(
+            "storage-dns",
+            &ca,
+            None,
+            "https://storage.invalid/blob?sig=x",
+            None,
+            None,
+        );
+        scenario.exit(1).expect(|run| {
+            blob_failed(run, "STORAGE_DNS_ERROR");
+            run.detail_starting("registry.blob", "The name does not resolve: ");
+        })
+    }
+
+    /// A certificate from a CA this machine does not trust (a TLS-inspecting proxy):
+    /// STORAGE_SSL_ERROR.
+    pub fn storage_with_an_untrusted_certificate() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let other = TestCa::named("Inspecting proxy CA");
+        let storage = Arc::new(FakeRegistry::start_with(Serve::leaf(
+            other.leaf(&[STORAGE]),
+        )));
+        storage.on("/blob", Reply::status(200));
+        let location = format!("https://{STORAGE}:{}/blob?sig=x", storage.port());
+        let (scenario, _) = probe(
+            "storage-tls",
+            &ca,
+            None,
+            &location,
+            Some(storage.port()),
+            Some(storage.clone()),
+        );
+        scenario.exit(1).expect(move |run| {
+            blob_failed(run, "STORAGE_SSL_ERROR");
+            assert!(storage.requests().is_empty());
+        })
+    }
+
+    /// The storage host takes the request and never answers: STORAGE_TIMEOUT_ERROR within the
+    /// time bound.
+    pub fn storage_hangs() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let storage = storage(&ca, Reply::hang());
+        let location = format!("https://{STORAGE}:{}/blob?sig=x", storage.port());
+        let (scenario, _) = probe(
+            "storage-hang",
+            &ca,
+            None,
+            &location,
+            Some(storage.port()),
+            Some(storage),
+        );
+        scenario.timeout(HANG_TIMEOUT).exit(1).expect(|run| {
+            blob_failed(run, "STORAGE_TIMEOUT_ERROR");
+        })
+    }
+
+    /// The storage side's firewall: 403 with Azure Storage's error code. STORAGE_FORBIDDEN_ERROR.
+    pub fn storage_forbids() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let storage = storage(
+            &ca,
+            Reply::status(403).header("x-ms-error-code", "AuthorizationFailure"),
+        );
+        let location = format!("https://{STORAGE}:{}/blob?sig=x", storage.port());
+        let port = storage.port();
+        let (scenario, _) = probe(
+            "storage-403",
+            &ca,
+            None,
+            &location,
+            Some(port),
+            Some(storage),
+        );
+        scenario.exit(1).expect(move |run| {
+            blob_failed(run, "STORAGE_FORBIDDEN_ERROR");
+            run.detail(
+                "registry.blob",
+                &format!("The storage host {STORAGE}:{port} answered HTTP 403."),
+            );
+            run.detail("registry.blob", "AuthorizationFailure");
+        })
+    }
+
+    /// A proxy rewrote the content on the way: BLOB_DIGEST_ERROR.
+    pub fn storage_sends_other_content() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let image = TestImage::new(DOCKER_MANIFEST);
+        let storage = storage(
+            &ca,
+            Reply::status(200).body("<html>blocked by policy</html>"),
+        );
+        let location = format!("https://{STORAGE}:{}/blob?sig=x", storage.port());
+        let (scenario, _) = probe(
+            "storage-digest",
+            &ca,
+            None,
+            &location,
+            Some(storage.port()),
+            Some(storage),
+        );
+        scenario.exit(1).expect(move |run| {
+            blob_failed(run, "BLOB_DIGEST_ERROR");
+            run.detail_starting(
+                "registry.blob",
+                &format!(
+                    "Expected {} ({} bytes); received sha256:",
+                    image.config_digest(),
+                    image.config.len()
+                ),
+            );
+        })
+    }
+
+    /// A redirect to plain HTTP is not followed: CONNECTIVITY_BLOB_ERROR, and nothing is sent.
+    pub fn blob_redirected_to_plain_http() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let plain = Arc::new(FakeRegistry::start_plain());
+        let location = format!("http://127.0.0.1:{}/blob?sig=x", plain.port());
+        let (scenario, _) = probe(
+            "plain-http",
+            &ca,
+            None,
+            &location,
+            None,
+            Some(plain.clone()),
+        );
+        scenario.exit(1).expect(move |run| {
+            blob_failed(run, "CONNECTIVITY_BLOB_ERROR");
+            run.detail(
+                "registry.blob",
+                &format!("The registry redirects to http://127.0.0.1:{}/blob, which is not HTTPS; acr-health does not follow it.", plain.port()),
+            );
+            assert!(plain.requests().is_empty());
+        })
+    }
+
+    /// An empty registry has nothing to download: a note, not an error.
+    pub fn probe_of_an_empty_registry() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        registry.on(
+            "/v2/_catalog",
+            Reply::json(200, json!({"repositories": []})),
+        );
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("empty"))
+            .acr(registry.port())
+            .issued_by(registry.tokens())
+            .keep(registry)
+            .expect(|run| {
+                run.all_registry_ok();
+                assert_eq!(run.status("registry.manifest"), "skipped");
+                run.line("Image manifest: nothing to download; the registry lists no repositories. Name one with --repository.");
+                assert_eq!(run.status("registry.blob"), "skipped");
+            })
+    }
+
+    /// `--round-trip` against the real registry: push, pull back, compare, delete.
+    pub fn real_registry_round_trip() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        let f = front.clone();
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("round-trip"))
+            .login_server(&login_server)
+            .args(&["--round-trip", "--round-trip-repository", "team/probe"])
+            .issued_by(front.tokens())
+            .keep(registry)
+            .keep(front)
+            .expect(move |run| {
+                run.all_registry_ok();
+                assert_eq!(run.status("registry.round_trip"), "ok", "{}", run.stderr);
+                let line = run.line_starting("Push, pull back and compare team/probe:acr-health-");
+                let reference = line
+                    .trim_end_matches(" : OK")
+                    .trim_start_matches("Push, pull back and compare ");
+                run.detail(
+                    "registry.round_trip",
+                    &format!("Deleted {reference} again."),
+                );
+                let requests = f.requests();
+                let methods: Vec<String> = requests
+                    .iter()
+                    .filter(|r| r.path.starts_with("/v2/team/probe/"))
+                    .map(|r| r.method.clone())
+                    .collect();
+                assert_eq!(
+                    methods,
+                    ["POST", "PUT", "POST", "PUT", "PUT", "GET", "GET", "DELETE"]
+                );
+            })
+    }
+
     // --- Fakes: where the Entra token comes from ----------------------------------------------
 
     /// A fake ACR that accepts every token, and a scenario without an Entra token; `source` is
@@ -1711,6 +2186,17 @@ macro_rules! scenario_tests {
 }
 
 scenario_tests!(
+    probe_through_the_storage_host,
+    probe_through_an_image_index,
+    storage_refuses_the_connection,
+    storage_does_not_resolve,
+    storage_with_an_untrusted_certificate,
+    storage_hangs,
+    storage_forbids,
+    storage_sends_other_content,
+    blob_redirected_to_plain_http,
+    probe_of_an_empty_registry,
+    real_registry_round_trip,
     real_registry_happy_path,
     real_registry_by_acr_name,
     real_registry_with_a_token_service_elsewhere,
@@ -1823,11 +2309,18 @@ fn debug_lists_the_requests_of_the_registry_chain() {
         "POST https://example.azurecr.io/oauth2/exchange': exit code 200",
         "POST https://example.azurecr.io/oauth2/token': exit code 200",
         "GET https://example.azurecr.io/v2/': exit code 200",
+        // The data probe.
+        "GET https://example.azurecr.io/v2/_catalog': exit code 200",
+        "POST https://example.azurecr.io/oauth2/token': exit code 200",
+        "GET https://example.azurecr.io/v2/hello/tags/list': exit code 200",
+        "GET https://example.azurecr.io/v2/hello/manifests/v1': exit code 200",
+        "GET https://example.azurecr.io/v2/hello/blobs/sha256:",
     ];
     assert_eq!(ran.len(), expected.len(), "{}", run.stderr);
     for (line, want) in ran.iter().zip(expected) {
         assert!(
-            line.starts_with(&format!("ran '{want}, ")),
+            line.starts_with(&format!("ran '{want}, "))
+                || (want.ends_with(':') && line.starts_with(&format!("ran '{want}"))),
             "{line:?} is not {want:?}"
         );
     }
@@ -1874,6 +2367,8 @@ macro_rules! assert_report {
             (r"(acr-health version|acr-health-versie): \S+", "$1: [VERSION]"),
             (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
             (r"/tmp/acr-health-ca-\w+/", "[CA]/"),
+            (r"storage\.test:\d+", "storage.test:[PORT]"),
+            (r"acr-health-\d+-\d+", "acr-health-[TAG]"),
         ]}, {
             insta::assert_snapshot!($name, $text);
         })
@@ -1902,4 +2397,26 @@ fn the_full_report_of_a_failing_registry_in_english_and_dutch() {
         assert!(text.contains("CONNECTIVITY_FORBIDDEN_ERROR"));
         assert!(text.contains(&format!("    DENIED: {ACR_FIREWALL_MESSAGE}\n")));
     }
+}
+
+/// The data probe's report when the storage host refuses, and when it works, in both languages
+/// (a scenario per run: the fake ACR answers its challenge once).
+#[test]
+fn the_report_of_the_data_probe_in_english_and_dutch() {
+    let failing = || {
+        scenario::storage_forbids()
+            .args(&["--ignore-errors"])
+            .exit(0)
+    };
+    assert_report!("storage_forbidden_en", &failing().output(&[]).stderr);
+    assert_report!(
+        "storage_forbidden_nl",
+        &failing().output(&["--lang", "nl"]).stderr
+    );
+    let working = scenario::probe_through_the_storage_host;
+    assert_report!("storage_probe_en", &working().output(&[]).stderr);
+    assert_report!(
+        "storage_probe_nl",
+        &working().output(&["--lang", "nl"]).stderr
+    );
 }

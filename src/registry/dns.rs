@@ -29,19 +29,10 @@ pub async fn check(
         Outcome::failed(check, Code::CONNECTIVITY_DNS_ERROR)
             .message_arg("login_server", login_server)
     };
-    let lookup = tokio::net::lookup_host((host, port));
-    let addresses: Vec<IpAddr> = match tokio::time::timeout(timeout, lookup).await {
-        Ok(Ok(found)) => {
-            let mut addresses: Vec<IpAddr> = Vec::new();
-            for address in found {
-                if !addresses.contains(&address.ip()) {
-                    addresses.push(address.ip());
-                }
-            }
-            addresses
-        }
-        Ok(Err(error)) => return fail().verbatim(&error.to_string()),
-        Err(_) => {
+    let addresses = match resolve(host, port, timeout).await {
+        Ok(addresses) => addresses,
+        Err(Unresolved::Failed(reason)) => return fail().verbatim(&reason),
+        Err(Unresolved::TimedOut) => {
             return fail().note(
                 Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1)),
             );
@@ -68,6 +59,43 @@ pub async fn check(
         outcome = outcome.note(Text::ui("health.registry.dns_private").arg("ip", address));
     }
     outcome
+}
+
+/// Why a name did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// The resolver's own words.
+    Failed(String),
+    TimedOut,
+}
+
+impl Unresolved {
+    pub fn describe(&self, timeout: Duration) -> Text {
+        match self {
+            Unresolved::Failed(reason) => Text::ui("health.request.dns").arg("reason", reason),
+            Unresolved::TimedOut => {
+                Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1))
+            }
+        }
+    }
+}
+
+/// Every address of `host`, each once, in the resolver's order.
+pub async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<IpAddr>, Unresolved> {
+    let lookup = tokio::net::lookup_host((host, port));
+    match tokio::time::timeout(timeout, lookup).await {
+        Ok(Ok(found)) => {
+            let mut addresses: Vec<IpAddr> = Vec::new();
+            for address in found {
+                if !addresses.contains(&address.ip()) {
+                    addresses.push(address.ip());
+                }
+            }
+            Ok(addresses)
+        }
+        Ok(Err(error)) => Err(Unresolved::Failed(error.to_string())),
+        Err(_) => Err(Unresolved::TimedOut),
+    }
 }
 
 /// Private network addresses: where a private endpoint (or a hosts-file override) sends the

@@ -9,6 +9,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode, Url};
 
+use super::oci::{Algorithm, Digest, Hasher};
+
 /// Bodies beyond this are a finding, not memory growth.
 pub const BODY_CAP: usize = 1 << 20;
 
@@ -57,6 +59,18 @@ pub enum TlsKind {
     Expired,
     WrongName,
     Other,
+}
+
+/// What a blob download gave: the digest of a successful answer's body, or another answer.
+#[derive(Debug)]
+pub enum Download {
+    Complete {
+        status: StatusCode,
+        headers: HeaderMap,
+        digest: Digest,
+        length: u64,
+    },
+    Answer(Response),
 }
 
 /// A response with its body read (up to [`BODY_CAP`]).
@@ -191,6 +205,81 @@ impl Transport {
         headers: &[(&str, &str)],
         form: Option<&[(&str, &str)]>,
     ) -> Result<Response, RequestError> {
+        let body = form.map(|form| {
+            (
+                "application/x-www-form-urlencoded",
+                form_urlencoded(form).into_bytes(),
+            )
+        });
+        let response = self
+            .start(method, url, authorization, headers, body)
+            .await?;
+        self.read_capped(response).await
+    }
+
+    /// Sends `body` as `content_type` (an upload) and reads the answer with the cap.
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Response, RequestError> {
+        let response = self
+            .start(method, url, authorization, &[], Some((content_type, body)))
+            .await?;
+        self.read_capped(response).await
+    }
+
+    /// A blob download: a successful answer's body is hashed as it arrives, never held (up to
+    /// `limit` bytes); any other answer is read as [`send`](Self::send) reads it.
+    pub async fn download(
+        &self,
+        url: &Url,
+        authorization: Option<&str>,
+        algorithm: Algorithm,
+        limit: u64,
+    ) -> Result<Download, RequestError> {
+        let mut response = self
+            .start(Method::GET, url, authorization, &[], None)
+            .await?;
+        if !response.status().is_success() {
+            return self.read_capped(response).await.map(Download::Answer);
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut hasher = Hasher::new(algorithm);
+        let mut length: u64 = 0;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    length += chunk.len() as u64;
+                    if length > limit {
+                        return Err(RequestError::BodyTooLarge);
+                    }
+                    hasher.update(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.classify(&e)),
+            }
+        }
+        Ok(Download::Complete {
+            status,
+            headers,
+            digest: hasher.finish(),
+            length,
+        })
+    }
+
+    async fn start(
+        &self,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<reqwest::Response, RequestError> {
         let mut request = self.client.request(method, url.clone());
         if let Some(value) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, value);
@@ -198,16 +287,15 @@ impl Transport {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        if let Some(form) = form {
-            let body = form_urlencoded(form);
+        if let Some((content_type, body)) = body {
             request = request
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body);
         }
-        let mut response = request.send().await.map_err(|e| self.classify(&e))?;
+        request.send().await.map_err(|e| self.classify(&e))
+    }
+
+    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Response, RequestError> {
         let status = response.status();
         let headers = response.headers().clone();
         let mut body = Vec::new();

@@ -6,8 +6,12 @@
 pub mod azure;
 pub mod challenge;
 pub mod credential;
+mod data;
 pub mod dns;
 pub mod http;
+pub mod oci;
+pub mod probe;
+mod round_trip;
 pub mod target;
 
 use std::net::SocketAddr;
@@ -23,7 +27,8 @@ use crate::checks::{CommandRecord, Context, Outcome, Text, skipped_because};
 use crate::cloud::Cloud;
 use crate::knowledge::Code;
 use challenge::Challenge;
-use http::{RequestError, Response, Transport, Trust};
+use http::{RequestError, Response, Transport};
+use probe::Authorizer;
 use target::{Source, Target};
 
 /// The connectivity checks: each one needs the one before it.
@@ -36,10 +41,23 @@ pub const CHECKS: &[&str] = &[
     "registry.token_accepted",
 ];
 
-/// Every check of the chain: the connectivity checks, then those that need only the registry's
+/// Beyond az, with the token the connectivity checks ended with: a manifest and its smallest blob.
+pub const DATA_CHECKS: &[&str] = &["registry.manifest", "registry.blob"];
+
+/// The checks that need a working connection to the registry, in order.
+fn reachable_checks(plan: &RegistryPlan) -> Vec<&'static str> {
+    let mut all = CHECKS.to_vec();
+    all.extend(DATA_CHECKS);
+    if plan.round_trip.is_some() {
+        all.push("registry.round_trip");
+    }
+    all
+}
+
+/// Every check of the chain: those that need the registry, then those that need only its
 /// Azure resource (they run whatever connectivity found, as in az).
 pub fn checks(plan: &RegistryPlan) -> Vec<&'static str> {
-    let mut all = CHECKS.to_vec();
+    let mut all = reachable_checks(plan);
     // Only an ACR named with -n is looked up in Resource Manager.
     if plan.target.source != Source::LoginServerFlag {
         all.push("registry.cmk");
@@ -58,6 +76,10 @@ const REPOSITORY_ACTIONS: [&str; 5] = ["pull", "push", "delete", "metadata_read"
 pub struct RegistryPlan {
     pub target: Target,
     pub repository: Option<String>,
+    /// `--tag`: the image of the data probe, with the repository.
+    pub tag: Option<String>,
+    /// `--round-trip`: the repository to push the probe image to.
+    pub round_trip: Option<String>,
     /// `--resolve` entries: host, port, and where to connect instead.
     pub pinned: Vec<(String, u16, SocketAddr)>,
     /// `--username` with `--password-stdin`, for registries that are not ACRs.
@@ -105,6 +127,7 @@ pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcom
         records: Vec::new(),
         started: Instant::now(),
         azure: Azure::default(),
+        emitted: Vec::new(),
     };
     // The client, with the trust and the pinned addresses.
     let pins: Vec<(String, SocketAddr)> = plan
@@ -113,7 +136,11 @@ pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcom
         .map(|(h, _, a)| (h.clone(), *a))
         .collect();
     let transport = Transport::new(&context.env, context.timeout, &pins);
-    run.connectivity(&transport).await;
+    let session = run.connectivity(&transport).await;
+    match (transport.as_ref(), session) {
+        (Ok(transport), Some(session)) => run.data_plane(transport, &session).await,
+        _ => run.no_data_plane(),
+    }
     run.azure_checks(transport.as_ref().ok()).await;
 }
 
@@ -124,6 +151,17 @@ struct Chain<'a> {
     records: Vec<CommandRecord>,
     started: Instant,
     azure: Azure,
+    /// The checks reported so far.
+    emitted: Vec<&'static str>,
+}
+
+/// A registry the connectivity checks got into: where, and how to get tokens.
+pub struct Session {
+    pub login_server: String,
+    pub base: Url,
+    pub authorizer: Authorizer,
+    /// What the token-accepted check sent: a token for the catalog, or for `--repository`.
+    pub authorization: Option<String>,
 }
 
 impl Chain<'_> {
@@ -131,16 +169,15 @@ impl Chain<'_> {
     fn emit(&mut self, mut outcome: Outcome) {
         outcome.duration = self.started.elapsed();
         outcome.commands = std::mem::take(&mut self.records);
+        self.emitted.push(outcome.check);
         (self.emit)(outcome);
         self.started = Instant::now();
     }
 
     fn skip_rest(&mut self, after: &str, code: Code) {
-        let at = CHECKS
-            .iter()
-            .position(|c| *c == after)
-            .unwrap_or(CHECKS.len());
-        for check in &CHECKS[at + 1..] {
+        let all = reachable_checks(self.plan);
+        let at = all.iter().position(|c| *c == after).unwrap_or(all.len());
+        for check in &all[at + 1..] {
             self.emit(skipped_because(check, code));
         }
     }
@@ -158,7 +195,10 @@ impl Chain<'_> {
         }
     }
 
-    async fn connectivity(&mut self, transport: &Result<Transport, http::TransportError>) {
+    async fn connectivity(
+        &mut self,
+        transport: &Result<Transport, http::TransportError>,
+    ) -> Option<Session> {
         let target = &self.plan.target;
         // 1. Login server: from Resource Manager for an ACR name, else the cloud's suffix.
         let mut notes = Vec::new();
@@ -185,7 +225,10 @@ impl Chain<'_> {
                 .message_arg("registry", &target.name)
                 .note(Text::ui("health.registry.no_suffix").arg("cloud", &target.cloud));
             let outcome = notes.into_iter().fold(outcome, Outcome::note);
-            return self.fail_and_skip(outcome);
+            {
+                self.fail_and_skip(outcome);
+                return None;
+            }
         };
         let line = match (&from_arm, &target.source) {
             (Some(_), _) => Text::ui("health.registry.login_server_arm"),
@@ -218,7 +261,10 @@ impl Chain<'_> {
             .map(|(_, _, address)| *address);
         let outcome = dns::check(&host, port, pinned, self.context.timeout, &login_server).await;
         if outcome.is_failure() {
-            return self.fail_and_skip(outcome);
+            {
+                self.fail_and_skip(outcome);
+                return None;
+            }
         }
         self.emit(outcome);
 
@@ -241,7 +287,10 @@ impl Chain<'_> {
                 let outcome = Outcome::failed("registry.challenge", Code::CONNECTIVITY_SSL_ERROR)
                     .message_arg("login_server", &login_server)
                     .note(note);
-                return self.fail_and_skip(outcome);
+                {
+                    self.fail_and_skip(outcome);
+                    return None;
+                }
             }
         };
 
@@ -253,18 +302,19 @@ impl Chain<'_> {
                     Outcome::failed("registry.challenge", Code::CONNECTIVITY_CHALLENGE_ERROR)
                         .message_arg("login_server", &login_server)
                         .note(Text::ui("health.request.other").arg("reason", error));
-                return self.fail_and_skip(outcome);
+                {
+                    self.fail_and_skip(outcome);
+                    return None;
+                }
             }
         };
-        let Some(flow) = self.challenge(transport, &base, &login_server).await else {
-            return;
-        };
+        let flow = self.challenge(transport, &base, &login_server).await?;
 
         // 4. Tokens.
-        match flow {
+        let (authorizer, authorization) = match flow {
             Flow::Entra { realm, service } => {
                 self.entra(transport, &base, &login_server, &realm, &service)
-                    .await;
+                    .await?
             }
             Flow::Standard { realm, service } => {
                 self.not_needed(
@@ -272,24 +322,33 @@ impl Chain<'_> {
                     "health.registry.no_refresh_token_needed",
                 );
                 self.standard(transport, &base, &login_server, &realm, &service)
-                    .await;
+                    .await?
             }
             Flow::Basic => {
                 self.not_needed(
                     &["registry.refresh_token", "registry.access_token"],
                     "health.registry.basic_no_token",
                 );
-                self.basic(transport, &base, &login_server).await;
+                self.basic(transport, &base, &login_server).await?
             }
-            Flow::Open => self.not_needed(
-                &[
-                    "registry.refresh_token",
-                    "registry.access_token",
-                    "registry.token_accepted",
-                ],
-                "health.registry.open_no_token",
-            ),
-        }
+            Flow::Open => {
+                self.not_needed(
+                    &[
+                        "registry.refresh_token",
+                        "registry.access_token",
+                        "registry.token_accepted",
+                    ],
+                    "health.registry.open_no_token",
+                );
+                (Authorizer::Open, None)
+            }
+        };
+        Some(Session {
+            login_server,
+            base,
+            authorizer,
+            authorization,
+        })
     }
 
     /// Finds the registry in Resource Manager: the reason when it cannot.
@@ -418,13 +477,7 @@ impl Chain<'_> {
     ) -> Option<Flow> {
         let target = &self.plan.target;
         let check = "registry.challenge";
-        let trust_note = match &transport.trust {
-            Trust::System => Text::ui("health.registry.trust_system"),
-            Trust::Bundle { variable, path } => Text::ui("health.registry.trust_bundle")
-                .arg("variable", variable)
-                .arg("path", path),
-            Trust::Disabled => Text::ui("health.registry.trust_disabled"),
-        };
+        let trust_note = data::trust_note(&transport.trust);
         // The facts of the connection go under a finding's own details (the cause first: the
         // registry's own words must not read as if they belonged to the trust note).
         let with_facts = |outcome: Outcome| {
@@ -599,7 +652,7 @@ impl Chain<'_> {
         login_server: &str,
         realm: &Url,
         service: &str,
-    ) {
+    ) -> Option<(Authorizer, Option<String>)> {
         // Refresh token: the Entra token exchanged at the registry.
         let check = "registry.refresh_token";
         let mut records = Vec::new();
@@ -619,7 +672,10 @@ impl Chain<'_> {
                         )
                         .note(why);
                 }
-                return self.fail_and_skip(outcome);
+                {
+                    self.fail_and_skip(outcome);
+                    return None;
+                }
             }
         };
         let source_note =
@@ -641,7 +697,10 @@ impl Chain<'_> {
             "refresh_token",
         ) {
             Ok(refresh) => refresh,
-            Err(outcome) => return self.fail_and_skip(outcome.note(source_note)),
+            Err(outcome) => {
+                self.fail_and_skip(outcome.note(source_note));
+                return None;
+            }
         };
         let line = Text::ui("health.registry.refresh_ok").arg("login_server", login_server);
         self.emit(Outcome::ok(check, line).note(source_note));
@@ -667,13 +726,25 @@ impl Chain<'_> {
             "access_token",
         ) {
             Ok(access) => access,
-            Err(outcome) => return self.fail_and_skip(outcome),
+            Err(outcome) => {
+                self.fail_and_skip(outcome);
+                return None;
+            }
         };
         if !self.access_granted(&access, login_server, Vec::new()) {
-            return;
+            return None;
         }
-        self.accepted(transport, base, login_server, &format!("Bearer {access}"))
-            .await;
+        let authorization = format!("Bearer {access}");
+        self.accepted(transport, base, login_server, &authorization)
+            .await
+            .then_some((
+                Authorizer::Entra {
+                    token_url,
+                    service: service.to_owned(),
+                    refresh,
+                },
+                Some(authorization),
+            ))
     }
 
     /// The standard token flow: `GET <realm>?service=&scope=`, with basic credentials only when
@@ -685,7 +756,7 @@ impl Chain<'_> {
         login_server: &str,
         realm: &Url,
         service: &str,
-    ) {
+    ) -> Option<(Authorizer, Option<String>)> {
         let check = "registry.access_token";
         let scope = self.scope();
         let mut url = realm.clone();
@@ -721,34 +792,45 @@ impl Chain<'_> {
             Ok(access) => access,
             Err(outcome) => {
                 let outcome = notes.into_iter().fold(outcome, Outcome::note);
-                return self.fail_and_skip(outcome);
+                self.fail_and_skip(outcome);
+                return None;
             }
         };
         // The notes hold on success too: a token asked for anonymously proves nothing about
         // the credentials the user gave.
         if !self.access_granted(&access, login_server, notes) {
-            return;
+            return None;
         }
-        self.accepted(transport, base, login_server, &format!("Bearer {access}"))
-            .await;
+        let bearer = format!("Bearer {access}");
+        self.accepted(transport, base, login_server, &bearer)
+            .await
+            .then_some((
+                Authorizer::Standard {
+                    realm: realm.clone(),
+                    service: service.to_owned(),
+                    authorization,
+                },
+                Some(bearer),
+            ))
     }
 
-    async fn basic(&mut self, transport: &Transport, base: &Url, login_server: &str) {
-        match self.credentials(login_server) {
-            Some((user, password)) => {
-                self.accepted(
-                    transport,
-                    base,
-                    login_server,
-                    &basic_header(&user, &password),
-                )
-                .await;
-            }
-            None => self.not_needed(
+    async fn basic(
+        &mut self,
+        transport: &Transport,
+        base: &Url,
+        login_server: &str,
+    ) -> Option<(Authorizer, Option<String>)> {
+        let Some((user, password)) = self.credentials(login_server) else {
+            self.not_needed(
                 &["registry.token_accepted"],
                 "health.registry.basic_needs_credentials",
-            ),
-        }
+            );
+            return None;
+        };
+        let header = basic_header(&user, &password);
+        self.accepted(transport, base, login_server, &header)
+            .await
+            .then(|| (Authorizer::Basic(header.clone()), Some(header)))
     }
 
     /// `--username` and `--password-stdin`, else docker's `config.json` for this host.
@@ -820,24 +902,7 @@ impl Chain<'_> {
             self.emit(with_notes(Outcome::ok(check, line)));
             return true;
         };
-        let granted: Vec<String> = credential::payload(access)
-            .and_then(|p| p.get("access").cloned())
-            .and_then(|a| a.as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter(|entry| entry.get("name").and_then(|n| n.as_str()) == Some(repository.as_str()))
-            .flat_map(|entry| {
-                entry
-                    .get("actions")
-                    .and_then(|a| a.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_owned))
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default()
-            })
-            .collect();
+        let granted = granted_actions(access, &repository);
         let missing: Vec<&str> = REPOSITORY_ACTIONS
             .iter()
             .copied()
@@ -874,7 +939,7 @@ impl Chain<'_> {
         base: &Url,
         login_server: &str,
         authorization: &str,
-    ) {
+    ) -> bool {
         let check = "registry.token_accepted";
         let result = self
             .send(transport, Method::GET, base, Some(authorization), None)
@@ -912,7 +977,13 @@ impl Chain<'_> {
             }
             Err(error) => fail().note(credential::describe(&error)),
         };
-        self.emit(outcome);
+        let accepted = !outcome.is_failure();
+        if accepted {
+            self.emit(outcome);
+        } else {
+            self.fail_and_skip(outcome);
+        }
+        accepted
     }
 }
 
@@ -938,6 +1009,28 @@ fn without_query(url: &Url) -> String {
     let mut url = url.clone();
     url.set_query(None);
     url.to_string()
+}
+
+/// The actions a registry token grants on `repository` (its `access` claim).
+fn granted_actions(token: &str, repository: &str) -> Vec<String> {
+    credential::payload(token)
+        .and_then(|p| p.get("access").cloned())
+        .and_then(|a| a.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter(|entry| entry.get("name").and_then(|n| n.as_str()) == Some(repository))
+        .flat_map(|entry| {
+            entry
+                .get("actions")
+                .and_then(|a| a.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn basic_header(user: &str, password: &str) -> String {

@@ -151,9 +151,61 @@ pub fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
+/// A repository name as the distribution spec allows it: lowercase path components of
+/// letters and digits joined by `.`, `_`, `__` or `-` runs, separated by `/`.
+pub fn is_repository_name(name: &str) -> bool {
+    name.len() <= 255
+        && name.split('/').all(|component| {
+            let bytes = component.as_bytes();
+            let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+            !bytes.is_empty()
+                && bytes.first().is_some_and(alphanumeric)
+                && bytes.last().is_some_and(alphanumeric)
+                && bytes
+                    .iter()
+                    .all(|b| alphanumeric(b) || matches!(b, b'.' | b'_' | b'-'))
+                && !component.contains("..")
+        })
+}
+
+/// A tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_tag(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    (1..=128).contains(&bytes.len())
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_names_and_tags_follow_the_distribution_grammar() {
+        for good in [
+            "hello-world",
+            "acr-health/probe",
+            "a",
+            "team/app_1",
+            "a__b",
+            "x.y/z-9",
+        ] {
+            assert!(is_repository_name(good), "{good}");
+        }
+        for bad in [
+            "", "Upper", "/lead", "trail/", "a//b", "-a", "a-", "a b", "a..b", "ä",
+        ] {
+            assert!(!is_repository_name(bad), "{bad}");
+        }
+        for good in ["latest", "v1.2.3", "_x", "A-b_c.d", &"t".repeat(128)] {
+            assert!(is_tag(good), "{good}");
+        }
+        for bad in ["", ".x", "-x", "a/b", "a:b", &"t".repeat(129)] {
+            assert!(!is_tag(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn a_plain_name_takes_the_cloud_suffix() {

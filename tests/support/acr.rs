@@ -217,6 +217,14 @@ impl AcrTokens {
         token
     }
 
+    /// Forgets the tokens minted so far: a test's own (to push an image before the run under
+    /// test), which the run never sees.
+    pub fn forget_issued(&self) {
+        let mut issued = self.issued.lock().unwrap();
+        issued.refresh.clear();
+        issued.access.clear();
+    }
+
     /// Mints an access token for `service` (the JWT `aud`) with this access.
     pub fn mint_access_token(&self, service: &str, subject: &str, access: &[Access]) -> String {
         let (issuer, ttl) = {

@@ -232,7 +232,17 @@ struct State {
 impl State {
     fn next_reply(&self, path: &str) -> Option<Reply> {
         let mut routes = self.routes.lock().unwrap();
-        let queue = routes.get_mut(path)?;
+        // An exact path first, else the longest prefix route (`<prefix>*`) that matches.
+        let key = if routes.contains_key(path) {
+            path.to_owned()
+        } else {
+            routes
+                .keys()
+                .filter(|k| k.strip_suffix('*').is_some_and(|p| path.starts_with(p)))
+                .max_by_key(|k| k.len())?
+                .clone()
+        };
+        let queue = routes.get_mut(&key)?;
         if queue.len() > 1 {
             queue.pop_front()
         } else {
@@ -396,6 +406,11 @@ impl FakeRegistry {
             .unwrap()
             .insert(path.to_owned(), replies.into());
         self
+    }
+
+    /// The answer for every path under `prefix` that has no answer of its own.
+    pub fn on_prefix(&self, prefix: &str, reply: Reply) -> &Self {
+        self.on(&format!("{prefix}*"), reply)
     }
 
     /// Shorthand for `on("/v2/", reply)`.

@@ -11,6 +11,7 @@ pub mod arm;
 pub mod fake_registry;
 pub mod http;
 pub mod identity;
+pub mod image;
 pub mod jwt;
 pub mod pki;
 pub mod real_registry;
@@ -35,6 +36,8 @@ pub use identity::{
     ACR_AUDIENCE, APP_SERVICE_PATH, CLIENT_ID, FakeIdentity, IDENTITY_HEADER, IMDS_PATH,
     IdentityEndpoint, JWT_BEARER, OBJECT_ID, TENANT_ID,
 };
+#[allow(unused_imports)]
+pub use image::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, TestImage, sha256};
 #[allow(unused_imports)]
 pub use jwt::{jwt_header, jwt_payload, unsigned_jwt};
 #[allow(unused_imports)]

@@ -194,8 +194,10 @@ fn write_config(
         "storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n",
         yaml_str(&data.to_string_lossy())
     );
+    // Relative `Location`s, as ACR sends them: behind a front (another origin), an absolute
+    // one would name the registry's own port.
     y += &format!(
-        "http:\n  addr: {}\n  secret: \"acr-health-test-secret\"\n",
+        "http:\n  addr: {}\n  relativeurls: true\n  secret: \"acr-health-test-secret\"\n",
         yaml_str(&format!("127.0.0.1:{port}"))
     );
     if let Some((crt, key)) = tls {

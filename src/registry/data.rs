@@ -1,0 +1,189 @@
+//! The data-plane checks of the registry chain: a manifest and its smallest blob (always, once a
+//! token is at hand) and the round trip (with `--round-trip`).
+
+use super::http::{Transport, Trust};
+use super::probe::{self, Image, Probe};
+use super::{Chain, DATA_CHECKS, Session};
+use crate::checks::{Outcome, Text, skipped_because};
+use crate::knowledge::Code;
+
+impl Chain<'_> {
+    /// Without a way into the registry, the data checks that were not reported yet say why.
+    pub(super) fn no_data_plane(&mut self) {
+        let mut pending: Vec<&'static str> = DATA_CHECKS.to_vec();
+        if self.plan.round_trip.is_some() {
+            pending.push("registry.round_trip");
+        }
+        for check in pending {
+            if !self.emitted.contains(&check) {
+                self.emit(Outcome::skipped(check, Text::ui("health.probe.no_access")));
+            }
+        }
+    }
+
+    pub(super) async fn data_plane(&mut self, transport: &Transport, session: &Session) {
+        let pinned = self.plan.pinned.clone();
+        let mut probe = Probe::new(
+            transport,
+            &session.base,
+            &session.login_server,
+            &pinned,
+            self.context.timeout,
+        );
+        match self.manifest_step(&mut probe, session).await {
+            Some((image, authorization)) => {
+                self.blob_step(&mut probe, transport, &image, authorization.as_deref())
+                    .await;
+            }
+            None => {
+                if !self.emitted.contains(&"registry.blob") {
+                    self.emit(Outcome::skipped(
+                        "registry.blob",
+                        Text::ui("health.probe.nothing"),
+                    ));
+                }
+            }
+        }
+        if let Some(repository) = self.plan.round_trip.clone() {
+            let outcome = self.round_trip(&mut probe, session, &repository).await;
+            self.emit_probed(&mut probe, 0, outcome);
+        }
+    }
+
+    /// Emits `outcome` with the probe's requests since `from` as its notes, and hands them to
+    /// `--debug` too.
+    fn emit_probed(&mut self, probe: &mut Probe<'_>, from: usize, outcome: Outcome) {
+        let outcome = probe
+            .request_notes(from)
+            .into_iter()
+            .fold(outcome, Outcome::note);
+        self.records.append(&mut probe.records);
+        self.emit(outcome);
+    }
+
+    /// The image to download: `--repository` or the catalog's first, `--tag` or the first tag,
+    /// through an index to this platform's manifest. Reports `registry.manifest`.
+    async fn manifest_step(
+        &mut self,
+        probe: &mut Probe<'_>,
+        session: &Session,
+    ) -> Option<(Image, Option<String>)> {
+        let check = "registry.manifest";
+        let from = probe.records.len();
+        let result = self.find_image(probe, session).await;
+        match result {
+            Ok(Ok((image, authorization))) => {
+                let reference = format!("{}:{}", image.repository, image.reference);
+                let mut outcome = Outcome::ok(
+                    check,
+                    Text::ui("health.probe.manifest_ok")
+                        .arg("reference", &reference)
+                        .arg("media_type", &image.media_type),
+                );
+                if let Some(platform) = &image.platform {
+                    outcome =
+                        outcome.note(Text::ui("health.probe.platform").arg("platform", platform));
+                }
+                self.emit_probed(probe, from, outcome);
+                Some((image, authorization))
+            }
+            Ok(Err(nothing)) => {
+                self.emit_probed(probe, from, Outcome::skipped(check, nothing));
+                None
+            }
+            Err(failure) => {
+                let code = failure.code;
+                self.emit_probed(probe, from, failure.into_outcome(check));
+                self.emit(skipped_because("registry.blob", code));
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn find_image(
+        &mut self,
+        probe: &mut Probe<'_>,
+        session: &Session,
+    ) -> Result<Result<(Image, Option<String>), probe::Nothing>, probe::Failure> {
+        let (repository, authorization) = match &self.plan.repository {
+            // The access-token check already asked for this repository's actions.
+            Some(repository) => (repository.clone(), session.authorization.clone()),
+            None => {
+                let repository = match probe
+                    .first_repository(session.authorization.as_deref())
+                    .await?
+                {
+                    Ok(repository) => repository,
+                    Err(nothing) => return Ok(Err(nothing)),
+                };
+                let scope = format!("repository:{repository}:pull");
+                let authorization = probe
+                    .authorization(&session.authorizer, &scope)
+                    .await
+                    .map_err(|refusal| self.manifest_refusal(session, refusal))?;
+                (repository, authorization)
+            }
+        };
+        let tag = match &self.plan.tag {
+            Some(tag) => tag.clone(),
+            None => match probe
+                .first_tag(&repository, authorization.as_deref())
+                .await?
+            {
+                Ok(tag) => tag,
+                Err(nothing) => return Ok(Err(nothing)),
+            },
+        };
+        Ok(probe
+            .image(&repository, &tag, authorization.as_deref())
+            .await?
+            .map(|image| (image, authorization)))
+    }
+
+    fn manifest_refusal(&self, session: &Session, refusal: probe::Refusal) -> probe::Failure {
+        probe::Failure {
+            code: Code::CONNECTIVITY_MANIFEST_ERROR,
+            args: vec![("login_server", session.login_server.clone())],
+            details: refusal,
+        }
+    }
+
+    /// Downloads the image's smallest blob. Reports `registry.blob`.
+    async fn blob_step(
+        &mut self,
+        probe: &mut Probe<'_>,
+        transport: &Transport,
+        image: &Image,
+        authorization: Option<&str>,
+    ) {
+        let check = "registry.blob";
+        let from = probe.records.len();
+        let outcome = match probe
+            .blob(&image.repository, &image.blob, authorization)
+            .await
+        {
+            Ok(delivery) => {
+                let line = Text::ui("health.probe.blob_ok")
+                    .arg("digest", image.blob.digest.short())
+                    .arg("host", &delivery.host);
+                probe::delivery_notes(&delivery, &image.blob, trust_note(&transport.trust))
+                    .into_iter()
+                    .fold(Outcome::ok(check, line), Outcome::note)
+            }
+            Err(failure) => failure.into_outcome(check),
+        };
+        self.emit_probed(probe, from, outcome);
+    }
+}
+
+/// Which certificates the HTTPS connections were verified against.
+pub fn trust_note(trust: &Trust) -> Text {
+    match trust {
+        Trust::System => Text::ui("health.registry.trust_system"),
+        Trust::Bundle { variable, path } => Text::ui("health.registry.trust_bundle")
+            .arg("variable", variable)
+            .arg("path", path),
+        Trust::Disabled => Text::ui("health.registry.trust_disabled"),
+    }
+}

@@ -1,0 +1,707 @@
+//! Beyond az: the data plane. Login and tokens can work while `docker pull` still fails on the
+//! layers, because a registry sends blob downloads elsewhere (ACR: its data endpoints or blob
+//! storage) and firewalls often admit only the login server. The probe reads a manifest and
+//! downloads the image's smallest blob the way a client does: following the redirect without the
+//! registry's token, and verifying the digest of what arrived.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
+
+use super::http::{Download, RequestError, Response, Transport};
+use super::oci::{self, Descriptor, Digest, Manifest, Platform};
+use super::{credential, without_query};
+use crate::checks::{CommandRecord, Detail, Outcome, Text};
+use crate::knowledge::Code;
+
+/// The most a probe downloads of one blob; the smallest blob of an image (its config, at
+/// worst) is far below.
+const BLOB_LIMIT: u64 = 64 << 20;
+/// Redirects followed for one blob before it counts as a loop.
+const MAX_REDIRECTS: usize = 5;
+
+/// What the probe found to download.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub repository: String,
+    pub reference: String,
+    pub media_type: String,
+    /// The platform taken from an index.
+    pub platform: Option<Platform>,
+    pub blob: Descriptor,
+}
+
+/// Nothing there to probe: a note, not an error.
+pub type Nothing = Text;
+
+/// A finding: the code, what it needs for its message, and the facts under it.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: Code,
+    pub args: Vec<(&'static str, String)>,
+    pub details: Vec<Detail>,
+}
+
+impl Failure {
+    fn new(code: Code) -> Failure {
+        Failure {
+            code,
+            args: Vec::new(),
+            details: Vec::new(),
+        }
+    }
+
+    fn arg(mut self, name: &'static str, value: impl ToString) -> Failure {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    fn note(mut self, text: Text) -> Failure {
+        self.details.push(Detail::Text(text));
+        self
+    }
+
+    fn verbatim(mut self, text: Option<String>) -> Failure {
+        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
+            self.details.push(Detail::Verbatim(text));
+        }
+        self
+    }
+
+    pub fn into_outcome(self, check: &'static str) -> Outcome {
+        let mut outcome = Outcome::failed(check, self.code);
+        for (name, value) in self.args {
+            outcome = outcome.message_arg(name, value);
+        }
+        self.details.into_iter().fold(outcome, Outcome::detail)
+    }
+}
+
+/// Where a blob came from.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `host[:port]` that served the bytes.
+    pub host: String,
+    /// Whether the login server sent the client elsewhere.
+    pub redirected: bool,
+    /// The storage host's addresses, or the `--resolve` pin.
+    pub addresses: Vec<IpAddr>,
+    pub pinned: Option<SocketAddr>,
+    pub length: u64,
+}
+
+/// Requests to one registry, recorded for the report.
+pub struct Probe<'a> {
+    transport: &'a Transport,
+    /// `https://<login server>/v2/`: the only origin the registry's token goes to.
+    base: Url,
+    login_server: String,
+    pinned: &'a [(String, u16, SocketAddr)],
+    timeout: Duration,
+    pub records: Vec<CommandRecord>,
+}
+
+impl<'a> Probe<'a> {
+    pub fn new(
+        transport: &'a Transport,
+        base: &Url,
+        login_server: &str,
+        pinned: &'a [(String, u16, SocketAddr)],
+        timeout: Duration,
+    ) -> Probe<'a> {
+        Probe {
+            transport,
+            base: base.clone(),
+            login_server: login_server.to_owned(),
+            pinned,
+            timeout,
+            records: Vec::new(),
+        }
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `<base>/<path>`.
+    pub fn url(&self, path: &str) -> Url {
+        self.base.join(path).unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// Sends a request and records it (method, URL without its query, status, time).
+    pub async fn send(
+        &mut self,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, RequestError> {
+        let started = Instant::now();
+        let result = self
+            .transport
+            .send(method.clone(), url, authorization, headers, None)
+            .await;
+        self.record(
+            &method,
+            url,
+            result.as_ref().ok().map(|r| r.status),
+            started,
+        );
+        result
+    }
+
+    /// Sends a body (an upload) and records it.
+    pub async fn upload(
+        &mut self,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Response, RequestError> {
+        let started = Instant::now();
+        let result = self
+            .transport
+            .send_bytes(method.clone(), url, authorization, content_type, body)
+            .await;
+        self.record(
+            &method,
+            url,
+            result.as_ref().ok().map(|r| r.status),
+            started,
+        );
+        result
+    }
+
+    fn record(&mut self, method: &Method, url: &Url, status: Option<StatusCode>, started: Instant) {
+        self.records.push(CommandRecord {
+            command: format!("{method} {}", without_query(url)),
+            exit: status.map(|s| i32::from(s.as_u16())),
+            stdout: String::new(),
+            stderr: String::new(),
+            duration: started.elapsed(),
+        });
+    }
+
+    /// Each request since `from`, with its answer and its time, for the report.
+    pub fn request_notes(&self, from: usize) -> Vec<Text> {
+        self.records[from.min(self.records.len())..]
+            .iter()
+            .map(|record| {
+                let ms = format!("{:.0}", record.duration.as_secs_f64() * 1000.0);
+                match record.exit {
+                    Some(status) => Text::ui("health.probe.request")
+                        .arg("request", &record.command)
+                        .arg("status", status)
+                        .arg("ms", ms),
+                    None => Text::ui("health.probe.request_failed")
+                        .arg("request", &record.command)
+                        .arg("ms", ms),
+                }
+            })
+            .collect()
+    }
+
+    fn manifest_failure(&self) -> Failure {
+        Failure::new(Code::CONNECTIVITY_MANIFEST_ERROR).arg("login_server", &self.login_server)
+    }
+
+    /// A refused or failed request of the manifest step.
+    fn manifest_refused(&self, result: Result<Response, RequestError>) -> Failure {
+        match result {
+            Ok(response) => answered(self.manifest_failure(), &response),
+            Err(error) => self.manifest_failure().note(credential::describe(&error)),
+        }
+    }
+
+    /// The first repository of the catalog. A registry that will not list them (the identity
+    /// may pull without listing) is a note that names `--repository`, not an error.
+    pub async fn first_repository(
+        &mut self,
+        authorization: Option<&str>,
+    ) -> Result<Result<String, Nothing>, Failure> {
+        let url = self.url("_catalog?n=1");
+        let result = self.send(Method::GET, &url, authorization, &[]).await;
+        match result {
+            Ok(response) if response.status == StatusCode::OK => {
+                Ok(first_string(&response, "repositories")
+                    .ok_or_else(|| Text::ui("health.probe.no_repository")))
+            }
+            Ok(response)
+                if matches!(
+                    response.status,
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+                ) =>
+            {
+                Ok(Err(Text::ui("health.probe.catalog_refused")
+                    .arg("status", response.status.as_u16())))
+            }
+            other => Err(self.manifest_refused(other)),
+        }
+    }
+
+    /// The first tag of `repository`.
+    pub async fn first_tag(
+        &mut self,
+        repository: &str,
+        authorization: Option<&str>,
+    ) -> Result<Result<String, Nothing>, Failure> {
+        let url = self.url(&format!("{repository}/tags/list?n=1"));
+        let result = self.send(Method::GET, &url, authorization, &[]).await;
+        match result {
+            Ok(response) if response.status == StatusCode::OK => {
+                Ok(first_string(&response, "tags")
+                    .ok_or_else(|| Text::ui("health.probe.no_tag").arg("repository", repository)))
+            }
+            Ok(response) if response.status == StatusCode::NOT_FOUND => {
+                Ok(Err(not_found(repository, &response)))
+            }
+            other => Err(self.manifest_refused(other)),
+        }
+    }
+
+    /// The manifest of `repository:reference`; an index is resolved to this machine's entry.
+    pub async fn image(
+        &mut self,
+        repository: &str,
+        reference: &str,
+        authorization: Option<&str>,
+    ) -> Result<Result<Image, Nothing>, Failure> {
+        let (mut manifest, mut media_type) =
+            match self.manifest(repository, reference, authorization).await? {
+                Ok(found) => found,
+                Err(nothing) => return Ok(Err(nothing)),
+            };
+        let mut platform = None;
+        if let Manifest::Index { .. } = &manifest {
+            let wanted = oci::this_platform();
+            let Some((entry, chosen)) = manifest.entry_for(&wanted) else {
+                let offered = manifest.platforms().join(", ");
+                return Err(self.manifest_failure().note(
+                    Text::ui("health.probe.no_platform")
+                        .arg("platform", &wanted)
+                        .arg(
+                            "platforms",
+                            if offered.is_empty() {
+                                "-".into()
+                            } else {
+                                offered
+                            },
+                        ),
+                ));
+            };
+            platform = Some(chosen.clone());
+            let digest = entry.digest.to_string();
+            (manifest, media_type) = match self.manifest(repository, &digest, authorization).await?
+            {
+                Ok(found) => found,
+                Err(nothing) => return Ok(Err(nothing)),
+            };
+            if let Manifest::Index { .. } = manifest {
+                return Err(self
+                    .manifest_failure()
+                    .note(Text::ui("health.probe.nested_index").arg("digest", digest)));
+            }
+        }
+        let Some(blob) = manifest.smallest_blob().cloned() else {
+            return Err(self.manifest_failure());
+        };
+        Ok(Ok(Image {
+            repository: repository.to_owned(),
+            reference: reference.to_owned(),
+            media_type,
+            platform,
+            blob,
+        }))
+    }
+
+    /// One manifest request; what we cannot read (an artifact of another kind, schema 1) is
+    /// nothing to probe, not a failure of the registry.
+    async fn manifest(
+        &mut self,
+        repository: &str,
+        reference: &str,
+        authorization: Option<&str>,
+    ) -> Result<Result<(Manifest, String), Nothing>, Failure> {
+        let url = self.url(&format!("{repository}/manifests/{reference}"));
+        let result = self
+            .send(Method::GET, &url, authorization, &[("accept", oci::ACCEPT)])
+            .await;
+        let response = match result {
+            Ok(response) if response.status == StatusCode::OK => response,
+            Ok(response) if response.status == StatusCode::NOT_FOUND => {
+                return Ok(Err(not_found(
+                    &format!("{repository}:{reference}"),
+                    &response,
+                )));
+            }
+            other => return Err(self.manifest_refused(other)),
+        };
+        // Fetched by digest: what arrived must be what was asked for.
+        if let Some(wanted) = Digest::parse(reference) {
+            let got = Digest::of(wanted.algorithm, &response.body);
+            if got != wanted {
+                return Err(Failure::new(Code::BLOB_DIGEST_ERROR)
+                    .arg("digest", &wanted)
+                    .arg("storage_host", &self.login_server)
+                    .note(Text::ui("health.probe.digest_got").arg("digest", got)));
+            }
+        }
+        match Manifest::parse(response.header("content-type"), &response.body) {
+            Ok(manifest) => {
+                let media_type = manifest.media_type().to_owned();
+                Ok(Ok((manifest, media_type)))
+            }
+            Err(oci::ManifestError::UnknownMediaType(kind)) => {
+                Ok(Err(Text::ui("health.probe.other_artifact")
+                    .arg("reference", format!("{repository}:{reference}"))
+                    .arg("media_type", kind)))
+            }
+            Err(oci::ManifestError::SchemaV1) => Ok(Err(Text::ui("health.probe.schema1")
+                .arg("reference", format!("{repository}:{reference}")))),
+            Err(error @ (oci::ManifestError::NotJson | oci::ManifestError::Missing(_))) => {
+                Err(self.manifest_failure().note(manifest_reason(&error)))
+            }
+        }
+    }
+
+    /// Downloads a blob as a client does: from the login server with the token, then wherever
+    /// it redirects, without the token unless that is the login server's own origin.
+    pub async fn blob(
+        &mut self,
+        repository: &str,
+        blob: &Descriptor,
+        authorization: Option<&str>,
+    ) -> Result<Delivery, Failure> {
+        let mut url = self.url(&format!("{repository}/blobs/{}", blob.digest));
+        let limit = blob.size.saturating_add(1).min(BLOB_LIMIT);
+        let login_server = self.login_server.clone();
+        let blob_failure =
+            || Failure::new(Code::CONNECTIVITY_BLOB_ERROR).arg("login_server", &login_server);
+        let mut redirected = false;
+        let mut resolved = (Vec::new(), None);
+        for _hop in 0..=MAX_REDIRECTS {
+            let on_login_server = self.base.origin() == url.origin();
+            let host = super::authority(&url);
+            if !on_login_server {
+                resolved = match self.resolve(&url).await {
+                    Ok(resolved) => resolved,
+                    Err(failure) => return Err(failure),
+                };
+            }
+            let token = authorization.filter(|_| on_login_server);
+            let started = Instant::now();
+            let result = self
+                .transport
+                .download(&url, token, blob.digest.algorithm, limit)
+                .await;
+            let status = match &result {
+                Ok(Download::Complete { status, .. }) => Some(*status),
+                Ok(Download::Answer(response)) => Some(response.status),
+                Err(_) => None,
+            };
+            self.record(&Method::GET, &url, status, started);
+            let seconds = self.timeout.as_secs().max(1);
+            let storage_failure = |code: Code| {
+                Failure::new(code)
+                    .arg("storage_host", &host)
+                    .arg("login_server", &login_server)
+                    .arg("seconds", seconds)
+            };
+            match result {
+                Ok(Download::Complete { digest, length, .. }) => {
+                    if digest != blob.digest || length != blob.size {
+                        return Err(storage_failure(Code::BLOB_DIGEST_ERROR)
+                            .arg("digest", &blob.digest)
+                            .note(
+                                Text::ui("health.probe.digest_mismatch")
+                                    .arg("expected", &blob.digest)
+                                    .arg("size", blob.size)
+                                    .arg("digest", digest)
+                                    .arg("length", length),
+                            ));
+                    }
+                    return Ok(Delivery {
+                        host,
+                        redirected,
+                        addresses: resolved.0,
+                        pinned: resolved.1,
+                        length,
+                    });
+                }
+                Ok(Download::Answer(response)) if response.status.is_redirection() => {
+                    let Some(next) = response
+                        .header("location")
+                        .and_then(|location| url.join(location).ok())
+                    else {
+                        return Err(blob_failure().note(
+                            Text::ui("health.probe.redirect_without_location")
+                                .arg("status", response.status.as_u16()),
+                        ));
+                    };
+                    if next.scheme() != "https" {
+                        return Err(blob_failure().note(
+                            Text::ui("health.probe.redirect_not_https")
+                                .arg("url", without_query(&next)),
+                        ));
+                    }
+                    redirected = true;
+                    url = next;
+                }
+                Ok(Download::Answer(response)) if !on_login_server => {
+                    let code = if response.status == StatusCode::FORBIDDEN {
+                        Code::STORAGE_FORBIDDEN_ERROR
+                    } else {
+                        Code::CONNECTIVITY_BLOB_ERROR
+                    };
+                    return Err(storage_failure(code)
+                        .note(
+                            Text::ui("health.probe.storage_status")
+                                .arg("host", &host)
+                                .arg("status", response.status.as_u16()),
+                        )
+                        .verbatim(storage_error(&response)));
+                }
+                Ok(Download::Answer(response)) => {
+                    return Err(answered(blob_failure(), &response));
+                }
+                Err(RequestError::BodyTooLarge) => {
+                    return Err(storage_failure(Code::BLOB_DIGEST_ERROR)
+                        .arg("digest", &blob.digest)
+                        .note(Text::ui("health.probe.too_long").arg("size", blob.size)));
+                }
+                Err(error) if on_login_server => {
+                    return Err(blob_failure().note(credential::describe(&error)));
+                }
+                Err(error) => {
+                    let code = match &error {
+                        RequestError::Dns(_) => Code::STORAGE_DNS_ERROR,
+                        RequestError::Tls { .. } => Code::STORAGE_SSL_ERROR,
+                        RequestError::Refused | RequestError::Reset => {
+                            Code::STORAGE_CONNECTION_ERROR
+                        }
+                        RequestError::Timeout { .. } => Code::STORAGE_TIMEOUT_ERROR,
+                        _ => Code::CONNECTIVITY_BLOB_ERROR,
+                    };
+                    return Err(storage_failure(code).note(credential::describe(&error)));
+                }
+            }
+        }
+        Err(blob_failure().note(Text::ui("health.probe.redirect_loop").arg("hops", MAX_REDIRECTS)))
+    }
+
+    /// The storage host's addresses (as `docker pull` would find them), or its `--resolve` pin.
+    async fn resolve(&self, url: &Url) -> Result<(Vec<IpAddr>, Option<SocketAddr>), Failure> {
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+        let port = url.port_or_known_default().unwrap_or(443);
+        let pinned = self
+            .pinned
+            .iter()
+            .find(|(h, p, _)| h.eq_ignore_ascii_case(host) && *p == port)
+            .map(|(_, _, address)| *address);
+        if let Some(pin) = pinned {
+            return Ok((vec![pin.ip()], Some(pin)));
+        }
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok((vec![ip], None));
+        }
+        let failure = || {
+            Failure::new(Code::STORAGE_DNS_ERROR)
+                .arg("storage_host", super::authority(url))
+                .arg("login_server", &self.login_server)
+        };
+        match super::dns::resolve(host, port, self.timeout).await {
+            Ok(addresses) if !addresses.is_empty() => Ok((addresses, None)),
+            Ok(_) => Err(failure()),
+            Err(why) => Err(failure().note(why.describe(self.timeout))),
+        }
+    }
+}
+
+/// The notes of a delivered blob: where it came from, what the name resolved to, the trust.
+pub fn delivery_notes(delivery: &Delivery, blob: &Descriptor, trust: Text) -> Vec<Text> {
+    let mut notes = Vec::new();
+    if delivery.redirected {
+        notes.push(Text::ui("health.probe.redirected").arg("host", &delivery.host));
+        let addresses = delivery
+            .addresses
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        notes.push(match delivery.pinned {
+            Some(pin) => Text::ui("health.registry.dns_pinned")
+                .arg("host", &delivery.host)
+                .arg("address", pin),
+            None => Text::ui("health.probe.storage_dns")
+                .arg("host", &delivery.host)
+                .arg("addresses", addresses),
+        });
+    } else {
+        notes.push(Text::ui("health.probe.not_redirected"));
+    }
+    notes.push(trust);
+    notes.push(
+        Text::ui("health.probe.digest_ok")
+            .arg("digest", &blob.digest)
+            .arg("length", delivery.length),
+    );
+    notes
+}
+
+/// The registry's answer as a finding's facts: its status and its own error.
+fn answered(failure: Failure, response: &Response) -> Failure {
+    let failure = failure
+        .note(Text::ui("health.registry.refused_status").arg("status", response.status.as_u16()));
+    let failure = match response.header("retry-after") {
+        Some(after) if response.status == StatusCode::TOO_MANY_REQUESTS => failure.note(
+            Text::ui("health.registry.retry_after").arg("seconds", super::http::printable(after)),
+        ),
+        _ => failure,
+    };
+    failure.verbatim(response.registry_error())
+}
+
+/// Azure Storage says why in `x-ms-error-code` (`AuthorizationFailure`, `AuthenticationFailed`
+/// for an expired or rewritten signature); other storage in a registry-style body.
+fn storage_error(response: &Response) -> Option<String> {
+    response
+        .header("x-ms-error-code")
+        .map(|code| super::http::printable(&code.chars().take(100).collect::<String>()))
+        .or_else(|| response.registry_error())
+}
+
+/// A repository or tag that does not exist (yet: a pipeline may check before its first push)
+/// leaves nothing to probe; it is not a fault of the connection.
+fn not_found(what: &str, response: &Response) -> Nothing {
+    Text::ui("health.probe.not_found").arg("what", what).arg(
+        "reason",
+        response.registry_error().unwrap_or_else(|| "-".to_owned()),
+    )
+}
+
+fn first_string(response: &Response, field: &str) -> Option<String> {
+    response
+        .json()?
+        .get(field)?
+        .as_array()?
+        .iter()
+        .find_map(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn manifest_reason(error: &oci::ManifestError) -> Text {
+    match error {
+        oci::ManifestError::NotJson => Text::ui("health.probe.manifest_not_json"),
+        oci::ManifestError::Missing(field) => {
+            Text::ui("health.probe.manifest_missing").arg("field", field)
+        }
+        oci::ManifestError::SchemaV1 | oci::ManifestError::UnknownMediaType(_) => {
+            Text::ui("health.probe.manifest_not_json")
+        }
+    }
+}
+
+/// How to get a token for another scope once the connectivity checks have passed.
+#[derive(Debug, Clone)]
+pub enum Authorizer {
+    /// ACR: the refresh token from the Entra exchange, at `<realm origin>/oauth2/token`.
+    Entra {
+        token_url: Url,
+        service: String,
+        refresh: String,
+    },
+    /// The Docker token spec, with the credentials the access-token check used (if any).
+    Standard {
+        realm: Url,
+        service: String,
+        authorization: Option<String>,
+    },
+    /// The same Basic credentials for everything.
+    Basic(String),
+    Open,
+}
+
+/// Why no token came for a scope: facts for the finding of the check that needed it.
+pub type Refusal = Vec<Detail>;
+
+impl Probe<'_> {
+    /// The `Authorization` for `scope`: a fresh token from the token service, or the
+    /// credentials that serve every scope.
+    pub async fn authorization(
+        &mut self,
+        authorizer: &Authorizer,
+        scope: &str,
+    ) -> Result<Option<String>, Refusal> {
+        let (result, field) = match authorizer {
+            Authorizer::Open => return Ok(None),
+            Authorizer::Basic(header) => return Ok(Some(header.clone())),
+            Authorizer::Entra {
+                token_url,
+                service,
+                refresh,
+            } => {
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("service", service.as_str()),
+                    ("scope", scope),
+                    ("refresh_token", refresh.as_str()),
+                ];
+                let started = Instant::now();
+                let result = self
+                    .transport
+                    .send(Method::POST, token_url, None, &[], Some(&form))
+                    .await;
+                let status = result.as_ref().ok().map(|r| r.status);
+                self.record(&Method::POST, token_url, status, started);
+                (result, "access_token")
+            }
+            Authorizer::Standard {
+                realm,
+                service,
+                authorization,
+            } => {
+                let mut url = realm.clone();
+                url.query_pairs_mut()
+                    .append_pair("service", service)
+                    .append_pair("scope", scope);
+                let result = self
+                    .send(Method::GET, &url, authorization.as_deref(), &[])
+                    .await;
+                (result, "token")
+            }
+        };
+        let refusal = |text: Text| {
+            vec![
+                Detail::Text(Text::ui("health.probe.token_refused").arg("scope", scope)),
+                Detail::Text(text),
+            ]
+        };
+        let response = result.map_err(|error| refusal(credential::describe(&error)))?;
+        if response.status != StatusCode::OK {
+            let mut details = refusal(
+                Text::ui("health.registry.refused_status").arg("status", response.status.as_u16()),
+            );
+            if let Some(error) = response.registry_error() {
+                details.push(Detail::Verbatim(error));
+            }
+            return Err(details);
+        }
+        let json = response.json();
+        json.as_ref()
+            .and_then(|j| {
+                j.get(field)
+                    .or_else(|| j.get("token"))
+                    .or_else(|| j.get("access_token"))
+            })
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(|token| Some(format!("Bearer {token}")))
+            .ok_or_else(|| {
+                refusal(Text::ui("health.registry.no_token_in_answer").arg("field", field))
+            })
+    }
+}
