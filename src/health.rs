@@ -32,6 +32,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     let lookup = |name: &str| env.get(name).cloned();
+    let pinned = pinned_addresses(args, language)?;
     let registry = registry_plan(args, language, &lookup)?;
     let cloud_shell = env.get("ACC_CLOUD").is_some_and(|v| !v.is_empty());
     let plan = Plan::new(registry, cloud_shell);
@@ -55,6 +56,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         env: Arc::new(env.clone()),
         cwd: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         confirm,
+        pinned: Arc::new(pinned),
     };
     let spinner = mode.color() && out.structured().is_none();
     let width = match mode {
@@ -171,12 +173,6 @@ fn registry_plan(
             &[("value", &value)],
         ),
     })?;
-    let mut pinned = Vec::new();
-    for entry in &args.resolve {
-        let parsed = parse_resolve(entry)
-            .ok_or_else(|| usage("error.resolve", "error.resolve.fix", &[("value", entry)]))?;
-        pinned.push(parsed);
-    }
     let basic = match (&args.username, args.password_stdin) {
         (Some(user), true) => {
             let mut password = String::new();
@@ -225,12 +221,28 @@ fn registry_plan(
         repository: args.repository.clone(),
         tag: args.tag.clone(),
         round_trip: args.round_trip.then(|| args.round_trip_repository.clone()),
-        pinned,
         basic,
         subscription: arm::subscription(args.subscription.as_deref(), &cloud.name, lookup),
         cloud,
         vnet: args.vnet.clone(),
     }))
+}
+
+/// The `--resolve` entries; a malformed one is a usage error that shows the form.
+fn pinned_addresses(
+    args: &CheckHealthArgs,
+    language: &Language,
+) -> Result<Vec<(String, u16, SocketAddr)>, Failure> {
+    args.resolve
+        .iter()
+        .map(|entry| {
+            parse_resolve(entry).ok_or_else(|| Failure {
+                message: language.format("error.resolve", &[("value", entry)]),
+                fix: Some(language.format("error.resolve.fix", &[("value", entry)])),
+                exit: EXIT_USAGE,
+            })
+        })
+        .collect()
 }
 
 /// `HOST:PORT:ADDR` as curl's `--resolve`; ADDR may carry its own port (`127.0.0.1:8443`,

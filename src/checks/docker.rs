@@ -25,9 +25,10 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
             let mut outcome = could_not_run("docker.client", Code::DOCKER_COMMAND_ERROR, &error);
             outcome.duration = started.elapsed();
             emit(outcome);
-            for check in ["docker.daemon", "docker.version", "docker.pull"] {
+            for check in ["docker.daemon", "docker.version"] {
                 emit(skipped_because(check, Code::DOCKER_COMMAND_ERROR));
             }
+            emit(pull_without_daemon(context).await);
             return;
         }
     };
@@ -45,9 +46,10 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let daemon_code = daemon.code;
     emit(daemon);
     emit(version);
-    match daemon_code.filter(|_| !daemon_ok) {
-        Some(code) => emit(skipped_because("docker.pull", code)),
-        None => emit(pull(&client, context).await),
+    if daemon_ok || daemon_code.is_none() {
+        emit(pull(&client, context).await);
+    } else {
+        emit(pull_without_daemon(context).await);
     }
 }
 
@@ -191,12 +193,16 @@ pub fn parse_version(stdout: &str, title: &str) -> Option<Text> {
     )
 }
 
-async fn pull(client: &Client, context: &Context) -> Outcome {
+/// The user's go-ahead for the test pull, or the outcome that says why it did not run.
+async fn consent(context: &Context) -> Result<(), Outcome> {
     let prompt = Text::ui("health.docker.pull_prompt").arg("image", IMAGE);
     let go = match &context.confirm {
         Confirm::Yes => true,
         Confirm::NoTerminal => {
-            return Outcome::skipped("docker.pull", Text::ui("health.docker.pull_no_terminal"));
+            return Err(Outcome::skipped(
+                "docker.pull",
+                Text::ui("health.docker.pull_no_terminal"),
+            ));
         }
         Confirm::Ask(ask) => {
             let ask = ask.clone();
@@ -205,8 +211,28 @@ async fn pull(client: &Client, context: &Context) -> Outcome {
                 .unwrap_or(false)
         }
     };
-    if !go {
-        return Outcome::skipped("docker.pull", Text::ui("health.docker.pull_declined"));
+    if go {
+        Ok(())
+    } else {
+        Err(Outcome::skipped(
+            "docker.pull",
+            Text::ui("health.docker.pull_declined"),
+        ))
+    }
+}
+
+/// Without a client or a daemon, the test pull goes through the registry API instead, as
+/// containerd or a CI runner would pull.
+async fn pull_without_daemon(context: &Context) -> Outcome {
+    match consent(context).await {
+        Ok(()) => crate::registry::pull::without_daemon(context, IMAGE).await,
+        Err(skipped) => skipped,
+    }
+}
+
+async fn pull(client: &Client, context: &Context) -> Outcome {
+    if let Err(skipped) = consent(context).await {
+        return skipped;
     }
     let started = Instant::now();
     let mut records = Vec::new();

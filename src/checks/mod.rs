@@ -8,6 +8,7 @@ pub mod notary;
 pub mod process;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -219,6 +220,8 @@ pub struct Context {
     pub env: Arc<HashMap<String, String>>,
     pub cwd: PathBuf,
     pub confirm: Confirm,
+    /// `--resolve` entries: host, port, and where to connect instead.
+    pub pinned: Arc<Vec<(String, u16, SocketAddr)>>,
 }
 
 impl Context {

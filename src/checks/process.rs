@@ -243,6 +243,7 @@ mod tests {
             timeout,
             env: Arc::new(env),
             cwd: dir.to_path_buf(),
+            pinned: Arc::new(Vec::new()),
             confirm: super::super::Confirm::Yes,
         }
     }

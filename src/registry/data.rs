@@ -22,7 +22,7 @@ impl Chain<'_> {
     }
 
     pub(super) async fn data_plane(&mut self, transport: &Transport, session: &Session) {
-        let pinned = self.plan.pinned.clone();
+        let pinned = self.context.pinned.clone();
         let mut probe = Probe::new(
             transport,
             &session.base,

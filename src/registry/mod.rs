@@ -11,6 +11,7 @@ pub mod dns;
 pub mod http;
 pub mod oci;
 pub mod probe;
+pub mod pull;
 mod round_trip;
 pub mod target;
 
@@ -80,8 +81,6 @@ pub struct RegistryPlan {
     pub tag: Option<String>,
     /// `--round-trip`: the repository to push the probe image to.
     pub round_trip: Option<String>,
-    /// `--resolve` entries: host, port, and where to connect instead.
-    pub pinned: Vec<(String, u16, SocketAddr)>,
     /// `--username` with `--password-stdin`, for registries that are not ACRs.
     pub basic: Option<(String, String)>,
     pub cloud: Cloud,
@@ -130,7 +129,7 @@ pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcom
         emitted: Vec::new(),
     };
     // The client, with the trust and the pinned addresses.
-    let pins: Vec<(String, SocketAddr)> = plan
+    let pins: Vec<(String, SocketAddr)> = context
         .pinned
         .iter()
         .map(|(h, _, a)| (h.clone(), *a))
@@ -254,7 +253,7 @@ impl Chain<'_> {
             None => (login_server.clone(), 443),
         };
         let pinned = self
-            .plan
+            .context
             .pinned
             .iter()
             .find(|(h, p, _)| h.eq_ignore_ascii_case(&host) && *p == port)
@@ -424,7 +423,7 @@ impl Chain<'_> {
                     arm,
                     registry,
                     &vnet,
-                    &self.plan.pinned,
+                    &self.context.pinned,
                     self.context.timeout,
                 )
                 .await

@@ -1,0 +1,185 @@
+//! The test pull without a Docker daemon: CI runners and Kubernetes nodes on containerd have
+//! none, and az's `docker pull` tells them nothing. The data probe does what a pull does on the
+//! wire, anonymously: the challenge, an anonymous token when one is asked for, the manifest (an
+//! index resolved to this platform) and the smallest blob through wherever it is redirected.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use reqwest::{Method, StatusCode, Url};
+
+use super::challenge;
+use super::data::trust_note;
+use super::http::Transport;
+use super::probe::{self, Authorizer, Probe};
+use crate::checks::{CommandRecord, Context, Detail, Outcome, Text};
+use crate::knowledge::Code;
+
+const CHECK: &str = "docker.pull";
+
+/// Pulls `image` (`host/repository:tag`) through the registry API; the outcome of `docker.pull`.
+pub async fn without_daemon(context: &Context, image: &str) -> Outcome {
+    let started = Instant::now();
+    let (outcome, records) = pull(context, image).await;
+    let mut outcome = outcome;
+    outcome.duration = started.elapsed();
+    outcome.commands = records;
+    outcome
+}
+
+async fn pull(context: &Context, image: &str) -> (Outcome, Vec<CommandRecord>) {
+    let failed = |details: Vec<Detail>| {
+        details.into_iter().fold(
+            Outcome::failed(CHECK, Code::DOCKER_PULL_ERROR)
+                .note(Text::ui("health.docker.pull_api_failed").arg("image", image)),
+            Outcome::detail,
+        )
+    };
+    let Some((host, repository, tag)) = split_reference(image) else {
+        return (failed(Vec::new()), Vec::new());
+    };
+    let pins: Vec<(String, SocketAddr)> = context
+        .pinned
+        .iter()
+        .map(|(h, _, a)| (h.clone(), *a))
+        .collect();
+    let transport = match Transport::new(&context.env, context.timeout, &pins) {
+        Ok(transport) => transport,
+        Err(error) => {
+            let why = Text::ui("health.registry.bad_trust").arg("reason", error);
+            return (failed(vec![Detail::Text(why)]), Vec::new());
+        }
+    };
+    let Ok(base) = Url::parse(&format!("https://{host}/v2/")) else {
+        return (failed(Vec::new()), Vec::new());
+    };
+    let mut probe = Probe::new(&transport, &base, host, &context.pinned, context.timeout);
+    let result = steps(&mut probe, &transport, image, repository, tag).await;
+    let notes = probe.request_notes(0);
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        // The storage host's own findings keep their codes: they say more than a failed pull.
+        Err(failure) if is_storage(failure.code) => failure.into_outcome(CHECK),
+        Err(failure) => failed(failure.details),
+    };
+    let outcome = notes.into_iter().fold(outcome, Outcome::note);
+    (outcome, std::mem::take(&mut probe.records))
+}
+
+async fn steps(
+    probe: &mut Probe<'_>,
+    transport: &Transport,
+    reference: &str,
+    repository: &str,
+    tag: &str,
+) -> Result<Outcome, probe::Failure> {
+    let authorizer = authorizer(probe).await?;
+    let scope = format!("repository:{repository}:pull");
+    let authorization = probe
+        .authorization(&authorizer, &scope)
+        .await
+        .map_err(pull_failure)?;
+    let image = match probe
+        .image(repository, tag, authorization.as_deref())
+        .await?
+    {
+        Ok(image) => image,
+        Err(nothing) => return Err(pull_failure(vec![Detail::Text(nothing)])),
+    };
+    let delivery = probe
+        .blob(repository, &image.blob, authorization.as_deref())
+        .await?;
+    let line = Text::ui("health.docker.pull_api_ok").arg("image", reference);
+    let mut outcome = Outcome::ok(CHECK, line).note(Text::ui("health.docker.pull_api_why"));
+    if let Some(platform) = &image.platform {
+        outcome = outcome.note(Text::ui("health.probe.platform").arg("platform", platform));
+    }
+    Ok(
+        probe::delivery_notes(&delivery, &image.blob, trust_note(&transport.trust))
+            .into_iter()
+            .fold(outcome, Outcome::note),
+    )
+}
+
+/// What `/v2/` asks for: nothing (an open registry such as MCR) or an anonymous Bearer token.
+async fn authorizer(probe: &mut Probe<'_>) -> Result<Authorizer, probe::Failure> {
+    let base = probe.base().clone();
+    let response = probe
+        .send(Method::GET, &base, None, &[])
+        .await
+        .map_err(|error| pull_failure(vec![Detail::Text(super::credential::describe(&error))]))?;
+    if response.status.is_success() {
+        return Ok(Authorizer::Open);
+    }
+    let refused = || {
+        pull_failure(vec![Detail::Text(
+            Text::ui("health.registry.refused_status").arg("status", response.status.as_u16()),
+        )])
+    };
+    if response.status != StatusCode::UNAUTHORIZED {
+        return Err(refused());
+    }
+    let challenges = challenge::parse(
+        response
+            .headers
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    let bearer = challenges.iter().find(|c| c.is("bearer"));
+    let realm = bearer
+        .and_then(|c| c.param("realm"))
+        .and_then(|r| Url::parse(r).ok())
+        .filter(|r| r.scheme() == "https");
+    match (realm, bearer.and_then(|c| c.param("service"))) {
+        (Some(realm), Some(service)) => Ok(Authorizer::Standard {
+            realm,
+            service: service.to_owned(),
+            authorization: None,
+        }),
+        _ => Err(refused()),
+    }
+}
+
+fn pull_failure(details: Vec<Detail>) -> probe::Failure {
+    probe::Failure {
+        code: Code::DOCKER_PULL_ERROR,
+        args: Vec::new(),
+        details,
+    }
+}
+
+fn is_storage(code: Code) -> bool {
+    matches!(
+        code,
+        Code::STORAGE_DNS_ERROR
+            | Code::STORAGE_CONNECTION_ERROR
+            | Code::STORAGE_SSL_ERROR
+            | Code::STORAGE_TIMEOUT_ERROR
+            | Code::STORAGE_FORBIDDEN_ERROR
+            | Code::BLOB_DIGEST_ERROR
+    )
+}
+
+/// `host/repository:tag` → its parts (the reference always names its registry and tag here).
+fn split_reference(image: &str) -> Option<(&str, &str, &str)> {
+    let (host, rest) = image.split_once('/')?;
+    let (repository, tag) = rest.rsplit_once(':')?;
+    (!host.is_empty() && !repository.is_empty() && !tag.is_empty())
+        .then_some((host, repository, tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_image_is_split_into_registry_repository_and_tag() {
+        assert_eq!(
+            split_reference("mcr.microsoft.com/mcr/hello-world:latest"),
+            Some(("mcr.microsoft.com", "mcr/hello-world", "latest"))
+        );
+        assert_eq!(split_reference("hello-world"), None);
+        assert_eq!(split_reference("host/repo"), None);
+    }
+}
