@@ -1778,6 +1778,64 @@ mod scenario {
             })
     }
 
+    /// `--round-trip` with a token that may push but not delete: the image stays, and the run
+    /// says how to delete it.
+    pub fn real_registry_round_trip_without_delete() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        front.tokens().restrict_actions(Some(&["pull", "push"]));
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("round-trip-no-delete"))
+            .login_server(&login_server)
+            .args(&["--round-trip"])
+            .issued_by(front.tokens())
+            .keep(registry)
+            .keep(front)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.round_trip"), "ok", "{}", run.stderr);
+                let line = run.line_starting("Push, pull back and compare acr-health/probe:acr-health-");
+                let reference = line
+                    .trim_end_matches(" : OK")
+                    .trim_start_matches("Push, pull back and compare ");
+                run.detail(
+                    "registry.round_trip",
+                    &format!("Not deleted: the registry answered HTTP 401 to the delete. {reference} stays; remove it with: az acr repository delete --name <registry> --image {reference}"),
+                );
+            })
+    }
+
+    /// `--round-trip` with a token that may only pull: nothing is sent, and the run says which
+    /// actions are missing.
+    pub fn real_registry_round_trip_without_push() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        front.tokens().restrict_actions(Some(&["pull"]));
+        let f = front.clone();
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("round-trip-no-push"))
+            .login_server(&login_server)
+            .args(&["--round-trip", "--ignore-errors"])
+            .issued_by(front.tokens())
+            .keep(registry)
+            .keep(front)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.round_trip"), "error", "{}", run.stderr);
+                assert_eq!(run.check("registry.round_trip")["code"], "ROUND_TRIP_ERROR");
+                run.detail(
+                    "registry.round_trip",
+                    "The token does not allow push on acr-health/probe.",
+                );
+                assert!(
+                    !f.requests()
+                        .iter()
+                        .any(|r| r.method != "GET" && r.path.starts_with("/v2/")),
+                    "nothing may be uploaded without push permission"
+                );
+            })
+    }
+
     // --- Fakes: where the Entra token comes from ----------------------------------------------
 
     /// A fake ACR that accepts every token, and a scenario without an Entra token; `source` is
@@ -2197,6 +2255,8 @@ scenario_tests!(
     blob_redirected_to_plain_http,
     probe_of_an_empty_registry,
     real_registry_round_trip,
+    real_registry_round_trip_without_delete,
+    real_registry_round_trip_without_push,
     real_registry_happy_path,
     real_registry_by_acr_name,
     real_registry_with_a_token_service_elsewhere,
