@@ -10,24 +10,49 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::challenge;
 use super::data::trust_note;
-use super::http::Transport;
+use super::http::{Transport, TransportError};
 use super::probe::{self, Authorizer, Probe};
 use crate::checks::{CommandRecord, Context, Detail, Outcome, Text};
 use crate::knowledge::Code;
 
 const CHECK: &str = "docker.pull";
 
+/// The HTTPS client of the pull, built on a blocking thread while the container client runs:
+/// loading the trusted certificates takes a few milliseconds that would otherwise come after it.
+pub fn prepare(context: &Context) -> tokio::task::JoinHandle<Result<Transport, TransportError>> {
+    let env = context.env.clone();
+    let timeout = context.timeout;
+    let pins: Vec<(String, SocketAddr)> = context
+        .pinned
+        .iter()
+        .map(|(h, _, a)| (h.clone(), *a))
+        .collect();
+    tokio::task::spawn_blocking(move || Transport::new(&env, timeout, &pins))
+}
+
 /// Pulls `image` (`host/repository:tag`) through the registry API; the outcome of `docker.pull`.
-pub async fn without_daemon(context: &Context, image: &str) -> Outcome {
+pub async fn without_daemon(
+    context: &Context,
+    image: &str,
+    transport: tokio::task::JoinHandle<Result<Transport, TransportError>>,
+) -> Outcome {
     let started = Instant::now();
-    let (outcome, records) = pull(context, image).await;
+    let transport = match transport.await {
+        Ok(built) => built,
+        Err(_) => Err(TransportError::Client(String::new())),
+    };
+    let (outcome, records) = pull(context, image, transport).await;
     let mut outcome = outcome;
     outcome.duration = started.elapsed();
     outcome.commands = records;
     outcome
 }
 
-async fn pull(context: &Context, image: &str) -> (Outcome, Vec<CommandRecord>) {
+async fn pull(
+    context: &Context,
+    image: &str,
+    transport: Result<Transport, TransportError>,
+) -> (Outcome, Vec<CommandRecord>) {
     let failed = |details: Vec<Detail>| {
         details.into_iter().fold(
             Outcome::failed(CHECK, Code::DOCKER_PULL_ERROR)
@@ -38,12 +63,7 @@ async fn pull(context: &Context, image: &str) -> (Outcome, Vec<CommandRecord>) {
     let Some((host, repository, tag)) = split_reference(image) else {
         return (failed(Vec::new()), Vec::new());
     };
-    let pins: Vec<(String, SocketAddr)> = context
-        .pinned
-        .iter()
-        .map(|(h, _, a)| (h.clone(), *a))
-        .collect();
-    let transport = match Transport::new(&context.env, context.timeout, &pins) {
+    let transport = match transport {
         Ok(transport) => transport,
         Err(error) => {
             let why = Text::ui("health.registry.bad_trust").arg("reason", error);
