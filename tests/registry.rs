@@ -1836,6 +1836,21 @@ mod scenario {
             })
     }
 
+    /// The system's trust, from `SSL_CERT_FILE` (read as OpenSSL reads it): a registry whose
+    /// certificate only that bundle vouches for is trusted.
+    pub fn trust_from_ssl_cert_file() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        Scenario::new()
+            .env("SSL_CERT_FILE", ca.pem_path().display().to_string())
+            .entra(&entra_token("ssl-cert-file"))
+            .acr(registry.port())
+            .issued_by(registry.tokens())
+            .keep(registry)
+            .keep(ca)
+            .expect(|run| run.all_registry_ok())
+    }
+
     // --- Fakes: where the Entra token comes from ----------------------------------------------
 
     /// A fake ACR that accepts every token, and a scenario without an Entra token; `source` is
@@ -2255,6 +2270,7 @@ scenario_tests!(
     blob_redirected_to_plain_http,
     probe_of_an_empty_registry,
     real_registry_round_trip,
+    trust_from_ssl_cert_file,
     real_registry_round_trip_without_delete,
     real_registry_round_trip_without_push,
     real_registry_happy_path,

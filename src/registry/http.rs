@@ -183,6 +183,9 @@ impl Transport {
             builder = builder.tls_certs_only(certificates);
             Trust::Bundle { variable, path }
         } else {
+            if let Some(roots) = system_roots(&var) {
+                builder = builder.tls_certs_only(roots);
+            }
             Trust::System
         };
         let client = builder
@@ -388,6 +391,35 @@ mod url_encode {
             }
         }
     }
+}
+
+/// The system's trusted roots from its bundle file (`SSL_CERT_FILE`, else the distribution's), as
+/// OpenSSL and the platform verifier find them. Read here because the platform verifier also
+/// reads every file of `/etc/ssl/certs`, the same certificates again, which costs milliseconds
+/// before the first request. `None` (a directory in `SSL_CERT_DIR`, no bundle file, not Linux):
+/// the platform verifier finds them itself.
+fn system_roots(var: &impl Fn(&str) -> Option<String>) -> Option<Vec<reqwest::Certificate>> {
+    // openssl-probe's bundle locations, in its order.
+    const BUNDLES: [&str; 6] = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/pki/tls/cacert.pem",
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ];
+    if !cfg!(target_os = "linux") || var("SSL_CERT_DIR").is_some() {
+        return None;
+    }
+    let path = var("SSL_CERT_FILE").or_else(|| {
+        BUNDLES
+            .iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .map(|p| p.to_string())
+    })?;
+    let pem = std::fs::read(path).ok()?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem).ok()?;
+    (!roots.is_empty()).then_some(roots)
 }
 
 /// `HTTPS_PROXY`, then `https_proxy`, `ALL_PROXY`, `all_proxy` (curl's order).
