@@ -1,9 +1,9 @@
 //! Property tests of the parsers that read what other programs and servers send: the
 //! `WWW-Authenticate` challenge, docker's, helm's and notary's version output, JWT payloads, token
-//! endpoint answers, the registry's error documents, az's config files and the knowledge
-//! markdown. On arbitrary input they never panic and their output stays bounded by the input; on
-//! structured input they read back what was written. (The fuzz targets in `fuzz/` push the same
-//! parsers much harder; this is the part that runs with every `cargo test`.)
+//! endpoint answers, the registry's error documents, az's config files, docker's `config.json` and
+//! the knowledge markdown. On arbitrary input they never panic and their output stays bounded by
+//! the input; on structured input they read back what was written. (The fuzz targets in `fuzz/`
+//! push the same parsers much harder; this is the part that runs with every `cargo test`.)
 
 #[path = "../src/knowledge/source.rs"]
 #[allow(dead_code)]
@@ -16,6 +16,7 @@ use acr_health::checks::{self, Arg, CheckStatus, Text, docker, helm, notary};
 use acr_health::knowledge::Code;
 use acr_health::registry::challenge::{self, Challenge};
 use acr_health::registry::credential::{self, Source};
+use acr_health::registry::credentials_in_docker_config;
 use acr_health::registry::http::{self, Response};
 use acr_health::{arm, azconfig};
 use base64::Engine;
@@ -517,6 +518,96 @@ proptest! {
         prop_assert!(found.is_some());
         let _ = azconfig::default_registry(env);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker's config.json
+
+fn base64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_docker_config_is_read_without_panicking(file in text(), login_server in text()) {
+        if credentials_in_docker_config(&file, &login_server).is_some() {
+            prop_assert!(serde_json::from_str::<Value>(&file).is_ok(), "{:?}", file);
+        }
+    }
+
+    /// `docker login`'s entry (`auth`: base64 of `user:password`, where the password may hold
+    /// colons) or the older `username` and `password`, under the host as docker writes keys:
+    /// bare, with `https://` or `http://`, with a trailing slash or a path, in any case. Another
+    /// registry's entry, before it in the file, is not taken.
+    #[test]
+    fn docker_login_entries_are_found(
+        host in "[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,10}){0,3}(:[0-9]{1,5})?",
+        user in "[^:]{0,20}",
+        password in any::<String>(),
+        scheme in prop_oneof![Just(""), Just("https://"), Just("http://")],
+        path in prop_oneof![Just(""), Just("/"), Just("/v1/"), Just("/v2/token")],
+        upper in any::<bool>(),
+        legacy in any::<bool>(),
+    ) {
+        let written = if upper { host.to_ascii_uppercase() } else { host.clone() };
+        let key = format!("{scheme}{written}{path}");
+        let entry = if legacy {
+            json!({"username": user, "password": password, "email": "user@example.com"})
+        } else {
+            json!({"auth": base64(&format!("{user}:{password}"))})
+        };
+        let file = json!({
+            "auths": {
+                format!("https://{host}.other.example/"): {"auth": base64("someone:else")},
+                key.clone(): entry,
+            },
+            "credsStore": "desktop",
+        });
+        prop_assert_eq!(
+            credentials_in_docker_config(&serde_json::to_string_pretty(&file).unwrap(), &host),
+            Some((user.clone(), password.clone())),
+            "{}", key
+        );
+        // Only the other registry's entry: nothing for this one.
+        let file = json!({"auths": {format!("{host}.other.example"): {"auth": base64("a:b")}}});
+        prop_assert_eq!(credentials_in_docker_config(&file.to_string(), &host), None);
+    }
+}
+
+#[test]
+fn docker_config_entries_without_usable_credentials_give_none() {
+    let host = "myreg.azurecr.io";
+    for entry in [
+        json!({}),
+        json!({"auth": "not base64!"}),
+        json!({"auth": base64("no-colon")}),
+        json!({"auth": base64("\u{0}"), "username": "u"}),
+        json!({"username": "u"}),
+        json!({"auth": 7, "password": "p"}),
+        // What `az acr login` leaves: an identity token, which is not a password.
+        json!({"identitytoken": "eyJ0eXAiOiJKV1QifQ.e30.c2ln"}),
+    ] {
+        let file = json!({"auths": {host: entry}}).to_string();
+        assert_eq!(credentials_in_docker_config(&file, host), None, "{file}");
+    }
+    // An empty `auth` falls back to `username` and `password`, as docker does.
+    let file = json!({"auths": {host: {"auth": "", "username": "u", "password": "p"}}}).to_string();
+    assert_eq!(
+        credentials_in_docker_config(&file, host),
+        Some(("u".to_owned(), "p".to_owned()))
+    );
+    // The exact key wins over an earlier one that only normalises to the host.
+    let file = json!({"auths": {
+        format!("https://{host}/"): {"auth": base64("first:1")},
+        host: {"auth": base64("exact:2")},
+    }})
+    .to_string();
+    assert_eq!(
+        credentials_in_docker_config(&file, host),
+        Some(("exact".to_owned(), "2".to_owned()))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
