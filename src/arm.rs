@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::azconfig;
 use crate::checks::{CommandRecord, Text};
 use crate::registry::credential;
-use crate::registry::http::{RequestError, Transport};
+use crate::registry::http::{self, RequestError, Transport};
 
 /// API versions: resources list as az uses it; registries, network and identities at GA versions
 /// whose shape the checks read.
@@ -35,6 +35,10 @@ pub enum ArmError {
     },
     NotJson {
         status: u16,
+    },
+    /// A path that is not a resource ID on this Resource Manager (refused, never sent).
+    NotAResourceId {
+        path: String,
     },
 }
 
@@ -60,6 +64,9 @@ impl ArmError {
                 .arg("message", message),
             ArmError::NotJson { status } => {
                 Text::ui("health.request.not_json").arg("status", status)
+            }
+            ArmError::NotAResourceId { path } => {
+                Text::ui("health.arm.not_a_resource_id").arg("path", http::printable(path))
             }
         }
     }
@@ -147,19 +154,18 @@ impl<'a> Arm<'a> {
     /// Manager's origin (`@host/…`, `//host/…`) is refused, not sent.
     pub async fn get(&self, path: &str, api_version: &str) -> Result<Value, ArmError> {
         let separator = if path.contains('?') { '&' } else { '?' };
-        let not_an_id = || {
-            ArmError::Request(RequestError::Other(format!(
-                "'{path}' is not a resource ID"
-            )))
+        let not_an_id = || ArmError::NotAResourceId {
+            path: path.to_owned(),
         };
         if !path.starts_with('/') || path.starts_with("//") {
             return Err(not_an_id());
         }
-        let url = Url::parse(&format!(
-            "{}{path}{separator}api-version={api_version}",
-            self.base
-        ))
-        .map_err(|e| ArmError::Request(RequestError::Other(e.to_string())))?;
+        let url = format!("{}{path}{separator}api-version={api_version}", self.base);
+        let url = Url::parse(&url).map_err(|_| {
+            ArmError::Request(RequestError::InvalidUrl {
+                url: http::shown(&url),
+            })
+        })?;
         if !self.is_ours(&url) {
             return Err(not_an_id());
         }
@@ -207,7 +213,7 @@ impl<'a> Arm<'a> {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 // Another service's words reach the terminal: no control characters.
-                let text = crate::registry::http::printable(text);
+                let text = http::printable(text);
                 match text.char_indices().nth(MAX_MESSAGE) {
                     Some((at, _)) => format!("{}…", &text[..at]),
                     None => text,
@@ -274,6 +280,17 @@ impl<'a> Arm<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_that_is_not_a_resource_id_has_its_own_text() {
+        // Before: an English sentence made in Rust, the same in every language.
+        let text = ArmError::NotAResourceId {
+            path: "@evil.example/x\u{1b}[2J".into(),
+        }
+        .describe();
+        assert_eq!(text.key, "health.arm.not_a_resource_id");
+        assert_eq!(text.plain("path"), Some("@evil.example/x\u{fffd}[2J"));
+    }
 
     #[test]
     fn the_subscription_comes_from_the_flag_the_profile_then_the_environment() {
