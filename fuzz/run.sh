@@ -20,14 +20,14 @@ jobs="${JOBS:-2}"
 sanitizer="${SANITIZER:-none}"
 export RUSTC_BOOTSTRAP=1
 
-all_targets=(challenge docker_version helm_version notary_version token_json jwt_payload az_config knowledge_markdown manifest)
+all_targets=(challenge docker_version helm_version notary_version token_json jwt_payload az_config knowledge_markdown docker_config arm_response manifest)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
 max_len() {
   case "$1" in
     knowledge_markdown) echo 32768 ;;
-    token_json | docker_version | az_config | manifest) echo 16384 ;;
+    token_json | docker_version | az_config | docker_config | arm_response | manifest) echo 16384 ;;
     *) echo 8192 ;;
   esac
 }

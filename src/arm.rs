@@ -5,13 +5,13 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, Url};
 use serde_json::Value;
 
 use crate::azconfig;
 use crate::checks::{CommandRecord, Text};
 use crate::registry::credential;
-use crate::registry::http::{RequestError, Transport};
+use crate::registry::http::{self, RequestError, Transport};
 
 /// API versions: resources list as az uses it; registries, network and identities at GA versions
 /// whose shape the checks read.
@@ -22,7 +22,7 @@ const IDENTITY_API: &str = "2023-01-31";
 /// The most pages of the resource list that are read (ARM pages it, linked by `nextLink`).
 const MAX_PAGES: usize = 100;
 /// The most characters of ARM's error code or message that are shown.
-const MAX_MESSAGE: usize = 4000;
+pub const MAX_MESSAGE: usize = 4000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArmError {
@@ -35,6 +35,10 @@ pub enum ArmError {
     },
     NotJson {
         status: u16,
+    },
+    /// A path that is not a resource ID on this Resource Manager (refused, never sent).
+    NotAResourceId {
+        path: String,
     },
 }
 
@@ -60,6 +64,9 @@ impl ArmError {
                 .arg("message", message),
             ArmError::NotJson { status } => {
                 Text::ui("health.request.not_json").arg("status", status)
+            }
+            ArmError::NotAResourceId { path } => {
+                Text::ui("health.arm.not_a_resource_id").arg("path", http::printable(path))
             }
         }
     }
@@ -147,19 +154,18 @@ impl<'a> Arm<'a> {
     /// Manager's origin (`@host/…`, `//host/…`) is refused, not sent.
     pub async fn get(&self, path: &str, api_version: &str) -> Result<Value, ArmError> {
         let separator = if path.contains('?') { '&' } else { '?' };
-        let not_an_id = || {
-            ArmError::Request(RequestError::Other(format!(
-                "'{path}' is not a resource ID"
-            )))
+        let not_an_id = || ArmError::NotAResourceId {
+            path: path.to_owned(),
         };
         if !path.starts_with('/') || path.starts_with("//") {
             return Err(not_an_id());
         }
-        let url = Url::parse(&format!(
-            "{}{path}{separator}api-version={api_version}",
-            self.base
-        ))
-        .map_err(|e| ArmError::Request(RequestError::Other(e.to_string())))?;
+        let url = format!("{}{path}{separator}api-version={api_version}", self.base);
+        let url = Url::parse(&url).map_err(|_| {
+            ArmError::Request(RequestError::InvalidUrl {
+                url: http::shown(&url),
+            })
+        })?;
         if !self.is_ours(&url) {
             return Err(not_an_id());
         }
@@ -191,37 +197,7 @@ impl<'a> Arm<'a> {
                 duration: started.elapsed(),
             });
         let response = result.map_err(ArmError::Request)?;
-        let json = response.json();
-        if response.status != StatusCode::OK {
-            let Some(json) = json else {
-                return Err(ArmError::NotJson {
-                    status: response.status.as_u16(),
-                });
-            };
-            let error = json.get("error");
-            // ARM's messages name the action and the whole scope; they run to several hundred
-            // characters and must not lose their end. Only a runaway one is cut, visibly.
-            let field = |name: &str| {
-                let text = error
-                    .and_then(|e| e.get(name))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                // Another service's words reach the terminal: no control characters.
-                let text = crate::registry::http::printable(text);
-                match text.char_indices().nth(MAX_MESSAGE) {
-                    Some((at, _)) => format!("{}…", &text[..at]),
-                    None => text,
-                }
-            };
-            return Err(ArmError::Status {
-                status: response.status.as_u16(),
-                code: field("code"),
-                message: field("message"),
-            });
-        }
-        json.ok_or(ArmError::NotJson {
-            status: response.status.as_u16(),
-        })
+        read_answer(response.status.as_u16(), &response.body)
     }
 
     /// The registry named `name` (any case) in the subscription, in full; `None` when there is
@@ -235,20 +211,9 @@ impl<'a> Arm<'a> {
         let mut page = self.get(&path, RESOURCES_API).await?;
         let mut id = None;
         for _ in 0..MAX_PAGES {
-            id = page
-                .get("value")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|r| {
-                    r.get("name")
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-                .and_then(|r| r.get("id")?.as_str().map(str::to_owned));
-            let next = page
-                .get("nextLink")
-                .and_then(Value::as_str)
+            let (found, next) = read_page(&page, name);
+            id = found;
+            let next = next
                 .and_then(|link| Url::parse(link).ok())
                 .filter(|link| self.is_ours(link));
             match next {
@@ -271,9 +236,139 @@ impl<'a> Arm<'a> {
     }
 }
 
+/// A Resource Manager answer: the JSON of a 200, or the error it is. An error's `code` and
+/// `message` (`{"error":{"code","message"}}`) are kept as ARM wrote them, printable and bounded.
+pub fn read_answer(status: u16, body: &[u8]) -> Result<Value, ArmError> {
+    let json = serde_json::from_slice::<Value>(body).ok();
+    if status != 200 {
+        let Some(json) = json else {
+            return Err(ArmError::NotJson { status });
+        };
+        let error = json.get("error");
+        // ARM's messages name the action and the whole scope; they run to several hundred
+        // characters and must not lose their end. Only a runaway one is cut, visibly.
+        let field = |name: &str| {
+            let text = error
+                .and_then(|e| e.get(name))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            // Another service's words reach the terminal: no control characters.
+            let text = http::printable(text);
+            match text.char_indices().nth(MAX_MESSAGE) {
+                Some((at, _)) => format!("{}…", &text[..at]),
+                None => text,
+            }
+        };
+        return Err(ArmError::Status {
+            status,
+            code: field("code"),
+            message: field("message"),
+        });
+    }
+    json.ok_or(ArmError::NotJson { status })
+}
+
+/// One page of a resource list: the ID of the resource named `name` (any case) on it, and the
+/// `nextLink` to the next page, unchecked (the caller keeps the token on its own origin).
+pub fn read_page<'a>(page: &'a Value, name: &str) -> (Option<String>, Option<&'a str>) {
+    let id = page
+        .get("value")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            r.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .and_then(|r| r.get("id")?.as_str().map(str::to_owned));
+    let next = page.get("nextLink").and_then(Value::as_str);
+    (id, next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_is_its_json_or_arms_own_error() {
+        assert_eq!(
+            read_answer(200, br#"{"value":[]}"#),
+            Ok(serde_json::json!({"value": []}))
+        );
+        assert_eq!(
+            read_answer(200, b"<html>"),
+            Err(ArmError::NotJson { status: 200 })
+        );
+        assert_eq!(
+            read_answer(502, b"<html>"),
+            Err(ArmError::NotJson { status: 502 })
+        );
+        let denied = br#"{"error":{"code":"AuthorizationFailed","message":"The client 'a' does not have authorization."}}"#;
+        assert_eq!(
+            read_answer(403, denied),
+            Err(ArmError::Status {
+                status: 403,
+                code: "AuthorizationFailed".into(),
+                message: "The client 'a' does not have authorization.".into(),
+            })
+        );
+        // A 201 is not the 200 the reads expect: its body is not taken for the resource.
+        assert!(matches!(
+            read_answer(201, b"{}"),
+            Err(ArmError::Status { status: 201, .. })
+        ));
+    }
+
+    #[test]
+    fn arms_words_are_printable_and_a_runaway_message_is_cut_visibly() {
+        let body = serde_json::json!({"error": {
+            "code": "Bad\u{1b}[2J",
+            "message": "x".repeat(MAX_MESSAGE + 10),
+        }});
+        let Err(ArmError::Status { code, message, .. }) =
+            read_answer(400, body.to_string().as_bytes())
+        else {
+            panic!("not a status error")
+        };
+        assert_eq!(code, "Bad\u{fffd}[2J");
+        assert_eq!(message.chars().count(), MAX_MESSAGE + 1);
+        assert!(message.ends_with("x…"));
+    }
+
+    #[test]
+    fn a_page_gives_the_registry_in_any_case_and_the_next_link() {
+        let page = serde_json::json!({
+            "value": [
+                {"name": "other", "id": "/subscriptions/s/other"},
+                {"name": "MyReg", "id": "/subscriptions/s/myreg"},
+            ],
+            "nextLink": "https://management.azure.com/next",
+        });
+        assert_eq!(
+            read_page(&page, "myreg"),
+            (
+                Some("/subscriptions/s/myreg".to_owned()),
+                Some("https://management.azure.com/next")
+            )
+        );
+        assert_eq!(
+            read_page(&page, "absent"),
+            (None, Some("https://management.azure.com/next"))
+        );
+        assert_eq!(read_page(&serde_json::json!([1]), "myreg"), (None, None));
+    }
+
+    #[test]
+    fn a_path_that_is_not_a_resource_id_has_its_own_text() {
+        // Before: an English sentence made in Rust, the same in every language.
+        let text = ArmError::NotAResourceId {
+            path: "@evil.example/x\u{1b}[2J".into(),
+        }
+        .describe();
+        assert_eq!(text.key, "health.arm.not_a_resource_id");
+        assert_eq!(text.plain("path"), Some("@evil.example/x\u{fffd}[2J"));
+    }
 
     #[test]
     fn the_subscription_comes_from_the_flag_the_profile_then_the_environment() {

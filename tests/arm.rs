@@ -1329,7 +1329,7 @@ fn cmk_identity_id_that_leads_elsewhere_is_not_followed_with_the_token() {
             );
             assert_eq!(
                 finding_head(run, "RESOURCE_MANAGER_ERROR")[2],
-                format!("'{sneaky}' is not a resource ID")
+                format!("'{sneaky}' is not a resource ID on this Resource Manager, so it was not requested.")
             );
         })
         .verify_failing("registry.cmk", "RESOURCE_MANAGER_ERROR");

@@ -1,9 +1,10 @@
 //! Property tests of the parsers that read what other programs and servers send: the
 //! `WWW-Authenticate` challenge, docker's, helm's and notary's version output, JWT payloads, token
-//! endpoint answers, the registry's error documents, az's config files and the knowledge
-//! markdown. On arbitrary input they never panic and their output stays bounded by the input; on
-//! structured input they read back what was written. (The fuzz targets in `fuzz/` push the same
-//! parsers much harder; this is the part that runs with every `cargo test`.)
+//! endpoint answers, the registry's error documents, az's config files, docker's `config.json`,
+//! Azure Resource Manager's answers and the knowledge markdown. On arbitrary input they never
+//! panic and their output stays bounded by the input; on structured input they read back what
+//! was written. (The fuzz targets in `fuzz/` push the same parsers much harder; this is the part
+//! that runs with every `cargo test`.)
 
 #[path = "../src/knowledge/source.rs"]
 #[allow(dead_code)]
@@ -12,13 +13,15 @@ mod source;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use acr_health::arm::{self, ArmError};
+use acr_health::azconfig;
 use acr_health::checks::{self, Arg, CheckStatus, Text, docker, helm, notary};
 use acr_health::knowledge::Code;
 use acr_health::registry::challenge::{self, Challenge};
 use acr_health::registry::credential::{self, Source};
+use acr_health::registry::credentials_in_docker_config;
 use acr_health::registry::http::{self, Response};
 use acr_health::registry::oci::{Manifest, Platform};
-use acr_health::{arm, azconfig};
 use base64::Engine;
 use proptest::prelude::*;
 use reqwest::StatusCode;
@@ -517,6 +520,178 @@ proptest! {
         let found = arm::subscription(None, "AzureCloud", from_env);
         prop_assert!(found.is_some());
         let _ = azconfig::default_registry(env);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker's config.json
+
+fn base64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_docker_config_is_read_without_panicking(file in text(), login_server in text()) {
+        if credentials_in_docker_config(&file, &login_server).is_some() {
+            prop_assert!(serde_json::from_str::<Value>(&file).is_ok(), "{:?}", file);
+        }
+    }
+
+    /// `docker login`'s entry (`auth`: base64 of `user:password`, where the password may hold
+    /// colons) or the older `username` and `password`, under the host as docker writes keys:
+    /// bare, with `https://` or `http://`, with a trailing slash or a path, in any case. Another
+    /// registry's entry, before it in the file, is not taken.
+    #[test]
+    fn docker_login_entries_are_found(
+        host in "[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,10}){0,3}(:[0-9]{1,5})?",
+        user in "[^:]{0,20}",
+        password in any::<String>(),
+        scheme in prop_oneof![Just(""), Just("https://"), Just("http://")],
+        path in prop_oneof![Just(""), Just("/"), Just("/v1/"), Just("/v2/token")],
+        upper in any::<bool>(),
+        legacy in any::<bool>(),
+    ) {
+        let written = if upper { host.to_ascii_uppercase() } else { host.clone() };
+        let key = format!("{scheme}{written}{path}");
+        let entry = if legacy {
+            json!({"username": user, "password": password, "email": "user@example.com"})
+        } else {
+            json!({"auth": base64(&format!("{user}:{password}"))})
+        };
+        let file = json!({
+            "auths": {
+                format!("https://{host}.other.example/"): {"auth": base64("someone:else")},
+                key.clone(): entry,
+            },
+            "credsStore": "desktop",
+        });
+        prop_assert_eq!(
+            credentials_in_docker_config(&serde_json::to_string_pretty(&file).unwrap(), &host),
+            Some((user.clone(), password.clone())),
+            "{}", key
+        );
+        // Only the other registry's entry: nothing for this one.
+        let file = json!({"auths": {format!("{host}.other.example"): {"auth": base64("a:b")}}});
+        prop_assert_eq!(credentials_in_docker_config(&file.to_string(), &host), None);
+    }
+}
+
+#[test]
+fn docker_config_entries_without_usable_credentials_give_none() {
+    let host = "myreg.azurecr.io";
+    for entry in [
+        json!({}),
+        json!({"auth": "not base64!"}),
+        json!({"auth": base64("no-colon")}),
+        json!({"auth": base64("\u{0}"), "username": "u"}),
+        json!({"username": "u"}),
+        json!({"auth": 7, "password": "p"}),
+        // What `az acr login` leaves: an identity token, which is not a password.
+        json!({"identitytoken": "eyJ0eXAiOiJKV1QifQ.e30.c2ln"}),
+    ] {
+        let file = json!({"auths": {host: entry}}).to_string();
+        assert_eq!(credentials_in_docker_config(&file, host), None, "{file}");
+    }
+    // An empty `auth` falls back to `username` and `password`, as docker does.
+    let file = json!({"auths": {host: {"auth": "", "username": "u", "password": "p"}}}).to_string();
+    assert_eq!(
+        credentials_in_docker_config(&file, host),
+        Some(("u".to_owned(), "p".to_owned()))
+    );
+    // The exact key wins over an earlier one that only normalises to the host.
+    let file = json!({"auths": {
+        format!("https://{host}/"): {"auth": base64("first:1")},
+        host: {"auth": base64("exact:2")},
+    }})
+    .to_string();
+    assert_eq!(
+        credentials_in_docker_config(&file, host),
+        Some(("exact".to_owned(), "2".to_owned()))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Azure Resource Manager's answers
+
+/// ARM's words as the report shows them: printable, and a runaway one cut with `…`.
+fn as_shown(text: &str) -> String {
+    let text = http::printable(text);
+    match text.char_indices().nth(arm::MAX_MESSAGE) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_arm_answer_is_read_without_panicking(status in prop_oneof![Just(200u16), 100u16..600], body in text()) {
+        match arm::read_answer(status, body.as_bytes()) {
+            Ok(json) => {
+                prop_assert_eq!(status, 200);
+                prop_assert_eq!(Some(json), serde_json::from_str::<Value>(&body).ok());
+            }
+            Err(ArmError::NotJson { status: s }) => prop_assert_eq!(s, status),
+            Err(ArmError::Status { status: s, code, message }) => {
+                prop_assert_eq!(s, status);
+                prop_assert_ne!(status, 200);
+                for text in [code, message] {
+                    prop_assert!(text.chars().count() <= arm::MAX_MESSAGE + 1);
+                    prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+                }
+            }
+            Err(other) => prop_assert!(false, "{:?}", other),
+        }
+    }
+
+    /// `{"error":{"code","message"}}` on any status but 200: ARM's code and message, whatever
+    /// else the error holds.
+    #[test]
+    fn arm_errors_keep_arms_code_and_message(
+        status in (100u16..600).prop_filter("not 200", |s| *s != 200),
+        code in proptest::option::of(any::<String>()),
+        message in proptest::option::of(prop_oneof![any::<String>(), "[a-z ]{3990,4010}"]),
+        details in json_value(),
+    ) {
+        let mut error = json!({"details": details});
+        if let Some(code) = &code { error["code"] = json!(code); }
+        if let Some(message) = &message { error["message"] = json!(message); }
+        let body = json!({"error": error}).to_string();
+        prop_assert_eq!(
+            arm::read_answer(status, body.as_bytes()),
+            Err(ArmError::Status {
+                status,
+                code: as_shown(code.as_deref().unwrap_or_default()),
+                message: as_shown(message.as_deref().unwrap_or_default()),
+            })
+        );
+        prop_assert_eq!(arm::read_answer(200, body.as_bytes()), Ok(json!({"error": error})));
+    }
+
+    /// A page of the resource list: the first resource with the name (any case) gives its ID,
+    /// and `nextLink` comes back as it is.
+    #[test]
+    fn resource_pages_give_the_registry_and_the_next_link(
+        names in proptest::collection::vec("[a-zA-Z0-9-]{1,8}", 0..6),
+        wanted in "[a-zA-Z0-9-]{1,8}",
+        next in proptest::option::of(any::<String>()),
+    ) {
+        let resources: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({"name": n, "id": format!("/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/{n}/{i}"), "type": "Microsoft.ContainerRegistry/registries"}))
+            .collect();
+        let mut page = json!({"value": resources});
+        if let Some(next) = &next { page["nextLink"] = json!(next); }
+        let expected = names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(&wanted))
+            .map(|i| resources[i]["id"].as_str().unwrap().to_owned());
+        prop_assert_eq!(arm::read_page(&page, &wanted), (expected, next.as_deref()));
     }
 }
 

@@ -7,7 +7,7 @@ use base64::Engine;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::http::{RequestError, Response, TlsKind, Transport};
+use super::http::{self, Protocol, RequestError, Response, TlsKind, Transport};
 use crate::checks::{CommandRecord, Context, Text, process};
 
 /// The audience of ACR's data plane.
@@ -316,7 +316,8 @@ async fn token_endpoint(
     source: Source,
     records: &mut Vec<CommandRecord>,
 ) -> Result<EntraToken, Text> {
-    let url = Url::parse(&format!("{authority}/{tenant}/oauth2/v2.0/token")).map_err(refused)?;
+    let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
+    let url = Url::parse(&url).map_err(|_| invalid_url(&url))?;
     let started = Instant::now();
     let result = transport
         .send(Method::POST, &url, None, &[], Some(form))
@@ -341,7 +342,7 @@ async fn managed_identity(
                 endpoint,
                 [("resource", resource), ("api-version", "2019-08-01")],
             )
-            .map_err(refused)?;
+            .map_err(|_| invalid_url(endpoint))?;
             (url, ("X-IDENTITY-HEADER", secret))
         }
         _ => {
@@ -349,11 +350,12 @@ async fn managed_identity(
                 .var("IMDS_ENDPOINT")
                 .unwrap_or(DEFAULT_IMDS)
                 .trim_end_matches('/');
+            let url = format!("{base}/metadata/identity/oauth2/token");
             let url = Url::parse_with_params(
-                &format!("{base}/metadata/identity/oauth2/token"),
+                &url,
                 [("api-version", "2018-02-01"), ("resource", resource)],
             )
-            .map_err(refused)?;
+            .map_err(|_| invalid_url(&url))?;
             (url, ("Metadata", "true"))
         }
     };
@@ -414,6 +416,13 @@ pub fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<E
     }
 }
 
+/// An endpoint from the environment that is not a URL (the parser's own words are English).
+fn invalid_url(url: &str) -> Text {
+    describe(&RequestError::InvalidUrl {
+        url: http::shown(url),
+    })
+}
+
 /// A secret-free description of a failed request, for the report.
 pub fn describe(error: &RequestError) -> Text {
     match error {
@@ -435,6 +444,20 @@ pub fn describe(error: &RequestError) -> Text {
         RequestError::Proxy { proxy, reason } => Text::ui("health.request.proxy")
             .arg("proxy", proxy)
             .arg("reason", reason),
+        RequestError::Unreachable => Text::ui("health.request.unreachable"),
+        RequestError::Incomplete => Text::ui("health.request.incomplete"),
+        RequestError::Protocol(protocol) => match protocol {
+            Protocol::Version => Text::ui("health.request.not_http_version"),
+            Protocol::Status => Text::ui("health.request.not_http_status"),
+            Protocol::Header => Text::ui("health.request.bad_header"),
+            Protocol::HeadTooLarge => Text::ui("health.request.head_too_large"),
+            Protocol::Chunked => Text::ui("health.request.bad_chunked"),
+            Protocol::Http2(code) => Text::ui("health.request.http2").arg("code", code),
+            Protocol::Other => Text::ui("health.request.not_http"),
+        },
+        RequestError::Body(reason) => Text::ui("health.request.body").arg("reason", reason),
+        RequestError::InvalidUrl { url } => Text::ui("health.request.invalid_url").arg("url", url),
+        RequestError::InvalidHeader => Text::ui("health.request.invalid_header"),
         RequestError::BodyTooLarge => Text::ui("health.request.too_large"),
         RequestError::Other(reason) => Text::ui("health.request.other").arg("reason", reason),
     }
@@ -443,6 +466,36 @@ pub fn describe(error: &RequestError) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_failures_are_told_in_the_users_language() {
+        // Before: hyper's and url's English sentences went into the Dutch report as they were.
+        let nl = crate::knowledge::language("nl").unwrap();
+        let text =
+            |e: RequestError| crate::report::localize(nl, &describe(&e), "registry.challenge");
+        assert_eq!(
+            text(RequestError::Incomplete),
+            "De verbinding werd gesloten voordat er een volledig antwoord was."
+        );
+        assert_eq!(
+            text(RequestError::Protocol(Protocol::Http2(
+                "COMPRESSION_ERROR".into()
+            ))),
+            "De HTTP/2-verbinding is mislukt met foutcode COMPRESSION_ERROR."
+        );
+        assert_eq!(
+            text(RequestError::Protocol(Protocol::Version)),
+            "Het antwoord is geen HTTP: de eerste regel heeft geen geldige HTTP-versie, dus daar luistert mogelijk iets anders dan een webserver."
+        );
+        assert_eq!(
+            crate::report::localize(
+                nl,
+                &invalid_url("https://u:geheim@login .example/t?x=1"),
+                ""
+            ),
+            "https://login .example/t kan niet worden opgevraagd: het is geen geldige http- of https-URL."
+        );
+    }
 
     #[test]
     fn the_tenant_is_read_from_the_token() {

@@ -40,17 +40,61 @@ pub enum TransportError {
     Client(String),
 }
 
-/// Why a request got no response.
+/// Why a request got no response. Each kind has its own text in the report; a library's own
+/// (English) words are kept only where nothing more specific is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestError {
-    Timeout { seconds: u64 },
+    Timeout {
+        seconds: u64,
+    },
     Dns(String),
-    Tls { kind: TlsKind, detail: String },
+    Tls {
+        kind: TlsKind,
+        detail: String,
+    },
     Refused,
     Reset,
-    Proxy { proxy: String, reason: String },
+    /// No route to the network or the host from this machine.
+    Unreachable,
+    /// The connection closed before the answer was complete (hyper's incomplete message, or a
+    /// body that stops short of its length).
+    Incomplete,
+    /// What came back is not valid HTTP.
+    Protocol(Protocol),
+    /// The body could not be read, for a reason the libraries give only in words.
+    Body(String),
+    /// The URL cannot be requested (it does not parse, or is not http or https); shown without
+    /// its query and user information.
+    InvalidUrl {
+        url: String,
+    },
+    /// A header value of ours holds bytes HTTP forbids (a token or password with a line break).
+    InvalidHeader,
+    Proxy {
+        proxy: String,
+        reason: String,
+    },
     BodyTooLarge,
     Other(String),
+}
+
+/// How an answer breaks HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protocol {
+    /// The status line has no valid HTTP version: what answered does not speak HTTP/1.x.
+    Version,
+    /// The status code is not three digits.
+    Status,
+    /// A header is malformed (a forbidden byte, an unreadable `Content-Length`).
+    Header,
+    /// The status line and headers are larger than the client reads.
+    HeadTooLarge,
+    /// The chunked encoding of the body is malformed.
+    Chunked,
+    /// An HTTP/2 error code (RFC 9113 section 7), by name: `COMPRESSION_ERROR`, ...
+    Http2(String),
+    /// Another parse error of hyper's.
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,15 +384,110 @@ impl Transport {
         if error.is_connect() && chain_mentions(error, "dns error") {
             return RequestError::Dns(deepest(error));
         }
-        match io_kind(error) {
-            Some(std::io::ErrorKind::ConnectionRefused) => RequestError::Refused,
-            Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => {
-                RequestError::Reset
-            }
-            Some(std::io::ErrorKind::UnexpectedEof) => RequestError::Reset,
-            _ => RequestError::Other(deepest(error)),
+        // reqwest reports a failed read of the body as a decode error (`Response::chunk`).
+        let in_body = error.is_body() || error.is_decode();
+        if let Some(known) = cause(&chain(error), in_body) {
+            return known;
+        }
+        if error.is_builder() {
+            return RequestError::InvalidUrl {
+                url: error.url().map(|u| shown(u.as_str())).unwrap_or_default(),
+            };
+        }
+        if in_body {
+            return RequestError::Body(deepest(error));
+        }
+        RequestError::Other(deepest(error))
+    }
+}
+
+/// What the errors in a chain say, from the most specific: a header we could not send, hyper's
+/// reading of the answer, an HTTP/2 error code, then the operating system's error kind.
+/// `in_body`: the status and headers had arrived.
+fn cause(chain: &[&(dyn std::error::Error + 'static)], in_body: bool) -> Option<RequestError> {
+    use reqwest::header::{InvalidHeaderName, InvalidHeaderValue};
+    // reqwest wraps these in `http::Error`, which does not give them as its source.
+    let bad_header = |e: &&(dyn std::error::Error + 'static)| {
+        e.is::<InvalidHeaderValue>()
+            || e.is::<InvalidHeaderName>()
+            || e.downcast_ref::<http::Error>()
+                .is_some_and(|e| e.is::<InvalidHeaderValue>() || e.is::<InvalidHeaderName>())
+    };
+    if chain.iter().any(bad_header) {
+        return Some(RequestError::InvalidHeader);
+    }
+    if let Some(hyper) = chain.iter().find_map(|e| e.downcast_ref::<hyper::Error>()) {
+        if hyper.is_incomplete_message() {
+            return Some(RequestError::Incomplete);
+        }
+        if hyper.is_parse() {
+            return Some(RequestError::Protocol(parse_error(hyper)));
         }
     }
+    if let Some(code) = chain
+        .iter()
+        .filter_map(|e| e.downcast_ref::<h2::Error>())
+        .find_map(h2::Error::reason)
+    {
+        // The name of the code (its Debug form), not h2's English description of it.
+        return Some(RequestError::Protocol(Protocol::Http2(format!("{code:?}"))));
+    }
+    let io = chain
+        .iter()
+        .rev()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())?;
+    use std::io::ErrorKind;
+    Some(match io.kind() {
+        ErrorKind::ConnectionRefused => RequestError::Refused,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => RequestError::Reset,
+        ErrorKind::UnexpectedEof if in_body => RequestError::Incomplete,
+        ErrorKind::UnexpectedEof => RequestError::Reset,
+        ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable => RequestError::Unreachable,
+        // hyper's chunked decoder says so with these kinds and words only.
+        ErrorKind::InvalidInput | ErrorKind::InvalidData if in_body => {
+            RequestError::Protocol(Protocol::Chunked)
+        }
+        _ => return None,
+    })
+}
+
+/// Which part of the head hyper could not parse. hyper tells a bad status code and an HTTP/2
+/// preface apart through its client API; the rest only through its description.
+fn parse_error(error: &hyper::Error) -> Protocol {
+    if error.is_parse_status() {
+        return Protocol::Status;
+    }
+    if error.is_parse_version_h2() {
+        return Protocol::Version;
+    }
+    let words = error.to_string();
+    if words.contains("too large") {
+        Protocol::HeadTooLarge
+    } else if words.contains("version") {
+        Protocol::Version
+    } else if ["header", "content-length", "transfer-encoding"]
+        .iter()
+        .any(|w| words.contains(w))
+    {
+        Protocol::Header
+    } else {
+        Protocol::Other
+    }
+}
+
+/// A URL for the report: without user information or query (either may hold a secret), and
+/// printable. Works on text that does not parse as a URL too.
+pub fn shown(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_owned(),
+    };
+    printable(&url)
 }
 
 /// Form encoding (`application/x-www-form-urlencoded`), in the order given.
@@ -475,13 +614,6 @@ fn deepest(error: &reqwest::Error) -> String {
         .unwrap_or_default()
 }
 
-fn io_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
-    chain(error)
-        .iter()
-        .rev()
-        .find_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
-}
-
 fn find_rustls(error: &reqwest::Error) -> Option<RequestError> {
     chain(error).iter().find_map(|e| {
         let tls = e.downcast_ref::<rustls::Error>()?;
@@ -506,6 +638,155 @@ fn find_rustls(error: &reqwest::Error) -> Option<RequestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+
+    /// A server on loopback for one connection: it reads the request head, writes `answer` as
+    /// it is and closes the connection.
+    fn answering(answer: &[u8]) -> Url {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/v2/", listener.local_addr().unwrap())).unwrap();
+        let answer = answer.to_vec();
+        std::thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let (mut head, mut buf) = (Vec::new(), [0u8; 4096]);
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(&answer);
+        });
+        url
+    }
+
+    fn transport() -> Transport {
+        Transport::new(&HashMap::new(), Duration::from_secs(10), &[]).unwrap()
+    }
+
+    /// What a request to a server that answers `answer` fails with.
+    async fn failure(answer: &[u8]) -> RequestError {
+        let url = answering(answer);
+        match transport().send(Method::GET, &url, None, &[], None).await {
+            Ok(response) => panic!("no error: {response:?}"),
+            Err(error) => error,
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_that_are_not_http_are_told_apart() {
+        // Before: each of these was hyper's English sentence, shown as it was in every language.
+        use Protocol::*;
+        let cases: [(&[u8], RequestError); 6] = [
+            (b"SSH-2.0-OpenSSH_9.6\r\n", RequestError::Protocol(Version)),
+            (b"HTTP/1.1 2000 OK\r\n\r\n", RequestError::Protocol(Status)),
+            (
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"x\0\"\r\n\r\n",
+                RequestError::Protocol(Header),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
+                RequestError::Protocol(Header),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n",
+                RequestError::Protocol(Chunked),
+            ),
+            (
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                RequestError::Protocol(Version),
+            ),
+        ];
+        for (answer, expected) in cases {
+            assert_eq!(
+                failure(answer).await,
+                expected,
+                "{}",
+                String::from_utf8_lossy(answer)
+            );
+        }
+        let mut huge = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+        huge.extend(std::iter::repeat_n(b'x', 1 << 20));
+        assert_eq!(failure(&huge).await, RequestError::Protocol(HeadTooLarge));
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_early_is_incomplete_or_reset() {
+        // Before: "connection closed before message completed", in English.
+        for answer in [
+            &b""[..],
+            b"HTTP/1.1 200 OK\r\nContent-",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\"",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc",
+        ] {
+            assert_eq!(
+                failure(answer).await,
+                RequestError::Incomplete,
+                "{}",
+                String::from_utf8_lossy(answer)
+            );
+        }
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/", closed.local_addr().unwrap())).unwrap();
+        drop(closed);
+        let refused = transport().send(Method::GET, &url, None, &[], None).await;
+        assert_eq!(refused.unwrap_err(), RequestError::Refused);
+    }
+
+    #[tokio::test]
+    async fn requests_that_cannot_be_made_say_why_without_secrets() {
+        let url = answering(b"HTTP/1.1 204 No Content\r\n\r\n");
+        let token = "Bearer secret-part\nsecond-line";
+        let error = transport()
+            .send(Method::GET, &url, Some(token), &[], None)
+            .await
+            .unwrap_err();
+        assert_eq!(error, RequestError::InvalidHeader);
+        let ftp = Url::parse("ftp://user:pw@files.example/x?sig=secret").unwrap();
+        let error = transport()
+            .send(Method::GET, &ftp, None, &[], None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            RequestError::InvalidUrl {
+                url: "ftp://files.example/x".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn http2_codes_and_unreachable_networks_are_named() {
+        let reset = h2::Error::from(h2::Reason::COMPRESSION_ERROR);
+        assert_eq!(
+            cause(&[&reset], false),
+            Some(RequestError::Protocol(Protocol::Http2(
+                "COMPRESSION_ERROR".to_owned()
+            )))
+        );
+        let unreachable = std::io::Error::from(std::io::ErrorKind::NetworkUnreachable);
+        assert_eq!(
+            cause(&[&unreachable], false),
+            Some(RequestError::Unreachable)
+        );
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert_eq!(cause(&[&eof], false), Some(RequestError::Reset));
+        assert_eq!(cause(&[&eof], true), Some(RequestError::Incomplete));
+        let other = std::io::Error::other("anything");
+        assert_eq!(cause(&[&other], false), None);
+    }
+
+    #[test]
+    fn urls_are_shown_without_user_information_or_query() {
+        assert_eq!(
+            shown("https://user:pw@login.example:8443/t/x?client_secret=s#f"),
+            "https://login.example:8443/t/x"
+        );
+        assert_eq!(shown("not a url\u{1b}[2J"), "not a url\u{fffd}[2J");
+        assert_eq!(shown("http://a@b@host"), "http://host");
+    }
 
     #[test]
     fn forms_are_encoded_like_python_requests_does() {

@@ -1063,13 +1063,33 @@ fn docker_config_credentials(context: &Context, login_server: &str) -> Option<(S
                 .map(|h| std::path::Path::new(h).join(".docker"))
         })?;
     let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    credentials_in_docker_config(&text, login_server)
+}
+
+/// Basic credentials for `login_server` in the text of docker's `config.json`: the `auths` entry
+/// for that host (an exact key first, else one written as docker writes them, with a scheme or a
+/// path), from its `auth` (base64 of `user:password`) or else its `username` and `password`, as
+/// docker reads them. Pure, so the fuzz target reaches it.
+pub fn credentials_in_docker_config(text: &str, login_server: &str) -> Option<(String, String)> {
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
     let auths = json.get("auths")?.as_object()?;
-    let entry = auths.iter().find_map(|(key, value)| {
-        let key = key.trim_start_matches("https://").trim_end_matches('/');
-        (key.eq_ignore_ascii_case(login_server)).then_some(value)
+    let entry = auths.get(login_server).or_else(|| {
+        auths.iter().find_map(|(key, value)| {
+            // docker's `ConvertToHostname`: one `http://` or `https://` off, and any path.
+            let key = key
+                .strip_prefix("https://")
+                .or_else(|| key.strip_prefix("http://"))
+                .unwrap_or(key);
+            let host = key.split('/').next().unwrap_or_default();
+            host.eq_ignore_ascii_case(login_server).then_some(value)
+        })
     })?;
-    if let Some(auth) = entry.get("auth").and_then(|a| a.as_str()) {
+    // An empty `auth` is no `auth`: docker falls back to the other fields then.
+    if let Some(auth) = entry
+        .get("auth")
+        .and_then(|a| a.as_str())
+        .filter(|a| !a.is_empty())
+    {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth)
             .ok()?;

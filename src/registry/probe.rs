@@ -479,9 +479,10 @@ impl<'a> Probe<'a> {
                     let code = match &error {
                         RequestError::Dns(_) => Code::STORAGE_DNS_ERROR,
                         RequestError::Tls { .. } => Code::STORAGE_SSL_ERROR,
-                        RequestError::Refused | RequestError::Reset => {
-                            Code::STORAGE_CONNECTION_ERROR
-                        }
+                        RequestError::Refused
+                        | RequestError::Reset
+                        | RequestError::Unreachable
+                        | RequestError::Incomplete => Code::STORAGE_CONNECTION_ERROR,
                         RequestError::Timeout { .. } => Code::STORAGE_TIMEOUT_ERROR,
                         _ => Code::CONNECTIVITY_BLOB_ERROR,
                     };
