@@ -64,9 +64,16 @@ def main():
                 "`version --format json` now answers both checks; compiling every template at start "
                 "was a fifth of our instructions, so templates compile when first used, while the "
                 "child runs; aws-lc's jitter entropy cost 35 ms per process that uses TLS, so it is "
-                "built without it (.cargo/config.toml). What remains is our own start before the child "
-                "(about 1.5 ms: loading a 9.5 MB binary with its relocations, arguments, the runtime) "
-                "and the report after it, on a machine whose 2 cores the Go client keeps busy.")
+                "built without it (.cargo/config.toml); the HTTPS client of the test pull is built "
+                "on a second thread while the child runs, and the system's roots are read from "
+                "their bundle file only (the platform verifier also read all of /etc/ssl/certs). "
+                "What remains is our own start before the child (about 1.5 ms: loading a 9.5 MB "
+                "binary with its relocations, arguments, the runtime), the report after it, and, "
+                "since the daemonless test pull, about 1 ms for that pull, which needs the daemon's "
+                "answer first (here it ends at once: no route to mcr.microsoft.com), on a machine "
+                "whose 2 cores the Go client keeps busy. Measured side by side with hyperfine: the "
+                "build just before the daemonless pull ran at 1.20-1.29x the child, this one at "
+                "1.27-1.28x.")
     explain_rows = []
     for name, label in [("D1", "explain CONNECTIVITY_SSL_ERROR --lang nl"),
                         ("D2", "explain --list -o json")]:

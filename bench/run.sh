@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}
 root=$PWD
+started=$SECONDS
 
 if [ ! -x bench/.venv/bin/az ] || ! bench/.venv/bin/az version 2>/dev/null | grep -q '"azure-cli": "2.91.0"'; then
   echo "bench: installing Azure CLI 2.91.0 into bench/.venv (a few minutes, once)" >&2
@@ -100,6 +101,8 @@ echo "bench: micro benchmarks (divan)" >&2
     tail -n 15 "$work/bench.out"
   fi
   echo '```'
+  echo
+  echo "This whole \`bench/run.sh $runs\` took $((SECONDS - started)) s (with what it had to install and build)."
 } >> "$work/results.md"
 cp "$work/results.md" bench/results.md
 cat bench/results.md

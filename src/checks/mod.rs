@@ -225,6 +225,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// The `--resolve` pins as the HTTP client takes them: host and address (the client pins a
+    /// name for every port).
+    pub fn pins_by_host(&self) -> Vec<(String, SocketAddr)> {
+        self.pinned
+            .iter()
+            .map(|(h, _, a)| (h.clone(), *a))
+            .collect()
+    }
+
     pub fn var(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)

@@ -286,19 +286,12 @@ async fn routing(
 }
 
 async fn resolve(name: &str, timeout: Duration) -> Result<Vec<IpAddr>, String> {
-    match tokio::time::timeout(timeout, tokio::net::lookup_host((name, 443))).await {
-        Ok(Ok(found)) => {
-            let mut addresses: Vec<IpAddr> = Vec::new();
-            for address in found {
-                if !addresses.contains(&address.ip()) {
-                    addresses.push(address.ip());
-                }
-            }
-            Ok(addresses)
-        }
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err(format!("{} s", timeout.as_secs())),
-    }
+    super::dns::resolve(name, 443, timeout)
+        .await
+        .map_err(|why| match why {
+            super::dns::Unresolved::Failed(reason) => reason,
+            super::dns::Unresolved::TimedOut => format!("{} s", timeout.as_secs()),
+        })
 }
 
 #[cfg(test)]

@@ -46,15 +46,15 @@ impl Chain<'_> {
         }
         if let Some(repository) = self.plan.round_trip.clone() {
             let outcome = self.round_trip(&mut probe, session, &repository).await;
-            self.emit_probed(&mut probe, 0, outcome);
+            self.emit_probed(&mut probe, outcome);
         }
     }
 
-    /// Emits `outcome` with the probe's requests since `from` as its notes, and hands them to
-    /// `--debug` too.
-    fn emit_probed(&mut self, probe: &mut Probe<'_>, from: usize, outcome: Outcome) {
+    /// Emits `outcome` with the probe's requests since the last one as its notes, and hands
+    /// them to `--debug` too.
+    fn emit_probed(&mut self, probe: &mut Probe<'_>, outcome: Outcome) {
         let outcome = probe
-            .request_notes(from)
+            .request_notes()
             .into_iter()
             .fold(outcome, Outcome::note);
         self.records.append(&mut probe.records);
@@ -69,7 +69,6 @@ impl Chain<'_> {
         session: &Session,
     ) -> Option<(Image, Option<String>)> {
         let check = "registry.manifest";
-        let from = probe.records.len();
         let result = self.find_image(probe, session).await;
         match result {
             Ok(Ok((image, authorization))) => {
@@ -84,16 +83,16 @@ impl Chain<'_> {
                     outcome =
                         outcome.note(Text::ui("health.probe.platform").arg("platform", platform));
                 }
-                self.emit_probed(probe, from, outcome);
+                self.emit_probed(probe, outcome);
                 Some((image, authorization))
             }
             Ok(Err(nothing)) => {
-                self.emit_probed(probe, from, Outcome::skipped(check, nothing));
+                self.emit_probed(probe, Outcome::skipped(check, nothing));
                 None
             }
             Err(failure) => {
                 let code = failure.code;
-                self.emit_probed(probe, from, failure.into_outcome(check));
+                self.emit_probed(probe, failure.into_outcome(check));
                 self.emit(skipped_because("registry.blob", code));
                 None
             }
@@ -158,7 +157,6 @@ impl Chain<'_> {
         authorization: Option<&str>,
     ) {
         let check = "registry.blob";
-        let from = probe.records.len();
         let outcome = match probe
             .blob(&image.repository, &image.blob, authorization)
             .await
@@ -173,7 +171,7 @@ impl Chain<'_> {
             }
             Err(failure) => failure.into_outcome(check),
         };
-        self.emit_probed(probe, from, outcome);
+        self.emit_probed(probe, outcome);
     }
 }
 

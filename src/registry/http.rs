@@ -130,6 +130,16 @@ impl Response {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Every `WWW-Authenticate` challenge of the answer (RFC 7235).
+    pub fn challenges(&self) -> Vec<super::challenge::Challenge> {
+        super::challenge::parse(
+            self.headers
+                .get_all("www-authenticate")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        )
+    }
+
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }

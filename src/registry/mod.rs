@@ -15,7 +15,6 @@ pub mod pull;
 mod round_trip;
 pub mod target;
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use base64::Engine;
@@ -129,12 +128,7 @@ pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcom
         emitted: Vec::new(),
     };
     // The client, with the trust and the pinned addresses.
-    let pins: Vec<(String, SocketAddr)> = context
-        .pinned
-        .iter()
-        .map(|(h, _, a)| (h.clone(), *a))
-        .collect();
-    let transport = Transport::new(&context.env, context.timeout, &pins);
+    let transport = Transport::new(&context.env, context.timeout, &context.pins_by_host());
     let session = run.connectivity(&transport).await;
     match (transport.as_ref(), session) {
         (Ok(transport), Some(session)) => run.data_plane(transport, &session).await,
@@ -181,11 +175,13 @@ impl Chain<'_> {
         }
     }
 
-    fn fail_and_skip(&mut self, outcome: Outcome) {
+    /// Reports a failure and skips what depends on it; `None`, for the caller to return.
+    fn fail_and_skip<T>(&mut self, outcome: Outcome) -> Option<T> {
         let check = outcome.check;
         let code = outcome.code.unwrap_or(Code::UNEXPECTED_ERROR);
         self.emit(outcome);
         self.skip_rest(check, code);
+        None
     }
 
     fn not_needed(&mut self, checks: &[&'static str], why: &'static str) {
@@ -224,10 +220,7 @@ impl Chain<'_> {
                 .message_arg("registry", &target.name)
                 .note(Text::ui("health.registry.no_suffix").arg("cloud", &target.cloud));
             let outcome = notes.into_iter().fold(outcome, Outcome::note);
-            {
-                self.fail_and_skip(outcome);
-                return None;
-            }
+            return self.fail_and_skip(outcome);
         };
         let line = match (&from_arm, &target.source) {
             (Some(_), _) => Text::ui("health.registry.login_server_arm"),
@@ -260,10 +253,7 @@ impl Chain<'_> {
             .map(|(_, _, address)| *address);
         let outcome = dns::check(&host, port, pinned, self.context.timeout, &login_server).await;
         if outcome.is_failure() {
-            {
-                self.fail_and_skip(outcome);
-                return None;
-            }
+            return self.fail_and_skip(outcome);
         }
         self.emit(outcome);
 
@@ -286,10 +276,7 @@ impl Chain<'_> {
                 let outcome = Outcome::failed("registry.challenge", Code::CONNECTIVITY_SSL_ERROR)
                     .message_arg("login_server", &login_server)
                     .note(note);
-                {
-                    self.fail_and_skip(outcome);
-                    return None;
-                }
+                return self.fail_and_skip(outcome);
             }
         };
 
@@ -301,10 +288,7 @@ impl Chain<'_> {
                     Outcome::failed("registry.challenge", Code::CONNECTIVITY_CHALLENGE_ERROR)
                         .message_arg("login_server", &login_server)
                         .note(Text::ui("health.request.other").arg("reason", error));
-                {
-                    self.fail_and_skip(outcome);
-                    return None;
-                }
+                return self.fail_and_skip(outcome);
             }
         };
         let flow = self.challenge(transport, &base, &login_server).await?;
@@ -500,8 +484,7 @@ impl Chain<'_> {
                 };
                 let outcome =
                     with_facts(Outcome::failed(check, code).note(credential::describe(&error)));
-                self.fail_and_skip(outcome);
-                return None;
+                return self.fail_and_skip(outcome);
             }
         };
         let status = response.status;
@@ -517,13 +500,7 @@ impl Chain<'_> {
                 None,
             ),
             StatusCode::UNAUTHORIZED => {
-                let challenges = challenge::parse(
-                    response
-                        .headers
-                        .get_all("www-authenticate")
-                        .iter()
-                        .filter_map(|v| v.to_str().ok()),
-                );
+                let challenges = response.challenges();
                 self.judge_challenges(&challenges, login_server, &fail, ok_line)
             }
             // An open registry says what it is; a 200 without it is a captive portal or a web
@@ -564,10 +541,7 @@ impl Chain<'_> {
                 self.emit(outcome);
                 Some(flow)
             }
-            (outcome, None) => {
-                self.fail_and_skip(with_facts(outcome));
-                None
-            }
+            (outcome, None) => self.fail_and_skip(with_facts(outcome)),
         }
     }
 
@@ -671,10 +645,7 @@ impl Chain<'_> {
                         )
                         .note(why);
                 }
-                {
-                    self.fail_and_skip(outcome);
-                    return None;
-                }
+                return self.fail_and_skip(outcome);
             }
         };
         let source_note =
@@ -696,10 +667,7 @@ impl Chain<'_> {
             "refresh_token",
         ) {
             Ok(refresh) => refresh,
-            Err(outcome) => {
-                self.fail_and_skip(outcome.note(source_note));
-                return None;
-            }
+            Err(outcome) => return self.fail_and_skip(outcome.note(source_note)),
         };
         let line = Text::ui("health.registry.refresh_ok").arg("login_server", login_server);
         self.emit(Outcome::ok(check, line).note(source_note));
@@ -725,10 +693,7 @@ impl Chain<'_> {
             "access_token",
         ) {
             Ok(access) => access,
-            Err(outcome) => {
-                self.fail_and_skip(outcome);
-                return None;
-            }
+            Err(outcome) => return self.fail_and_skip(outcome),
         };
         if !self.access_granted(&access, login_server, Vec::new()) {
             return None;
@@ -791,8 +756,7 @@ impl Chain<'_> {
             Ok(access) => access,
             Err(outcome) => {
                 let outcome = notes.into_iter().fold(outcome, Outcome::note);
-                self.fail_and_skip(outcome);
-                return None;
+                return self.fail_and_skip(outcome);
             }
         };
         // The notes hold on success too: a token asked for anonymously proves nothing about
@@ -927,7 +891,7 @@ impl Chain<'_> {
                     .arg("granted", have)
                     .arg("missing", missing.join(", ")),
             );
-        self.fail_and_skip(with_notes(outcome));
+        self.fail_and_skip::<()>(with_notes(outcome));
         false
     }
 
@@ -953,15 +917,10 @@ impl Chain<'_> {
                 Text::ui("health.registry.accepted").arg("login_server", login_server),
             ),
             Ok(response) => {
-                let error = challenge::parse(
-                    response
-                        .headers
-                        .get_all("www-authenticate")
-                        .iter()
-                        .filter_map(|v| v.to_str().ok()),
-                )
-                .iter()
-                .find_map(|c| c.param("error").map(str::to_owned));
+                let error = response
+                    .challenges()
+                    .iter()
+                    .find_map(|c| c.param("error").map(str::to_owned));
                 let outcome = with_registry_error(
                     fail().note(
                         Text::ui("health.registry.refused_status")
@@ -976,13 +935,12 @@ impl Chain<'_> {
             }
             Err(error) => fail().note(credential::describe(&error)),
         };
-        let accepted = !outcome.is_failure();
-        if accepted {
-            self.emit(outcome);
-        } else {
-            self.fail_and_skip(outcome);
+        if outcome.is_failure() {
+            self.fail_and_skip::<()>(outcome);
+            return false;
         }
-        accepted
+        self.emit(outcome);
+        true
     }
 }
 

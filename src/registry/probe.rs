@@ -138,18 +138,9 @@ impl<'a> Probe<'a> {
         authorization: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Result<Response, RequestError> {
-        let started = Instant::now();
-        let result = self
-            .transport
-            .send(method.clone(), url, authorization, headers, None)
-            .await;
-        self.record(
-            &method,
-            url,
-            result.as_ref().ok().map(|r| r.status),
-            started,
-        );
-        result
+        let transport = self.transport;
+        let request = transport.send(method.clone(), url, authorization, headers, None);
+        self.recorded(&method, url, request).await
     }
 
     /// Sends a body (an upload) and records it.
@@ -161,17 +152,20 @@ impl<'a> Probe<'a> {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Response, RequestError> {
+        let transport = self.transport;
+        let request = transport.send_bytes(method.clone(), url, authorization, content_type, body);
+        self.recorded(&method, url, request).await
+    }
+
+    async fn recorded(
+        &mut self,
+        method: &Method,
+        url: &Url,
+        request: impl std::future::Future<Output = Result<Response, RequestError>>,
+    ) -> Result<Response, RequestError> {
         let started = Instant::now();
-        let result = self
-            .transport
-            .send_bytes(method.clone(), url, authorization, content_type, body)
-            .await;
-        self.record(
-            &method,
-            url,
-            result.as_ref().ok().map(|r| r.status),
-            started,
-        );
+        let result = request.await;
+        self.record(method, url, result.as_ref().ok().map(|r| r.status), started);
         result
     }
 
@@ -185,9 +179,9 @@ impl<'a> Probe<'a> {
         });
     }
 
-    /// Each request since `from`, with its answer and its time, for the report.
-    pub fn request_notes(&self, from: usize) -> Vec<Text> {
-        self.records[from.min(self.records.len())..]
+    /// Each request recorded, with its answer and its time, for the report.
+    pub fn request_notes(&self) -> Vec<Text> {
+        self.records
             .iter()
             .map(|record| {
                 let ms = format!("{:.0}", record.duration.as_secs_f64() * 1000.0);
@@ -651,14 +645,12 @@ impl Probe<'_> {
                     ("scope", scope),
                     ("refresh_token", refresh.as_str()),
                 ];
-                let started = Instant::now();
-                let result = self
-                    .transport
-                    .send(Method::POST, token_url, None, &[], Some(&form))
-                    .await;
-                let status = result.as_ref().ok().map(|r| r.status);
-                self.record(&Method::POST, token_url, status, started);
-                (result, "access_token")
+                let transport = self.transport;
+                let request = transport.send(Method::POST, token_url, None, &[], Some(&form));
+                (
+                    self.recorded(&Method::POST, token_url, request).await,
+                    "access_token",
+                )
             }
             Authorizer::Standard {
                 realm,

@@ -3,12 +3,10 @@
 //! wire, anonymously: the challenge, an anonymous token when one is asked for, the manifest (an
 //! index resolved to this platform) and the smallest blob through wherever it is redirected.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use reqwest::{Method, StatusCode, Url};
 
-use super::challenge;
 use super::data::trust_note;
 use super::http::{Transport, TransportError};
 use super::probe::{self, Authorizer, Probe};
@@ -22,11 +20,7 @@ const CHECK: &str = "docker.pull";
 pub fn prepare(context: &Context) -> tokio::task::JoinHandle<Result<Transport, TransportError>> {
     let env = context.env.clone();
     let timeout = context.timeout;
-    let pins: Vec<(String, SocketAddr)> = context
-        .pinned
-        .iter()
-        .map(|(h, _, a)| (h.clone(), *a))
-        .collect();
+    let pins = context.pins_by_host();
     tokio::task::spawn_blocking(move || Transport::new(&env, timeout, &pins))
 }
 
@@ -75,7 +69,7 @@ async fn pull(
     };
     let mut probe = Probe::new(&transport, &base, host, &context.pinned, context.timeout);
     let result = steps(&mut probe, &transport, image, repository, tag).await;
-    let notes = probe.request_notes(0);
+    let notes = probe.request_notes();
     let outcome = match result {
         Ok(outcome) => outcome,
         // The storage host's own findings keep their codes: they say more than a failed pull.
@@ -139,13 +133,7 @@ async fn authorizer(probe: &mut Probe<'_>) -> Result<Authorizer, probe::Failure>
     if response.status != StatusCode::UNAUTHORIZED {
         return Err(refused());
     }
-    let challenges = challenge::parse(
-        response
-            .headers
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    );
+    let challenges = response.challenges();
     let bearer = challenges.iter().find(|c| c.is("bearer"));
     let realm = bearer
         .and_then(|c| c.param("realm"))
