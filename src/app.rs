@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::FromArgMatches;
+use clap::{FromArgMatches, Parser};
 use serde::Serialize;
 
 use crate::cli::{AcrCommand, Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
@@ -38,19 +38,23 @@ pub fn main() -> ExitCode {
         }
     };
     install_panic_hook(language);
-    let matches = match crate::cli::command(language).try_get_matches_from(&args) {
-        Ok(matches) => matches,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
-        }
-    };
-    let cli = match Cli::from_arg_matches(&matches) {
+    // Arguments that parse need no help texts: the command is localized (every argument's help
+    // looked up and set) only to print help, the version or an error.
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(_) => match crate::cli::command(language).try_get_matches_from(&args) {
+            Ok(matches) => match Cli::from_arg_matches(&matches) {
+                Ok(cli) => cli,
+                Err(e) => {
+                    let _ = e.print();
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            },
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+            }
+        },
     };
     match run(cli, language) {
         Ok(code) => code,

@@ -99,6 +99,9 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         }
         run
     });
+    // What is still running (a name lookup nobody waits for) is not waited for either: every
+    // step is bounded by --timeout, and the process ends here.
+    runtime.shutdown_background();
     crate::app::CHECKS_RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
     if let Some(error) = render_error {
         return Err(out.template_failure(&error));

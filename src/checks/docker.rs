@@ -19,8 +19,8 @@ pub const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 /// Runs the chain and hands each outcome to `emit` as soon as it is known.
 pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let started = Instant::now();
-    // Ready in case there is no daemon to pull with; dropped unused when there is.
-    let transport = crate::registry::pull::prepare(context);
+    // Ready in case there is no daemon to pull with.
+    let early = crate::registry::pull::look_up_early(context, IMAGE);
     let client = match find_client(context) {
         Ok(client) => client,
         Err(error) => {
@@ -30,7 +30,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
             for check in ["docker.daemon", "docker.version"] {
                 emit(skipped_because(check, Code::DOCKER_COMMAND_ERROR));
             }
-            emit(pull_without_daemon(context, transport).await);
+            emit(pull_without_daemon(context, early).await);
             return;
         }
     };
@@ -51,7 +51,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     if daemon_ok || daemon_code.is_none() {
         emit(pull(&client, context).await);
     } else {
-        emit(pull_without_daemon(context, transport).await);
+        emit(pull_without_daemon(context, early).await);
     }
 }
 
@@ -227,12 +227,10 @@ async fn consent(context: &Context) -> Result<(), Outcome> {
 /// containerd or a CI runner would pull.
 async fn pull_without_daemon(
     context: &Context,
-    transport: tokio::task::JoinHandle<
-        Result<crate::registry::http::Transport, crate::registry::http::TransportError>,
-    >,
+    early: crate::registry::pull::EarlyLookup,
 ) -> Outcome {
     match consent(context).await {
-        Ok(()) => crate::registry::pull::without_daemon(context, IMAGE, transport).await,
+        Ok(()) => crate::registry::pull::without_daemon(context, IMAGE, early).await,
         Err(skipped) => skipped,
     }
 }

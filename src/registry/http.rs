@@ -571,6 +571,11 @@ fn system_roots(var: &impl Fn(&str) -> Option<String>) -> Option<Vec<reqwest::Ce
     (!roots.is_empty()).then_some(roots)
 }
 
+/// Whether HTTPS requests may go through a proxy (which then resolves names itself).
+pub fn proxy_configured(env: &HashMap<String, String>) -> bool {
+    https_proxy(&|name: &str| env.get(name).filter(|v| !v.is_empty()).cloned()).is_some()
+}
+
 /// `HTTPS_PROXY`, then `https_proxy`, `ALL_PROXY`, `all_proxy` (curl's order).
 fn https_proxy(var: &impl Fn(&str) -> Option<String>) -> Option<String> {
     ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]

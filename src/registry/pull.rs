@@ -3,50 +3,61 @@
 //! wire, anonymously: the challenge, an anonymous token when one is asked for, the manifest (an
 //! index resolved to this platform) and the smallest blob through wherever it is redirected.
 
+use std::net::IpAddr;
 use std::time::Instant;
+
+use tokio::task::JoinHandle;
 
 use reqwest::{Method, StatusCode, Url};
 
 use super::data::trust_note;
-use super::http::{Transport, TransportError};
+use super::dns::{self, Unresolved};
+use super::http::{self, Transport};
 use super::probe::{self, Authorizer, Probe};
-use crate::checks::{CommandRecord, Context, Detail, Outcome, Text};
+use crate::checks::{CommandRecord, Confirm, Context, Detail, Outcome, Text};
 use crate::knowledge::Code;
 
 const CHECK: &str = "docker.pull";
 
-/// The HTTPS client of the pull, built on a blocking thread while the container client runs:
-/// loading the trusted certificates takes a few milliseconds that would otherwise come after it.
-pub fn prepare(context: &Context) -> tokio::task::JoinHandle<Result<Transport, TransportError>> {
-    let env = context.env.clone();
+/// The registry's name, looked up while the container client runs.
+pub type EarlyLookup = Option<JoinHandle<Result<Vec<IpAddr>, Unresolved>>>;
+
+/// Starts the lookup the pull through the API needs first, when the pull is already agreed to
+/// (`--yes`) and the name is neither pinned nor left to a proxy: without a daemon, its answer is
+/// then ready when the client's is. With a daemon it is dropped unused (`docker pull` looks the
+/// same name up).
+pub fn look_up_early(context: &Context, image: &str) -> EarlyLookup {
+    let (host, _, _) = split_reference(image)?;
+    if !matches!(context.confirm, Confirm::Yes) || !resolved_here(context, host) {
+        return None;
+    }
+    let host = host.to_owned();
     let timeout = context.timeout;
-    let pins = context.pins_by_host();
-    tokio::task::spawn_blocking(move || Transport::new(&env, timeout, &pins))
+    Some(tokio::spawn(async move {
+        dns::resolve(&host, 443, timeout).await
+    }))
+}
+
+/// Whether this machine resolves `host` itself (no `--resolve` pin, no proxy).
+fn resolved_here(context: &Context, host: &str) -> bool {
+    let pinned = context
+        .pinned
+        .iter()
+        .any(|(h, _, _)| h.eq_ignore_ascii_case(host));
+    !pinned && !http::proxy_configured(&context.env)
 }
 
 /// Pulls `image` (`host/repository:tag`) through the registry API; the outcome of `docker.pull`.
-pub async fn without_daemon(
-    context: &Context,
-    image: &str,
-    transport: tokio::task::JoinHandle<Result<Transport, TransportError>>,
-) -> Outcome {
+pub async fn without_daemon(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
     let started = Instant::now();
-    let transport = match transport.await {
-        Ok(built) => built,
-        Err(_) => Err(TransportError::Client(String::new())),
-    };
-    let (outcome, records) = pull(context, image, transport).await;
+    let (outcome, records) = pull(context, image, early).await;
     let mut outcome = outcome;
     outcome.duration = started.elapsed();
     outcome.commands = records;
     outcome
 }
 
-async fn pull(
-    context: &Context,
-    image: &str,
-    transport: Result<Transport, TransportError>,
-) -> (Outcome, Vec<CommandRecord>) {
+async fn pull(context: &Context, image: &str, early: EarlyLookup) -> (Outcome, Vec<CommandRecord>) {
     let failed = |details: Vec<Detail>| {
         details.into_iter().fold(
             Outcome::failed(CHECK, Code::DOCKER_PULL_ERROR)
@@ -57,7 +68,21 @@ async fn pull(
     let Some((host, repository, tag)) = split_reference(image) else {
         return (failed(Vec::new()), Vec::new());
     };
-    let transport = match transport {
+    // Without a proxy or a pin, a name that does not resolve ends the pull before the trusted
+    // certificates are loaded (milliseconds of work a machine without a network can skip).
+    if resolved_here(context, host) {
+        let lookup = match early {
+            Some(started) => started.await.unwrap_or(Err(Unresolved::TimedOut)),
+            None => dns::resolve(host, 443, context.timeout).await,
+        };
+        if let Err(why) = lookup {
+            return (
+                failed(vec![Detail::Text(why.describe(context.timeout))]),
+                Vec::new(),
+            );
+        }
+    }
+    let transport = match Transport::new(&context.env, context.timeout, &context.pins_by_host()) {
         Ok(transport) => transport,
         Err(error) => {
             let why = Text::ui("health.registry.bad_trust").arg("reason", error);
@@ -180,6 +205,40 @@ fn split_reference(image: &str) -> Option<(&str, &str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Confirm;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_registry_that_does_not_resolve_ends_the_pull_before_any_request() {
+        let context = Context {
+            timeout: std::time::Duration::from_secs(5),
+            env: Arc::new(Default::default()),
+            cwd: ".".into(),
+            confirm: Confirm::Yes,
+            pinned: Arc::new(Vec::new()),
+        };
+        let image = "no-such-registry.invalid/mcr/hello-world:latest";
+        // Looked up when needed, and looked up early (while the client would run).
+        let early = look_up_early(&context, image);
+        assert!(early.is_some());
+        for early in [None, early] {
+            let outcome = without_daemon(&context, image, early).await;
+            assert_eq!(outcome.code, Some(Code::DOCKER_PULL_ERROR));
+            assert!(outcome.commands.is_empty(), "no request was made");
+            let keys: Vec<&str> = outcome
+                .details
+                .iter()
+                .filter_map(|d| match d {
+                    Detail::Text(text) => Some(text.key),
+                    Detail::Verbatim(_) => None,
+                })
+                .collect();
+            assert_eq!(
+                keys,
+                ["health.docker.pull_api_failed", "health.request.dns"]
+            );
+        }
+    }
 
     #[test]
     fn the_sample_image_is_split_into_registry_repository_and_tag() {
