@@ -46,34 +46,34 @@ def main():
         verdicts.append(f"- {label}: {ratio:.1f}× faster than az (target ≥ 10×): "
                         f"{'met' if ratio >= 10 else 'MISSED'}; peak memory {memory:.2f} of az's "
                         f"(target ≤ 0.25): {'met' if memory <= 0.25 else 'MISSED'}.")
-    if "A-children" in results and "A" in results:
-        ours = median(results["A"]["acr-health"]["wall"])
-        children = {tool: median(s["wall"]) for tool, s in results["A-children"].items()}
-        slowest_tool, slowest = max(children.items(), key=lambda kv: kv[1])
-        factor = ours / slowest
-        shown = ", ".join(f"`{tool}` {ms(t)}" for tool, t in children.items())
-        verdicts.append(f"- A: {factor:.2f}× the slowest child process it starts ({shown}; "
-                        f"target ≤ 1.2×): {'met' if factor <= 1.2 else 'MISSED'}. acr-health "
-                        f"starts one child (`docker version --format json`); `docker ps` is "
-                        f"measured because az runs it.")
+    children = {tool: s for tool, s in results.get("A", {}).items() if tool not in ("acr-health", "az")}
+    ours_child = "docker version --format json"
+    if ours_child in children:
+        # Run by run: acr-health against its one child, timed in the same round.
+        ours_runs = results["A"]["acr-health"]["wall"]
+        child_runs = children[ours_child]["wall"]
+        factor = median([o / c for o, c in zip(ours_runs, child_runs)])
+        child = median(child_runs)
+        shown = ", ".join(f"`{tool}` {ms(median(s['wall']))}" for tool, s in children.items())
+        verdicts.append(f"- A: {factor:.2f}× the child process it starts, run by run (medians: "
+                        f"acr-health {ms(median(ours_runs))}, {shown}; target ≤ 1.2×): "
+                        f"{'met' if factor <= 1.2 else 'MISSED'}. acr-health starts one child "
+                        f"(`{ours_child}`); `docker ps` is timed too because az runs it.")
         if factor > 1.2:
             verdicts.append(
-                f"  Missed by {(factor - 1.2) / 1.2 * 100:.0f}% ({(ours - 1.2 * slowest) * 1000:.1f} ms). "
+                f"  Missed by {(factor - 1.2) / 1.2 * 100:.0f}% (about {(factor - 1.2) * child * 1000:.1f} ms a run). "
                 "What was found and done, with callgrind (instruction counts) and perf: az's two "
                 "children (`ps`, then `version`) overlapped on 2 cores cost 1.4×, so one "
                 "`version --format json` now answers both checks; compiling every template at start "
                 "was a fifth of our instructions, so templates compile when first used, while the "
                 "child runs; aws-lc's jitter entropy cost 35 ms per process that uses TLS, so it is "
-                "built without it (.cargo/config.toml); the HTTPS client of the test pull is built "
-                "on a second thread while the child runs, and the system's roots are read from "
-                "their bundle file only (the platform verifier also read all of /etc/ssl/certs). "
-                "What remains is our own start before the child (about 1.5 ms: loading a 9.5 MB "
-                "binary with its relocations, arguments, the runtime), the report after it, and, "
-                "since the daemonless test pull, about 1 ms for that pull, which needs the daemon's "
-                "answer first (here it ends at once: no route to mcr.microsoft.com), on a machine "
-                "whose 2 cores the Go client keeps busy. Measured side by side with hyperfine: the "
-                "build just before the daemonless pull ran at 1.20-1.29x the child, this one at "
-                "1.27-1.28x.")
+                "built without it (.cargo/config.toml); the test pull without a daemon (az skips the "
+                "pull) looks its registry's name up while the child runs and loads no certificates "
+                "when the name does not resolve (they were 10 M instructions, four fifths of the run), "
+                "and arguments are parsed before any help text is localized. What remains is about "
+                "2 M instructions of our own (a quarter of them the dynamic loader's relocations), "
+                "the process start and exit around the child, and the report after it, on a machine "
+                "whose 2 cores the Go client keeps busy.")
     explain_rows = []
     for name, label in [("D1", "explain CONNECTIVITY_SSL_ERROR --lang nl"),
                         ("D2", "explain --list -o json")]:
