@@ -69,6 +69,8 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         .build()
         .map_err(|e| out_failure(language, &e.to_string()))?;
     let mut render_error = None;
+    // Texts of outcomes that arrived before their turn, made while slower checks ran.
+    let early_texts = std::cell::RefCell::new(HashMap::<&'static str, String>::new());
     crate::app::CHECKS_RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
     let run = runtime.block_on(async {
         let waiting = Arc::new(Mutex::new(Vec::<&'static str>::new()));
@@ -78,13 +80,27 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
             &plan,
             context,
             |outcome: &Outcome| {
-                if let Err(e) = report.outcome(outcome) {
-                    render_error.get_or_insert(e);
+                let early = early_texts.borrow_mut().remove(outcome.check);
+                match early
+                    .map(|text| Ok(Some(text)))
+                    .unwrap_or_else(|| report.text(outcome))
+                {
+                    Ok(Some(text)) => report.print(&text),
+                    Ok(None) => {}
+                    Err(e) => {
+                        render_error.get_or_insert(e);
+                    }
                 }
                 if outcome.is_failure() && !args.ignore_errors {
                     Flow::Stop
                 } else {
                     Flow::Continue
+                }
+            },
+            |outcome: &Outcome| {
+                // A template error is reported when the outcome's turn comes.
+                if let Ok(Some(text)) = report.text(outcome) {
+                    early_texts.borrow_mut().insert(outcome.check, text);
                 }
             },
             move |checks| {

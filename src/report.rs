@@ -112,17 +112,23 @@ impl Report {
         self.screen.clone()
     }
 
-    /// Writes one outcome, as soon as it is known.
-    pub fn outcome(&self, outcome: &Outcome) -> Result<(), TemplateError> {
+    /// The text of one outcome as it is written (wrapped for the terminal), or `None` when
+    /// `--only-show-errors` leaves it out. It depends on the outcome alone, so an outcome that
+    /// arrives before its turn can be made into text while slower checks still run.
+    pub fn text(&self, outcome: &Outcome) -> Result<Option<String>, TemplateError> {
         if self.verbosity.only_errors && outcome.status != CheckStatus::Error {
-            return Ok(());
+            return Ok(None);
         }
-        let text = self.render(outcome)?;
-        self.write(&text);
-        Ok(())
+        Ok(Some(self.wrapped(self.render(outcome)?)))
     }
 
-    /// The text of one outcome, as [`Report::outcome`] writes it.
+    /// Writes a text made by [`Report::text`].
+    pub fn print(&self, text: &str) {
+        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        screen.print(text);
+    }
+
+    /// The text of one outcome, before wrapping.
     pub fn render(&self, outcome: &Outcome) -> Result<String, TemplateError> {
         self.templates.render("check.txt", &self.view(outcome))
     }
@@ -144,7 +150,7 @@ impl Report {
             count,
         };
         let text = self.templates.render("summary.txt", &view)?;
-        self.write(&text);
+        self.print(&self.wrapped(text));
         Ok(())
     }
 
@@ -228,13 +234,11 @@ impl Report {
         }
     }
 
-    fn write(&self, text: &str) {
-        let text = match self.mode {
-            TextMode::Terminal { width, .. } => render::wrap_lines(text, width),
-            TextMode::Markdown => text.to_owned(),
-        };
-        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
-        screen.print(&text);
+    fn wrapped(&self, text: String) -> String {
+        match self.mode {
+            TextMode::Terminal { width, .. } => render::wrap_lines(&text, width),
+            TextMode::Markdown => text,
+        }
     }
 }
 

@@ -49,11 +49,13 @@ impl Emitter {
 }
 
 /// Runs every check of `plan`. `on_outcome` is called in az's order and may stop the run;
-/// `on_waiting` is told which checks are still out, for a spinner.
+/// `on_early` sees an outcome that arrives before its turn (to prepare its text while slower
+/// checks run); `on_waiting` is told which checks are still out, for a spinner.
 pub async fn run(
     plan: &Plan,
     context: Context,
     mut on_outcome: impl FnMut(&Outcome) -> Flow,
+    mut on_early: impl FnMut(&Outcome),
     on_waiting: impl Fn(&[&'static str]) + Send + Sync + 'static,
 ) -> Run {
     let started = Instant::now();
@@ -87,6 +89,9 @@ pub async fn run(
         (on_waiting)(&waiting);
         match receiver.recv().await {
             Some(outcome) => {
+                if expected.get(next) != Some(&outcome.check) {
+                    on_early(&outcome);
+                }
                 arrived.insert(checks::position(outcome.check), outcome);
             }
             None => {
