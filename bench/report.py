@@ -70,7 +70,8 @@ def main():
                 "built without it (.cargo/config.toml); the test pull without a daemon (az skips the "
                 "pull) looks its registry's name up while the child runs and loads no certificates "
                 "when the name does not resolve (they were 10 M instructions, four fifths of the run), "
-                "and arguments are parsed before any help text is localized. What remains is about "
+                "arguments are parsed before any help text is localized, and outcomes that arrive "
+                "before their turn are made into text while the child runs. What remains is about "
                 "2 M instructions of our own (a quarter of them the dynamic loader's relocations), "
                 "the process start and exit around the child, and the report after it, on a machine "
                 "whose 2 cores the Go client keeps busy.")
