@@ -108,12 +108,7 @@ impl Sandbox {
     }
 
     fn clean(&self, bytes: &[u8]) -> String {
-        let mut text = String::from_utf8(bytes.to_vec()).unwrap();
-        let dir = self.dir.path();
-        if let Ok(real) = dir.canonicalize() {
-            text = text.replace(real.to_str().unwrap(), "[TMP]");
-        }
-        text.replace(dir.to_str().unwrap(), "[TMP]")
+        redact_dir(bytes, self.dir.path())
     }
 }
 
@@ -125,18 +120,6 @@ struct Run {
     stdout: String,
     stderr: String,
     elapsed: Duration,
-}
-
-/// `line (12 ms)` → `line`: the time `--verbose` and `--debug` add.
-fn without_timing(line: &str) -> &str {
-    if let Some(rest) = line.strip_suffix(" ms)")
-        && let Some(open) = rest.rfind(" (")
-        && rest[open + 2..].chars().all(|c| c.is_ascii_digit())
-        && open + 2 < rest.len()
-    {
-        return &line[..open];
-    }
-    line
 }
 
 impl Run {

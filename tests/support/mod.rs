@@ -126,3 +126,25 @@ pub fn refused_addr() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr")
 }
+
+/// A run's output as text, with the temporary directory `dir` (also by its real path) written as
+/// `[TMP]`, so that reports compare and snapshot the same on every machine.
+pub fn redact_dir(bytes: &[u8], dir: &std::path::Path) -> String {
+    let mut text = String::from_utf8(bytes.to_vec()).unwrap();
+    if let Ok(real) = dir.canonicalize() {
+        text = text.replace(real.to_str().unwrap(), "[TMP]");
+    }
+    text.replace(dir.to_str().unwrap(), "[TMP]")
+}
+
+/// `line (12 ms)` → `line`: the time `--verbose` and `--debug` add.
+pub fn without_timing(line: &str) -> &str {
+    if let Some(rest) = line.strip_suffix(" ms)")
+        && let Some(open) = rest.rfind(" (")
+        && open + 2 < rest.len()
+        && rest[open + 2..].chars().all(|c| c.is_ascii_digit())
+    {
+        return &line[..open];
+    }
+    line
+}
