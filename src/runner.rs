@@ -73,6 +73,9 @@ pub async fn run(
         tasks.spawn((chain.run)(context.clone(), emitter.clone()));
     }
     drop(emitter);
+    // The chains start their processes and lookups before anything is rendered: the
+    // immediate outcomes can be made into text while those run.
+    tokio::task::yield_now().await;
     expected.sort_by_key(|c| checks::position(c));
 
     let mut arrived: BTreeMap<usize, Outcome> = BTreeMap::new();
