@@ -2458,6 +2458,28 @@ fn the_full_report_of_a_failing_registry_in_english_and_dutch() {
     }
 }
 
+/// With `--debug`, each request of the data probe is told once: as the note that gives its answer
+/// and time, not again as a command line.
+#[test]
+fn debug_tells_each_probe_request_once() {
+    let run = scenario::probe_through_the_storage_host().output(&["--debug"]);
+    for request in [
+        "GET https://example.azurecr.io/v2/hello/tags/list",
+        "GET https://example.azurecr.io/v2/hello/manifests/v1",
+        "/blob:",
+    ] {
+        let told = run.stderr.matches(request).count();
+        assert_eq!(told, 1, "{request} told {told} times:\n{}", run.stderr);
+    }
+    // --debug still adds what the probe's notes do not give: the registry chain's own requests.
+    assert!(
+        run.stderr
+            .contains("ran 'GET https://example.azurecr.io/v2/'"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// The data probe's report when the storage host refuses, and when it works, in both languages
 /// (a scenario per run: the fake ACR answers its challenge once).
 #[test]

@@ -50,14 +50,13 @@ impl Chain<'_> {
         }
     }
 
-    /// Emits `outcome` with the probe's requests since the last one as its notes, and hands
-    /// them to `--debug` too.
+    /// Emits `outcome` with the probe's requests since the last one as its notes. They are not
+    /// repeated as `--debug` command lines: the notes already give each request's answer and time.
     fn emit_probed(&mut self, probe: &mut Probe<'_>, outcome: Outcome) {
         let outcome = probe
-            .request_notes()
+            .take_request_notes()
             .into_iter()
             .fold(outcome, Outcome::note);
-        self.records.append(&mut probe.records);
         self.emit(outcome);
     }
 

@@ -100,7 +100,7 @@ pub struct Probe<'a> {
     login_server: String,
     pinned: &'a [(String, u16, SocketAddr)],
     timeout: Duration,
-    pub records: Vec<CommandRecord>,
+    records: Vec<CommandRecord>,
 }
 
 impl<'a> Probe<'a> {
@@ -179,9 +179,9 @@ impl<'a> Probe<'a> {
         });
     }
 
-    /// Each request recorded, with its answer and its time, for the report.
-    pub fn request_notes(&self) -> Vec<Text> {
-        self.records
+    /// Each request since the last call, with its answer and its time, for the report.
+    pub fn take_request_notes(&mut self) -> Vec<Text> {
+        std::mem::take(&mut self.records)
             .iter()
             .map(|record| {
                 let ms = format!("{:.0}", record.duration.as_secs_f64() * 1000.0);

@@ -14,7 +14,7 @@ use super::data::trust_note;
 use super::dns::{self, Unresolved};
 use super::http::{self, Transport};
 use super::probe::{self, Authorizer, Probe};
-use crate::checks::{CommandRecord, Confirm, Context, Detail, Outcome, Text};
+use crate::checks::{Confirm, Context, Detail, Outcome, Text};
 use crate::knowledge::Code;
 
 const CHECK: &str = "docker.pull";
@@ -50,14 +50,12 @@ fn resolved_here(context: &Context, host: &str) -> bool {
 /// Pulls `image` (`host/repository:tag`) through the registry API; the outcome of `docker.pull`.
 pub async fn without_daemon(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
     let started = Instant::now();
-    let (outcome, records) = pull(context, image, early).await;
-    let mut outcome = outcome;
+    let mut outcome = pull(context, image, early).await;
     outcome.duration = started.elapsed();
-    outcome.commands = records;
     outcome
 }
 
-async fn pull(context: &Context, image: &str, early: EarlyLookup) -> (Outcome, Vec<CommandRecord>) {
+async fn pull(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
     let failed = |details: Vec<Detail>| {
         details.into_iter().fold(
             Outcome::failed(CHECK, Code::DOCKER_PULL_ERROR)
@@ -66,7 +64,7 @@ async fn pull(context: &Context, image: &str, early: EarlyLookup) -> (Outcome, V
         )
     };
     let Some((host, repository, tag)) = split_reference(image) else {
-        return (failed(Vec::new()), Vec::new());
+        return failed(Vec::new());
     };
     // Without a proxy or a pin, a name that does not resolve ends the pull before the trusted
     // certificates are loaded (milliseconds of work a machine without a network can skip).
@@ -76,33 +74,29 @@ async fn pull(context: &Context, image: &str, early: EarlyLookup) -> (Outcome, V
             None => dns::resolve(host, 443, context.timeout).await,
         };
         if let Err(why) = lookup {
-            return (
-                failed(vec![Detail::Text(why.describe(context.timeout))]),
-                Vec::new(),
-            );
+            return failed(vec![Detail::Text(why.describe(context.timeout))]);
         }
     }
     let transport = match Transport::new(&context.env, context.timeout, &context.pins_by_host()) {
         Ok(transport) => transport,
         Err(error) => {
             let why = Text::ui("health.registry.bad_trust").arg("reason", error);
-            return (failed(vec![Detail::Text(why)]), Vec::new());
+            return failed(vec![Detail::Text(why)]);
         }
     };
     let Ok(base) = Url::parse(&format!("https://{host}/v2/")) else {
-        return (failed(Vec::new()), Vec::new());
+        return failed(Vec::new());
     };
     let mut probe = Probe::new(&transport, &base, host, &context.pinned, context.timeout);
     let result = steps(&mut probe, &transport, image, repository, tag).await;
-    let notes = probe.request_notes();
+    let notes = probe.take_request_notes();
     let outcome = match result {
         Ok(outcome) => outcome,
         // The storage host's own findings keep their codes: they say more than a failed pull.
         Err(failure) if is_storage(failure.code) => failure.into_outcome(CHECK),
         Err(failure) => failed(failure.details),
     };
-    let outcome = notes.into_iter().fold(outcome, Outcome::note);
-    (outcome, std::mem::take(&mut probe.records))
+    notes.into_iter().fold(outcome, Outcome::note)
 }
 
 async fn steps(
