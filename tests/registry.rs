@@ -2368,14 +2368,21 @@ fn debug_lists_the_requests_of_the_registry_chain() {
         "POST https://example.azurecr.io/oauth2/exchange': exit code 200",
         "POST https://example.azurecr.io/oauth2/token': exit code 200",
         "GET https://example.azurecr.io/v2/': exit code 200",
-        // The data probe.
-        "GET https://example.azurecr.io/v2/_catalog': exit code 200",
-        "POST https://example.azurecr.io/oauth2/token': exit code 200",
-        "GET https://example.azurecr.io/v2/hello/tags/list': exit code 200",
-        "GET https://example.azurecr.io/v2/hello/manifests/v1': exit code 200",
-        "GET https://example.azurecr.io/v2/hello/blobs/sha256:",
     ];
     assert_eq!(ran.len(), expected.len(), "{}", run.stderr);
+    // The data probe's requests are its checks' notes, with or without --debug.
+    for note in [
+        "  GET https://example.azurecr.io/v2/_catalog: HTTP 200 in ",
+        "  GET https://example.azurecr.io/v2/hello/tags/list: HTTP 200 in ",
+        "  GET https://example.azurecr.io/v2/hello/manifests/v1: HTTP 200 in ",
+    ] {
+        assert_eq!(
+            run.stderr.matches(note).count(),
+            1,
+            "{note}\n{}",
+            run.stderr
+        );
+    }
     for (line, want) in ran.iter().zip(expected) {
         assert!(
             line.starts_with(&format!("ran '{want}, "))
