@@ -110,6 +110,15 @@ impl Sandbox {
     fn clean(&self, bytes: &[u8]) -> String {
         redact_dir(bytes, self.dir.path())
     }
+
+    /// Writes an executable `sh` script into `bin/` (on the run's PATH, with nothing but
+    /// the shell's builtins to use).
+    fn tool(&self, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path("bin").join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -877,6 +886,99 @@ mod scenario {
             .expect(move |run| {
                 assert_eq!(run.status("registry.token_accepted"), "ok");
                 run.line(&format!("Registry '{ls}' accepts the token : OK"));
+            })
+    }
+
+    /// Basic credentials from docker's credential helper (`credsStore`), as Docker Desktop keeps
+    /// them: the helper gets the host on stdin, and its answer never reaches the report.
+    pub fn real_registry_password_from_credential_helper() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let ls = registry.login_server();
+        let scenario = Scenario::new();
+        scenario.sandbox.home_file(
+            ".docker/config.json",
+            r#"{"auths": {}, "credsStore": "fake"}"#,
+        );
+        let asked = scenario.sandbox.path("home").join("helper-was-asked-for");
+        scenario.sandbox.tool(
+            "docker-credential-fake",
+            &format!(
+                r#"[ "$1" = get ] || exit 64
+read -r host
+printf '%s' "$host" > '{asked}'
+if [ "$host" = '{ls}' ]; then
+  printf '{{"ServerURL":"%s","Username":"alice","Secret":"{PASSWORD}"}}\n' "$host"
+else
+  echo "credentials not found in native keychain"; exit 1
+fi"#,
+                asked = asked.display()
+            ),
+        );
+        scenario
+            .trust(&ca)
+            .login_server(&ls)
+            .secret(PASSWORD)
+            .secret(&basic_header("alice", PASSWORD))
+            .keep(registry)
+            .expect(move |run| {
+                assert_eq!(std::fs::read_to_string(&asked).unwrap(), ls);
+                assert_eq!(run.status("registry.token_accepted"), "ok");
+                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+            })
+    }
+
+    /// A credential helper for this host (`credHelpers`) that has nothing for it: the check is
+    /// skipped, the note names the helper and the fix.
+    pub fn real_registry_credential_helper_without_credentials() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let ls = registry.login_server();
+        let scenario = Scenario::new();
+        scenario.sandbox.home_file(
+            ".docker/config.json",
+            &json!({"auths": {}, "credHelpers": {ls.clone(): "empty"}}).to_string(),
+        );
+        scenario.sandbox.tool(
+            "docker-credential-empty",
+            "echo \"credentials not found in native keychain\"; exit 1",
+        );
+        scenario
+            .trust(&ca)
+            .login_server(&ls)
+            .secret(PASSWORD)
+            .keep(registry)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.token_accepted"), "skipped");
+                run.line(&format!(
+                    "docker's credential helper docker-credential-empty has no user and password for {ls}; sign in with `docker login {ls}`."
+                ));
+            })
+    }
+
+    /// `credsStore` names a helper that is not installed: said, with the reason.
+    pub fn real_registry_credential_helper_missing() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let ls = registry.login_server();
+        let scenario = Scenario::new();
+        scenario
+            .sandbox
+            .home_file(".docker/config.json", r#"{"credsStore": "desktop"}"#);
+        scenario
+            .trust(&ca)
+            .login_server(&ls)
+            .secret(PASSWORD)
+            .keep(registry)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.token_accepted"), "skipped");
+                assert!(
+                    run.stderr.contains(&format!(
+                        "docker's credential helper docker-credential-desktop for {ls} could not be run: "
+                    )),
+                    "{}",
+                    run.stderr
+                );
             })
     }
 
@@ -2264,6 +2366,9 @@ scenario_tests!(
     real_registry_wrong_password,
     real_registry_right_password,
     real_registry_password_from_docker_config,
+    real_registry_password_from_credential_helper,
+    real_registry_credential_helper_without_credentials,
+    real_registry_credential_helper_missing,
     real_registry_basic_without_credentials,
     forbidden,
     too_many_requests,

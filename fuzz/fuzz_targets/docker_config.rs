@@ -1,10 +1,11 @@
 //! docker's `config.json` as `--login-server` reads it for basic credentials
-//! (`registry::credentials_in_docker_config`): the first line of the input is the login server,
+//! (`registry::credentials_in_docker_config`, `docker_config::stored`, `helper_answer`): the first line of the input is the login server,
 //! the rest the file. Then an `auths` entry made from the input (host, user and password split
 //! at NUL bytes), under each key form docker writes, must give its credentials back.
 #![no_main]
 
 use acr_health::registry::credentials_in_docker_config;
+use acr_health::registry::docker_config::{Stored, helper_answer, stored};
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
@@ -17,6 +18,12 @@ fuzz_target!(|data: &[u8]| {
             serde_json::from_str(file).expect("credentials from text that is not JSON");
         assert!(json.get("auths").is_some_and(Value::is_object));
     }
+    // A helper named in the file wins over its `auths`, as in docker; a helper's answer is
+    // read without panicking whatever it printed.
+    if let Some(Stored::Helper(name)) = stored(file, login_server) {
+        assert!(!name.is_empty());
+    }
+    let _ = helper_answer(file);
 
     // docker's keys end the host at the first `/`; `user:password` splits at the first `:`.
     let mut parts = text.splitn(3, '\0');

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{CommandRecord, Context, Text};
 
@@ -131,6 +131,30 @@ pub async fn run(
     context: &Context,
     records: &mut Vec<CommandRecord>,
 ) -> Result<Finished, ProcessError> {
+    run_inner(program, display, args, None, context, records).await
+}
+
+/// Like [`run`], with `input` on stdin, for a command whose output is a secret (a credential
+/// helper's): its stdout is returned but never recorded, so `--debug` cannot show it.
+pub async fn run_secret(
+    program: &Path,
+    display: &str,
+    args: &[&str],
+    input: &str,
+    context: &Context,
+    records: &mut Vec<CommandRecord>,
+) -> Result<Finished, ProcessError> {
+    run_inner(program, display, args, Some(input), context, records).await
+}
+
+async fn run_inner(
+    program: &Path,
+    display: &str,
+    args: &[&str],
+    secret_input: Option<&str>,
+    context: &Context,
+    records: &mut Vec<CommandRecord>,
+) -> Result<Finished, ProcessError> {
     let command_line = std::iter::once(display)
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
@@ -141,7 +165,11 @@ pub async fn run(
         .env_clear()
         .envs(context.env.iter())
         .current_dir(&context.cwd)
-        .stdin(Stdio::null())
+        .stdin(if secret_input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -154,7 +182,13 @@ pub async fn run(
     let pid = child.id();
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
+    let stdin = child.stdin.take();
     let work = async {
+        if let (Some(mut stdin), Some(input)) = (stdin, secret_input) {
+            // A child that exits without reading is not an error here; its exit status tells.
+            let _ = stdin.write_all(input.as_bytes()).await;
+            // Dropping stdin closes it: the child sees the end of its input.
+        }
         let (out, err, status) = tokio::join!(
             read_capped(stdout.as_mut()),
             read_capped(stderr.as_mut()),
@@ -170,7 +204,11 @@ pub async fn run(
             records.push(CommandRecord {
                 command: command_line,
                 exit,
-                stdout: stdout.clone(),
+                stdout: if secret_input.is_some() {
+                    String::new()
+                } else {
+                    stdout.clone()
+                },
                 stderr: stderr.clone(),
                 duration,
             });

@@ -8,6 +8,7 @@ pub mod challenge;
 pub mod credential;
 mod data;
 pub mod dns;
+pub mod docker_config;
 pub mod http;
 pub mod oci;
 pub mod probe;
@@ -30,6 +31,8 @@ use challenge::Challenge;
 use http::{RequestError, Response, Transport};
 use probe::Authorizer;
 use target::{Source, Target};
+
+pub use docker_config::credentials_in_docker_config;
 
 /// The connectivity checks: each one needs the one before it.
 pub const CHECKS: &[&str] = &[
@@ -727,8 +730,8 @@ impl Chain<'_> {
         url.query_pairs_mut()
             .append_pair("service", service)
             .append_pair("scope", &scope);
-        let credentials = self.credentials(login_server);
         let mut notes = Vec::new();
+        let credentials = self.credentials(login_server, &mut notes).await;
         let authorization = match &credentials {
             Some(_) if authority(realm) != login_server || realm.scheme() != "https" => {
                 notes.push(
@@ -783,11 +786,13 @@ impl Chain<'_> {
         base: &Url,
         login_server: &str,
     ) -> Option<(Authorizer, Option<String>)> {
-        let Some((user, password)) = self.credentials(login_server) else {
-            self.not_needed(
-                &["registry.token_accepted"],
-                "health.registry.basic_needs_credentials",
+        let mut notes = Vec::new();
+        let Some((user, password)) = self.credentials(login_server, &mut notes).await else {
+            let skipped = Outcome::skipped(
+                "registry.token_accepted",
+                Text::ui("health.registry.basic_needs_credentials"),
             );
+            self.emit(notes.into_iter().fold(skipped, Outcome::note));
             return None;
         };
         let header = basic_header(&user, &password);
@@ -796,12 +801,20 @@ impl Chain<'_> {
             .then(|| (Authorizer::Basic(header.clone()), Some(header)))
     }
 
-    /// `--username` and `--password-stdin`, else docker's `config.json` for this host.
-    fn credentials(&self, login_server: &str) -> Option<(String, String)> {
-        self.plan
-            .basic
-            .clone()
-            .or_else(|| docker_config_credentials(self.context, login_server))
+    /// `--username` and `--password-stdin`, else what docker keeps for this host; `notes` get
+    /// where docker's came from, or why its credential helper gave none.
+    async fn credentials(
+        &mut self,
+        login_server: &str,
+        notes: &mut Vec<Text>,
+    ) -> Option<(String, String)> {
+        if let Some(basic) = self.plan.basic.clone() {
+            return Some(basic);
+        }
+        let (found, found_notes) =
+            docker_config::credentials(self.context, login_server, &mut self.records).await;
+        notes.extend(found_notes);
+        found
     }
 
     fn scope(&self) -> String {
@@ -1008,54 +1021,4 @@ fn throttled(outcome: Outcome, response: &Response) -> Outcome {
         Some(after) => outcome.note(Text::ui("health.registry.retry_after").arg("seconds", after)),
         None => outcome,
     }
-}
-
-/// Basic credentials for `login_server` from docker's `config.json` (`auths`), if it has any.
-fn docker_config_credentials(context: &Context, login_server: &str) -> Option<(String, String)> {
-    let dir = context
-        .var("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            context
-                .var("HOME")
-                .map(|h| std::path::Path::new(h).join(".docker"))
-        })?;
-    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
-    credentials_in_docker_config(&text, login_server)
-}
-
-/// Basic credentials for `login_server` in the text of docker's `config.json`: the `auths` entry
-/// for that host (an exact key first, else one written as docker writes them, with a scheme or a
-/// path), from its `auth` (base64 of `user:password`) or else its `username` and `password`, as
-/// docker reads them. Pure, so the fuzz target reaches it.
-pub fn credentials_in_docker_config(text: &str, login_server: &str) -> Option<(String, String)> {
-    let json: serde_json::Value = serde_json::from_str(text).ok()?;
-    let auths = json.get("auths")?.as_object()?;
-    let entry = auths.get(login_server).or_else(|| {
-        auths.iter().find_map(|(key, value)| {
-            // docker's `ConvertToHostname`: one `http://` or `https://` off, and any path.
-            let key = key
-                .strip_prefix("https://")
-                .or_else(|| key.strip_prefix("http://"))
-                .unwrap_or(key);
-            let host = key.split('/').next().unwrap_or_default();
-            host.eq_ignore_ascii_case(login_server).then_some(value)
-        })
-    })?;
-    // An empty `auth` is no `auth`: docker falls back to the other fields then.
-    if let Some(auth) = entry
-        .get("auth")
-        .and_then(|a| a.as_str())
-        .filter(|a| !a.is_empty())
-    {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(auth)
-            .ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (user, password) = text.split_once(':')?;
-        return Some((user.to_owned(), password.to_owned()));
-    }
-    let user = entry.get("username")?.as_str()?;
-    let password = entry.get("password")?.as_str()?;
-    Some((user.to_owned(), password.to_owned()))
 }

@@ -1,0 +1,213 @@
+//! The credentials docker keeps for a registry, found as docker finds them: a credential helper
+//! named for the host (`credHelpers`), else the one for every host (`credsStore`), else the
+//! `auths` entry of `config.json` itself. A helper is docker's `docker-credential-<name>`,
+//! run as `docker-credential-<name> get` with the registry's host on stdin.
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::checks::process::{self, ProcessError};
+use crate::checks::{CommandRecord, Context, Text};
+
+/// Where docker keeps the credentials for one registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// In `config.json`: user and password.
+    InFile { user: String, password: String },
+    /// Behind a credential helper: its name, `desktop` for `docker-credential-desktop`.
+    Helper(String),
+}
+
+/// What docker keeps for `login_server` in the text of its `config.json`, if anything. Pure, so
+/// the fuzz target reaches it.
+pub fn stored(text: &str, login_server: &str) -> Option<Stored> {
+    let json: Value = serde_json::from_str(text).ok()?;
+    let named = json
+        .get("credHelpers")
+        .and_then(|helpers| helpers.get(login_server))
+        .and_then(Value::as_str);
+    // An empty name is no helper: docker then reads the file.
+    let helper = named
+        .or_else(|| json.get("credsStore").and_then(Value::as_str))
+        .filter(|name| !name.is_empty());
+    if let Some(helper) = helper {
+        return Some(Stored::Helper(helper.to_owned()));
+    }
+    credentials_in_file(&json, login_server)
+        .map(|(user, password)| Stored::InFile { user, password })
+}
+
+/// Basic credentials for `login_server` in the text of docker's `config.json` (`auths` only).
+pub fn credentials_in_docker_config(text: &str, login_server: &str) -> Option<(String, String)> {
+    credentials_in_file(&serde_json::from_str(text).ok()?, login_server)
+}
+
+/// The `auths` entry for `login_server` (an exact key first, else one written as docker writes
+/// them, with a scheme or a path), from its `auth` (base64 of `user:password`) or else its
+/// `username` and `password`, as docker reads them.
+fn credentials_in_file(json: &Value, login_server: &str) -> Option<(String, String)> {
+    let auths = json.get("auths")?.as_object()?;
+    let entry = auths.get(login_server).or_else(|| {
+        auths.iter().find_map(|(key, value)| {
+            // docker's `ConvertToHostname`: one `http://` or `https://` off, and any path.
+            let key = key
+                .strip_prefix("https://")
+                .or_else(|| key.strip_prefix("http://"))
+                .unwrap_or(key);
+            let host = key.split('/').next().unwrap_or_default();
+            host.eq_ignore_ascii_case(login_server).then_some(value)
+        })
+    })?;
+    // An empty `auth` is no `auth`: docker falls back to the other fields then.
+    if let Some(auth) = entry
+        .get("auth")
+        .and_then(|a| a.as_str())
+        .filter(|a| !a.is_empty())
+    {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth)
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, password) = text.split_once(':')?;
+        return Some((user.to_owned(), password.to_owned()));
+    }
+    let user = entry.get("username")?.as_str()?;
+    let password = entry.get("password")?.as_str()?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// The user and secret a helper's `get` printed, or why there are none to use. docker's helpers
+/// print `{"ServerURL", "Username", "Secret"}`; the user `<token>` marks an identity token.
+pub fn helper_answer(stdout: &str) -> Result<(String, String), HelperAnswer> {
+    let json: Value = serde_json::from_str(stdout).map_err(|_| HelperAnswer::Unreadable)?;
+    let field = |name: &str| json.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (user, secret) = (field("Username"), field("Secret"));
+    if user == "<token>" {
+        return Err(HelperAnswer::IdentityToken);
+    }
+    if user.is_empty() || secret.is_empty() {
+        return Err(HelperAnswer::Empty);
+    }
+    Ok((user.to_owned(), secret.to_owned()))
+}
+
+/// Why a helper's answer gives no user and password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelperAnswer {
+    Unreadable,
+    Empty,
+    IdentityToken,
+}
+
+/// Docker's credentials for `login_server` (from `DOCKER_CONFIG`, else `~/.docker`), and notes
+/// that say where they came from or why a helper gave none. The helper runs within the
+/// timeout; its output is never recorded.
+pub async fn credentials(
+    context: &Context,
+    login_server: &str,
+    records: &mut Vec<CommandRecord>,
+) -> (Option<(String, String)>, Vec<Text>) {
+    let Some(text) = config_text(context) else {
+        return (None, Vec::new());
+    };
+    match stored(&text, login_server) {
+        None => (None, Vec::new()),
+        Some(Stored::InFile { user, password }) => (Some((user, password)), Vec::new()),
+        Some(Stored::Helper(name)) => {
+            let command = format!("docker-credential-{name}");
+            let note = |key: &'static str| {
+                Text::ui(key)
+                    .arg("helper", &command)
+                    .arg("login_server", login_server)
+            };
+            let finished = match process::resolve_trusted(&command, context) {
+                Ok(path) => {
+                    process::run_secret(&path, &command, &["get"], login_server, context, records)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            match finished {
+                Ok(done) if done.success() => match helper_answer(&done.stdout) {
+                    Ok(found) => (Some(found), vec![note("health.registry.helper_used")]),
+                    Err(HelperAnswer::IdentityToken) => {
+                        (None, vec![note("health.registry.helper_identity_token")])
+                    }
+                    Err(HelperAnswer::Empty | HelperAnswer::Unreadable) => {
+                        (None, vec![note("health.registry.helper_nothing")])
+                    }
+                },
+                // Helpers print their errors on stdout, where a secret could be too: only
+                // docker's own "not found" message is recognised there, and stderr is shown.
+                Ok(done) if done.stdout.contains("credentials not found") => {
+                    (None, vec![note("health.registry.helper_nothing")])
+                }
+                Ok(done) => (
+                    None,
+                    vec![note("health.registry.helper_failed").arg("reason", done.stderr.trim())],
+                ),
+                Err(error) => (None, vec![helper_not_run(&command, login_server, &error)]),
+            }
+        }
+    }
+}
+
+fn helper_not_run(command: &str, login_server: &str, error: &ProcessError) -> Text {
+    Text::ui("health.registry.helper_not_run")
+        .arg("helper", command)
+        .arg("login_server", login_server)
+        .arg_text("reason", error.describe())
+}
+
+fn config_text(context: &Context) -> Option<String> {
+    let dir = context
+        .var("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            context
+                .var("HOME")
+                .map(|h| std::path::Path::new(h).join(".docker"))
+        })?;
+    std::fs::read_to_string(dir.join("config.json")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_helper_for_the_host_comes_before_the_store_and_the_file() {
+        let text = r#"{"auths": {"r.example": {"auth": "YTpi"}},
+            "credsStore": "desktop", "credHelpers": {"r.example": "acr-env"}}"#;
+        assert_eq!(
+            stored(text, "r.example"),
+            Some(Stored::Helper("acr-env".into()))
+        );
+        assert_eq!(
+            stored(text, "other.example"),
+            Some(Stored::Helper("desktop".into()))
+        );
+        let file_only = r#"{"auths": {"r.example": {"auth": "YTpi"}}, "credsStore": ""}"#;
+        assert_eq!(
+            stored(file_only, "r.example"),
+            Some(Stored::InFile {
+                user: "a".into(),
+                password: "b".into()
+            })
+        );
+        assert_eq!(stored(file_only, "other.example"), None);
+    }
+
+    #[test]
+    fn a_helper_answer_gives_a_user_and_secret_or_says_why_not() {
+        let answer = r#"{"ServerURL":"r.example","Username":"alice","Secret":"s3cret"}"#;
+        assert_eq!(helper_answer(answer), Ok(("alice".into(), "s3cret".into())));
+        let token = r#"{"ServerURL":"r.example","Username":"<token>","Secret":"eyJ"}"#;
+        assert_eq!(helper_answer(token), Err(HelperAnswer::IdentityToken));
+        assert_eq!(
+            helper_answer(r#"{"Username":"","Secret":""}"#),
+            Err(HelperAnswer::Empty)
+        );
+        assert_eq!(helper_answer("not json"), Err(HelperAnswer::Unreadable));
+    }
+}
