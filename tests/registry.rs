@@ -1677,7 +1677,18 @@ fi"#,
         );
         scenario.exit(1).expect(|run| {
             blob_failed(run, "STORAGE_DNS_ERROR");
-            run.detail_starting("registry.blob", "The name does not resolve: ");
+            // The resolver's answer, in the report's language when it is a common one.
+            let details = run.details("registry.blob");
+            assert!(
+                details.iter().any(|d| [
+                    "The name does not exist, according to the DNS server",
+                    "No DNS server answered",
+                    "The name does not resolve: ",
+                ]
+                .iter()
+                .any(|start| d.starts_with(start))),
+                "{details:#?}"
+            );
         })
     }
 

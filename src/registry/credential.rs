@@ -429,7 +429,7 @@ pub fn describe(error: &RequestError) -> Text {
         RequestError::Timeout { seconds } => {
             Text::ui("health.request.timed_out").arg("seconds", seconds)
         }
-        RequestError::Dns(reason) => Text::ui("health.request.dns").arg("reason", reason),
+        RequestError::Dns(reason) => super::dns::failure_text(reason),
         RequestError::Tls { kind, detail } => {
             let key = match kind {
                 TlsKind::UnknownIssuer => "health.request.tls_unknown_issuer",

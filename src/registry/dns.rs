@@ -31,7 +31,12 @@ pub async fn check(
     };
     let addresses = match resolve(host, port, timeout).await {
         Ok(addresses) => addresses,
-        Err(Unresolved::Failed(reason)) => return fail().verbatim(&reason),
+        Err(Unresolved::Failed(reason)) => {
+            return match known_failure(&reason) {
+                Some(key) => fail().note(Text::ui(key)),
+                None => fail().verbatim(&reason),
+            };
+        }
         Err(Unresolved::TimedOut) => {
             return fail().note(
                 Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1)),
@@ -72,12 +77,43 @@ pub enum Unresolved {
 impl Unresolved {
     pub fn describe(&self, timeout: Duration) -> Text {
         match self {
-            Unresolved::Failed(reason) => Text::ui("health.request.dns").arg("reason", reason),
+            Unresolved::Failed(reason) => failure_text(reason),
             Unresolved::TimedOut => {
                 Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1))
             }
         }
     }
+}
+
+/// Why a name did not resolve, for the report: getaddrinfo's common answers in the user's
+/// language, anything else in the resolver's own words.
+pub fn failure_text(reason: &str) -> Text {
+    match known_failure(reason) {
+        Some(key) => Text::ui(key),
+        None => Text::ui("health.request.dns").arg("reason", reason),
+    }
+}
+
+/// The interface string for getaddrinfo's common answers. std and hyper pass on its text, which
+/// is always the C locale's (nothing here calls setlocale); macOS words the first differently.
+fn known_failure(reason: &str) -> Option<&'static str> {
+    [
+        ("Name or service not known", "health.dns.no_such_name"),
+        (
+            "nodename nor servname provided, or not known",
+            "health.dns.no_such_name",
+        ),
+        (
+            "No address associated with hostname",
+            "health.dns.no_address",
+        ),
+        (
+            "Temporary failure in name resolution",
+            "health.dns.no_answer",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(words, key)| reason.contains(words).then_some(key))
 }
 
 /// Every address of `host`, each once, in the resolver's order.
@@ -139,6 +175,29 @@ mod tests {
         ] {
             assert!(!is_private(&public.parse().unwrap()), "{public}");
         }
+    }
+
+    #[test]
+    fn the_resolvers_common_answers_are_told_in_the_users_language() {
+        let said = |reason: &str| known_failure(reason);
+        assert_eq!(
+            said("failed to lookup address information: Name or service not known"),
+            Some("health.dns.no_such_name")
+        );
+        assert_eq!(
+            said(
+                "dns error: failed to lookup address information: Temporary failure in name resolution"
+            ),
+            Some("health.dns.no_answer")
+        );
+        assert_eq!(
+            said("failed to lookup address information: No address associated with hostname"),
+            Some("health.dns.no_address")
+        );
+        assert_eq!(
+            said("failed to lookup address information: System error"),
+            None
+        );
     }
 
     #[tokio::test]
