@@ -120,7 +120,15 @@ pub async fn credentials(
                     .arg("helper", &command)
                     .arg("login_server", login_server)
             };
-            let finished = match process::resolve_trusted(&command, context) {
+            // A helper is a name on PATH, never a path a config file points at.
+            let found = if command.contains('/') {
+                Err(ProcessError::NotFound {
+                    command: command.clone(),
+                })
+            } else {
+                process::resolve_trusted(&command, context)
+            };
+            let finished = match found {
                 Ok(path) => {
                     process::run_secret(&path, &command, &["get"], login_server, context, records)
                         .await
@@ -146,17 +154,15 @@ pub async fn credentials(
                     None,
                     vec![note("health.registry.helper_failed").arg("reason", done.stderr.trim())],
                 ),
-                Err(error) => (None, vec![helper_not_run(&command, login_server, &error)]),
+                Err(error) => (
+                    None,
+                    vec![
+                        note("health.registry.helper_not_run").arg_text("reason", error.describe()),
+                    ],
+                ),
             }
         }
     }
-}
-
-fn helper_not_run(command: &str, login_server: &str, error: &ProcessError) -> Text {
-    Text::ui("health.registry.helper_not_run")
-        .arg("helper", command)
-        .arg("login_server", login_server)
-        .arg_text("reason", error.describe())
 }
 
 fn config_text(context: &Context) -> Option<String> {
@@ -196,6 +202,46 @@ mod tests {
             })
         );
         assert_eq!(stored(file_only, "other.example"), None);
+    }
+
+    #[tokio::test]
+    async fn a_helper_named_with_a_path_is_not_run() {
+        use std::sync::Arc;
+        let home = tempfile::tempdir().unwrap();
+        let marker = home.path().join("ran");
+        std::fs::create_dir(home.path().join(".docker")).unwrap();
+        std::fs::write(
+            home.path().join(".docker/config.json"),
+            r#"{"credsStore": "x/../../helper"}"#,
+        )
+        .unwrap();
+        // Where the path would lead from the current directory, a helper that leaves a mark.
+        let work = home.path().join("work");
+        std::fs::create_dir_all(work.join("docker-credential-x")).unwrap();
+        let helper = home.path().join("helper");
+        std::fs::write(
+            &helper,
+            format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &helper,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+        )
+        .unwrap();
+        let context = Context {
+            timeout: std::time::Duration::from_secs(5),
+            env: Arc::new([("HOME".to_owned(), home.path().display().to_string())].into()),
+            cwd: work,
+            confirm: crate::checks::Confirm::Yes,
+            pinned: Arc::new(Vec::new()),
+        };
+        let mut records = Vec::new();
+        let (found, notes) = credentials(&context, "r.example", &mut records).await;
+        assert_eq!(found, None);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].key, "health.registry.helper_not_run");
+        assert!(records.is_empty() && !marker.exists());
     }
 
     #[test]
