@@ -925,6 +925,9 @@ fi"#,
                 assert_eq!(std::fs::read_to_string(&asked).unwrap(), ls);
                 assert_eq!(run.status("registry.token_accepted"), "ok");
                 run.line(&format!("Registry '{ls}' accepts the token : OK"));
+                run.line(&format!(
+                    "Credentials for {ls} from docker's credential helper docker-credential-fake."
+                ));
             })
     }
 

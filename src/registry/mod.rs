@@ -702,7 +702,7 @@ impl Chain<'_> {
             return None;
         }
         let authorization = format!("Bearer {access}");
-        self.accepted(transport, base, login_server, &authorization)
+        self.accepted(transport, base, login_server, &authorization, Vec::new())
             .await
             .then_some((
                 Authorizer::Entra {
@@ -768,7 +768,7 @@ impl Chain<'_> {
             return None;
         }
         let bearer = format!("Bearer {access}");
-        self.accepted(transport, base, login_server, &bearer)
+        self.accepted(transport, base, login_server, &bearer, Vec::new())
             .await
             .then_some((
                 Authorizer::Standard {
@@ -796,7 +796,7 @@ impl Chain<'_> {
             return None;
         };
         let header = basic_header(&user, &password);
-        self.accepted(transport, base, login_server, &header)
+        self.accepted(transport, base, login_server, &header, notes)
             .await
             .then(|| (Authorizer::Basic(header.clone()), Some(header)))
     }
@@ -908,13 +908,15 @@ impl Chain<'_> {
         false
     }
 
-    /// Beyond az: does the registry take the token (or the credentials) it was given?
+    /// Beyond az: does the registry take the token (or the credentials) it was given? `notes`
+    /// (where the credentials came from) go with the answer, whichever it is.
     async fn accepted(
         &mut self,
         transport: &Transport,
         base: &Url,
         login_server: &str,
         authorization: &str,
+        notes: Vec<Text>,
     ) -> bool {
         let check = "registry.token_accepted";
         let result = self
@@ -948,6 +950,7 @@ impl Chain<'_> {
             }
             Err(error) => fail().note(credential::describe(&error)),
         };
+        let outcome = notes.into_iter().fold(outcome, Outcome::note);
         if outcome.is_failure() {
             self.fail_and_skip::<()>(outcome);
             return false;
