@@ -247,8 +247,10 @@ async fn routing(
             .map(|(_, _, a)| a.ip());
         let actual = match pin {
             Some(ip) => Ok(vec![ip]),
-            None => resolve(&route.fqdn, timeout).await,
+            None => super::dns::resolve(&route.fqdn, 443, timeout).await,
         };
+        // Why a route did not resolve follows its line, in the user's language when it can.
+        let mut why = None;
         let note = match actual {
             Ok(addresses) if addresses.contains(&route.expected) => {
                 Text::ui("health.vnet.route_ok")
@@ -267,15 +269,17 @@ async fn routing(
                     .join(", ");
                 Text::ui(key).arg("actual", shown)
             }
-            Err(reason) => {
+            Err(unresolved) => {
                 wrong += 1;
-                Text::ui("health.vnet.route_unresolved").arg("reason", reason)
+                why = Some(unresolved.describe(timeout));
+                Text::ui("health.vnet.route_unresolved")
             }
         };
         notes.push(
             note.arg("fqdn", &route.fqdn)
                 .arg("expected", route.expected),
         );
+        notes.extend(why);
     }
     let outcome = if wrong == 0 {
         Outcome::ok(check, Text::ui("health.vnet.ok"))
@@ -283,15 +287,6 @@ async fn routing(
         Outcome::failed(check, Code::PRIVATE_ENDPOINT_DNS_ERROR)
     };
     notes.into_iter().fold(outcome, Outcome::note)
-}
-
-async fn resolve(name: &str, timeout: Duration) -> Result<Vec<IpAddr>, String> {
-    super::dns::resolve(name, 443, timeout)
-        .await
-        .map_err(|why| match why {
-            super::dns::Unresolved::Failed(reason) => reason,
-            super::dns::Unresolved::TimedOut => format!("{} s", timeout.as_secs()),
-        })
 }
 
 #[cfg(test)]
