@@ -5,8 +5,9 @@ run, after warm-ups; wall time from a monotonic clock, peak memory from the chil
 
 Input (stdin): JSON {"runs": N, "warmup": W, "scenarios": [{"name", "target", "commands":
 [{"tool", "argv", "env"?, "cwd"?, "expect_exit"?}]}]}.
-Output (stdout): JSON with, per scenario and tool, every wall time (s), and peak RSS (KiB) of
-the tool's own process and of it with its children.
+Output (stdout): JSON with, per scenario and tool, every wall time (s), CPU time (s, user and
+system, of the tool with its children, from the same rusage), and peak RSS (KiB) of the tool's own
+process and of it with its children.
 
 Peak memory: the rusage of a waited child counts its children too (docker's 22 MB would hide the
 tool's own figure), so the tool's own peak is read from /proc/<pid>/status (VmHWM, a high-water
@@ -60,7 +61,7 @@ def run_once(command):
     expected = command.get("expect_exit")
     if expected is not None and proc.returncode != expected:
         sys.exit(f"{command['tool']}: exit {proc.returncode}, expected {expected}: {command['argv']}")
-    return wall, usage.ru_maxrss  # KiB on Linux
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss  # RSS in KiB on Linux
 
 
 def main():
@@ -71,11 +72,12 @@ def main():
         for _ in range(spec["warmup"]):
             for command in commands:
                 run_once(command)
-        samples = {c["tool"]: {"wall": [], "tree_rss": [], "rss": []} for c in commands}
+        samples = {c["tool"]: {"wall": [], "cpu": [], "tree_rss": [], "rss": []} for c in commands}
         for _ in range(spec["runs"]):
             for command in commands:
-                wall, rss = run_once(command)
+                wall, cpu, rss = run_once(command)
                 samples[command["tool"]]["wall"].append(wall)
+                samples[command["tool"]]["cpu"].append(cpu)
                 samples[command["tool"]]["tree_rss"].append(rss)
         for _ in range(max(5, spec["runs"] // 4)):
             for command in commands:
