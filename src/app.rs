@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{FromArgMatches, Parser};
+use clap::Parser;
 use serde::Serialize;
 
 use crate::cli::{AcrCommand, Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
@@ -39,22 +39,28 @@ pub fn main() -> ExitCode {
     };
     install_panic_hook(language);
     // Arguments that parse need no help texts: the command is localized (every argument's help
-    // looked up and set) only to print help, the version or an error.
+    // looked up and set) only to print the help or the version someone asked for.
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(_) => match crate::cli::command(language).try_get_matches_from(&args) {
-            Ok(matches) => match Cli::from_arg_matches(&matches) {
-                Ok(cli) => cli,
-                Err(e) => {
-                    let _ = e.print();
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            },
-            Err(e) => {
-                let _ = e.print();
-                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
-            }
-        },
+        Err(error) if crate::usage::is_requested_text(&error) => {
+            let shown = crate::cli::command(language)
+                .try_get_matches_from(&args)
+                .err()
+                .unwrap_or(error);
+            let _ = shown.print();
+            return ExitCode::from(u8::try_from(shown.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+        Err(error) => {
+            let (message, fix) = crate::usage::explain(&error, &args, language);
+            return report(
+                language,
+                &Failure {
+                    message,
+                    fix: Some(fix),
+                    exit: EXIT_USAGE,
+                },
+            );
+        }
     };
     match run(cli, language) {
         Ok(code) => code,

@@ -1081,15 +1081,25 @@ fn usage_errors_exit_2_before_any_check_runs() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains(
-            "invalid value '0' for '--timeout <SECONDS>'",
-        ));
+        .stderr(
+            "error: \"0\" is not a valid value for --timeout.\n\
+             --timeout takes a whole number of seconds from 1 to 3600.\n",
+        );
     sandbox
         .check_health(&["--bogus"])
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("unexpected argument '--bogus'"));
+        .stderr(
+            "error: Unrecognized argument: --bogus.\n\
+             Run `acr-health acr check-health --help` to see its arguments.\n",
+        );
+    sandbox
+        .check_health(&["--lang", "nl", "--ignore-error"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("fout: Onbekend argument: --ignore-error.\nBedoelt u --ignore-errors?\n");
     sandbox
         .check_health(&["--yes", "--query", "checks[?status=="])
         .assert()

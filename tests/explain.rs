@@ -249,7 +249,15 @@ fn an_invalid_query_exits_2_with_the_fix() {
 
 #[test]
 fn an_unknown_output_format_is_a_usage_error() {
-    acr_health().args(["codes", "-o", "xml"]).assert().code(2);
+    acr_health()
+        .args(["codes", "-o", "xml", "--lang", "nl"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            "fout: \"xml\" is geen geldige waarde voor --output.\n\
+             Kies een van: json, jsonc, yaml, yamlc, table, tsv, none.\n",
+        );
 }
 
 #[test]
