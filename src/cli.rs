@@ -1,7 +1,7 @@
 //! The command line: az's shape (`acr check-health`, the global `-o/--query/--verbose/...`),
 //! with help texts read from the knowledge base in the user's language.
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Arg, ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 use crate::knowledge::Language;
 use crate::output::Format;
@@ -106,11 +106,45 @@ pub enum KbCommand {
 pub fn command(language: &Language) -> clap::Command {
     let command = Cli::command()
         .about(language.ui("help.about").to_owned())
-        .after_help(language.ui("help.exit_codes").to_owned());
-    localize(command, language, "")
+        .after_help(language.ui("help.exit_codes").to_owned())
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .display_order(usize::MAX),
+        );
+    let name = command.get_name().to_owned();
+    localize(command, language, "", &name)
 }
 
-fn localize(mut command: clap::Command, language: &Language, path: &str) -> clap::Command {
+/// `path` is the command's place in the help keys (`acr.check-health.`), `usage_path` how it is
+/// typed (`acr-health acr check-health`).
+fn localize(
+    command: clap::Command,
+    language: &Language,
+    path: &str,
+    usage_path: &str,
+) -> clap::Command {
+    // clap's headings, its usage line and its help and version flags are English: each is
+    // replaced by the language's words (the flags' help is `help.help` and `help.version`).
+    // Styled as clap styles its own heading (clap drops the style when it writes to no terminal).
+    let style = *command.get_styles().get_usage();
+    let mut command = command
+        .help_template(format!(
+            "{{before-help}}{{about-with-newline}}\n{style}{}{style:#} {{usage}}\n\n{{all-args}}{{after-help}}",
+            language.ui("help.heading.usage")
+        ))
+        .subcommand_help_heading(language.ui("help.heading.commands").to_owned())
+        .disable_help_flag(true)
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .display_order(usize::MAX),
+        );
     let ids: Vec<String> = command
         .get_arguments()
         .map(|a| a.get_id().to_string())
@@ -119,11 +153,26 @@ fn localize(mut command: clap::Command, language: &Language, path: &str) -> clap
         let key = [format!("help.{path}{id}"), format!("help.{id}")]
             .into_iter()
             .find(|k| language.has_ui(k));
-        if let Some(key) = key {
-            let help = language.ui(&key).to_owned();
-            command = command.mut_arg(&id, |arg| arg.help(help));
-        }
+        let help = key.map(|key| language.ui(&key).to_owned());
+        command = command.mut_arg(&id, |arg| localize_arg(arg, help, language));
     }
+    let mut usage = vec![
+        usage_path.to_owned(),
+        format!("[{}]", language.ui("help.placeholder.options")),
+    ];
+    for positional in command.get_positionals() {
+        let names = positional.get_value_names().unwrap_or_default();
+        let name = names.first().map(ToString::to_string).unwrap_or_default();
+        usage.push(if positional.is_required_set() {
+            format!("<{name}>")
+        } else {
+            format!("[{name}]")
+        });
+    }
+    if command.has_subcommands() {
+        usage.push(format!("<{}>", language.ui("help.placeholder.command")));
+    }
+    command = command.override_usage(usage.join(" "));
     let names: Vec<String> = command
         .get_subcommands()
         .map(|s| s.get_name().to_owned())
@@ -131,16 +180,73 @@ fn localize(mut command: clap::Command, language: &Language, path: &str) -> clap
     for name in names {
         let key = format!("help.{path}{name}");
         let sub_path = format!("{path}{name}.");
+        let sub_usage = format!("{usage_path} {name}");
         command = command.mut_subcommand(&name, |sub| {
             let sub = if language.has_ui(&key) {
                 sub.about(language.ui(&key).to_owned())
             } else {
                 sub
             };
-            localize(sub, language, &sub_path)
+            localize(sub, language, &sub_path, &sub_usage)
         });
     }
     command
+}
+
+/// An argument's help, heading, allowed values and default in `language` (clap would add the
+/// last two in English).
+fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
+    let heading = if arg.is_positional() {
+        "help.heading.arguments"
+    } else {
+        "help.heading.options"
+    };
+    let heading = language.ui(heading).to_owned();
+    let value_name = arg
+        .get_value_names()
+        .and_then(|names| names.first())
+        .map(ToString::to_string)
+        .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+    let arg = match language.has_ui(&format!("help.value.{value_name}")) {
+        true => {
+            let key = format!("help.value.{value_name}");
+            arg.value_name(language.ui(&key).to_owned())
+        }
+        false => arg,
+    };
+    let help = help
+        .or_else(|| arg.get_help().map(ToString::to_string))
+        .unwrap_or_default();
+    if !arg.get_action().takes_values() {
+        return arg.help(help).help_heading(heading);
+    }
+    let mut notes = Vec::new();
+    let values: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_owned())
+        .collect();
+    if !values.is_empty() && !arg.is_hide_possible_values_set() {
+        notes.push(language.format("help.values", &[("values", &values.join(", "))]));
+    }
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && !arg.is_hide_default_value_set() {
+        notes.push(language.format("help.default", &[("value", &defaults.join(", "))]));
+    }
+    let help = std::iter::once(help)
+        .chain(notes)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    arg.help(help)
+        .help_heading(heading)
+        .hide_possible_values(true)
+        .hide_default_value(true)
 }
 
 /// `--lang` is needed before clap parses, to choose the language of the help.
@@ -175,9 +281,6 @@ mod tests {
         fn walk(command: &clap::Command, tag: &str, path: &str) {
             for arg in command.get_arguments() {
                 let id = arg.get_id().as_str();
-                if matches!(id, "help" | "version") {
-                    continue;
-                }
                 assert!(arg.get_help().is_some(), "{tag}: {path}{id} has no help");
             }
             for sub in command.get_subcommands() {
@@ -191,6 +294,53 @@ mod tests {
         }
         for language in &LANGUAGES {
             walk(&command(language), language.tag, "");
+        }
+    }
+
+    #[test]
+    fn help_has_no_english_of_clap_in_another_language() {
+        fn paths(command: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+            out.push(prefix.to_vec());
+            for sub in command.get_subcommands() {
+                let mut path = prefix.to_vec();
+                path.push(sub.get_name().to_owned());
+                paths(sub, &path, out);
+            }
+        }
+        let mut all = Vec::new();
+        paths(&Cli::command(), &[], &mut all);
+        assert!(all.len() >= 6, "{all:?}");
+        let english = [
+            "Usage:",
+            "Options:",
+            "Commands:",
+            "Arguments:",
+            "Print help",
+            "Print version",
+            "possible values",
+            "default:",
+            "[OPTIONS]",
+            "<COMMAND>",
+            "<SECONDS>",
+        ];
+        for language in &LANGUAGES[1..] {
+            for path in &all {
+                let args = std::iter::once("acr-health")
+                    .chain(path.iter().map(String::as_str))
+                    .chain(["--help"]);
+                let help = match command(language).try_get_matches_from(args) {
+                    Ok(_) => panic!("{path:?} --help parsed"),
+                    Err(e) => e.render().to_string(),
+                };
+                assert!(help.contains(language.ui("help.heading.usage")), "{help}");
+                for word in english {
+                    assert!(
+                        !help.contains(word),
+                        "{}: {path:?}: {word:?} in\n{help}",
+                        language.tag
+                    );
+                }
+            }
         }
     }
 

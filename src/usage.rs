@@ -60,6 +60,16 @@ pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (
         ErrorKind::MissingRequiredArgument => {
             language.format("error.usage.missing_required", &[("arguments", &argument)])
         }
+        ErrorKind::MissingSubcommand => language.format(
+            "error.usage.missing_command",
+            &[
+                ("command", &command_path(args)),
+                (
+                    "commands",
+                    &context(ContextKind::ValidSubcommand).unwrap_or_default(),
+                ),
+            ],
+        ),
         ErrorKind::InvalidUtf8 => language.ui("error.usage.not_utf8").to_owned(),
         _ => language.ui("error.usage.other").to_owned(),
     };
@@ -170,6 +180,9 @@ mod tests {
         assert!(fix.starts_with("Choose one of: json, "), "{fix}");
         let (message, _) = english(&["check-health", "-n"]);
         assert_eq!(message, "--name expects a value.");
+        let (message, fix) = english(&["acr", "--verbose"]);
+        assert_eq!(message, "`acr-health acr` needs a command: check-health.");
+        assert_eq!(fix, "Run `acr-health acr --help` to see its arguments.");
     }
 
     #[test]
