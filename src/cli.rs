@@ -108,13 +108,7 @@ pub fn command(language: &Language) -> clap::Command {
         .about(language.ui("help.about").to_owned())
         .after_help(language.ui("help.exit_codes").to_owned())
         .disable_version_flag(true)
-        .arg(
-            Arg::new("version")
-                .short('V')
-                .long("version")
-                .action(ArgAction::Version)
-                .display_order(usize::MAX),
-        );
+        .arg(own_flag("version", 'V', ArgAction::Version));
     let name = command.get_name().to_owned();
     localize(command, language, "", &name)
 }
@@ -138,13 +132,7 @@ fn localize(
         ))
         .subcommand_help_heading(language.ui("help.heading.commands").to_owned())
         .disable_help_flag(true)
-        .arg(
-            Arg::new("help")
-                .short('h')
-                .long("help")
-                .action(ArgAction::Help)
-                .display_order(usize::MAX),
-        );
+        .arg(own_flag("help", 'h', ArgAction::Help));
     let ids: Vec<String> = command
         .get_arguments()
         .map(|a| a.get_id().to_string())
@@ -193,6 +181,15 @@ fn localize(
     command
 }
 
+/// `--help` or `--version` in place of clap's, listed last as clap lists its own.
+fn own_flag(name: &'static str, short: char, action: ArgAction) -> Arg {
+    Arg::new(name)
+        .short(short)
+        .long(name)
+        .action(action)
+        .display_order(usize::MAX)
+}
+
 /// An argument's help, heading, allowed values and default in `language` (clap would add the
 /// last two in English).
 fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
@@ -207,12 +204,11 @@ fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
         .and_then(|names| names.first())
         .map(ToString::to_string)
         .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
-    let arg = match language.has_ui(&format!("help.value.{value_name}")) {
-        true => {
-            let key = format!("help.value.{value_name}");
-            arg.value_name(language.ui(&key).to_owned())
-        }
-        false => arg,
+    let value_key = format!("help.value.{value_name}");
+    let arg = if language.has_ui(&value_key) {
+        arg.value_name(language.ui(&value_key).to_owned())
+    } else {
+        arg
     };
     let help = help
         .or_else(|| arg.get_help().map(ToString::to_string))
