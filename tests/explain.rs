@@ -256,7 +256,7 @@ fn an_unknown_output_format_is_a_usage_error() {
         .stdout("")
         .stderr(
             "fout: \"xml\" is geen geldige waarde voor --output.\n\
-             Kies een van: json, jsonc, yaml, yamlc, table, tsv, none.\n",
+             Kies uit: json, jsonc, yaml, yamlc, table, tsv, none.\n",
         );
 }
 
