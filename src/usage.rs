@@ -45,6 +45,10 @@ pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (
             "error.usage.invalid_value",
             &[("argument", &argument), ("value", &value)],
         ),
+        ErrorKind::TooManyValues => language.format(
+            "error.usage.no_value",
+            &[("argument", &argument), ("value", &value)],
+        ),
         ErrorKind::ArgumentConflict => language.format(
             "error.usage.conflict",
             &[
@@ -180,6 +184,19 @@ mod tests {
         assert!(fix.starts_with("Choose one of: json, "), "{fix}");
         let (message, _) = english(&["check-health", "-n"]);
         assert_eq!(message, "--name expects a value.");
+        let (message, _) = english(&[
+            "check-health",
+            "--login-server",
+            "x:5000",
+            "--username",
+            "u",
+        ]);
+        assert_eq!(
+            message,
+            "The following arguments are required: --password-stdin."
+        );
+        let (message, _) = english(&["check-health", "--yes=1"]);
+        assert_eq!(message, "--yes takes no value, but was given \"1\".");
         let (message, fix) = english(&["acr", "--verbose"]);
         assert_eq!(message, "`acr-health acr` needs a command: check-health.");
         assert_eq!(fix, "Run `acr-health acr --help` to see its arguments.");
