@@ -1149,4 +1149,32 @@ fn a_ca_bundle_that_cannot_be_read_is_named_with_the_variable() {
         details.starts_with("REQUESTS_CA_BUNDLE names /nonexistent/ca.pem, which cannot be used: "),
         "{details}"
     );
+    // A file with no certificate in it, told in Dutch without a word of English.
+    let empty = sandbox.path("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let (stdout, _) = sandbox.run(
+        sandbox
+            .check_health(&[
+                "--yes",
+                "--ignore-errors",
+                "--login-server",
+                "localhost:1",
+                "-o",
+                "json",
+                "--lang",
+                "nl",
+            ])
+            .env("REQUESTS_CA_BUNDLE", &empty)
+            .env("IMDS_ENDPOINT", "http://127.0.0.1:1"),
+        0,
+    );
+    let document = json(&stdout);
+    let details = check(&document, "registry.challenge")["details"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        details,
+        "REQUESTS_CA_BUNDLE verwijst naar [TMP]/empty.pem, waarin geen certificaat staat"
+    );
 }

@@ -10,6 +10,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode, Url};
 
 use super::oci::{Algorithm, Digest, Hasher};
+use crate::checks::Text;
 
 /// Bodies beyond this are a finding, not memory growth.
 pub const BODY_CAP: usize = 1 << 20;
@@ -30,14 +31,42 @@ pub enum Trust {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("{variable} names {path}, which cannot be used: {reason}")]
+    /// The bundle a variable names cannot be read or parsed (`reason`: the system's or
+    /// reqwest's words), or holds no certificate (`reason` is `None`).
+    #[error("{variable} names {path}, which cannot be used: {reason:?}")]
     Bundle {
         variable: &'static str,
         path: String,
-        reason: String,
+        reason: Option<String>,
     },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+}
+
+impl TransportError {
+    /// What went wrong, for the report.
+    pub fn describe(&self) -> Text {
+        match self {
+            TransportError::Bundle {
+                variable,
+                path,
+                reason: Some(reason),
+            } => Text::ui("health.registry.bad_bundle")
+                .arg("variable", variable)
+                .arg("path", path)
+                .arg("reason", reason),
+            TransportError::Bundle {
+                variable,
+                path,
+                reason: None,
+            } => Text::ui("health.registry.empty_bundle")
+                .arg("variable", variable)
+                .arg("path", path),
+            TransportError::Client(reason) => {
+                Text::ui("health.registry.bad_trust").arg("reason", reason)
+            }
+        }
+    }
 }
 
 /// Why a request got no response. Each kind has its own text in the report; a library's own
@@ -223,16 +252,16 @@ impl Transport {
             .into_iter()
             .find_map(|name| var(name).map(|path| (name, path)))
         {
-            let fail = |reason: String| TransportError::Bundle {
+            let fail = |reason: Option<String>| TransportError::Bundle {
                 variable,
                 path: path.clone(),
                 reason,
             };
-            let pem = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
-            let certificates =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| fail(e.to_string()))?;
+            let pem = std::fs::read(&path).map_err(|e| fail(Some(e.to_string())))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| fail(Some(e.to_string())))?;
             if certificates.is_empty() {
-                return Err(fail("no certificate in it".to_owned()));
+                return Err(fail(None));
             }
             builder = builder.tls_certs_only(certificates);
             Trust::Bundle { variable, path }

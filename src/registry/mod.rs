@@ -263,19 +263,7 @@ impl Chain<'_> {
         let transport = match transport {
             Ok(transport) => transport,
             Err(error) => {
-                let note = match error {
-                    http::TransportError::Bundle {
-                        variable,
-                        path,
-                        reason,
-                    } => Text::ui("health.registry.bad_bundle")
-                        .arg("variable", variable)
-                        .arg("path", path)
-                        .arg("reason", reason),
-                    http::TransportError::Client(reason) => {
-                        Text::ui("health.registry.bad_trust").arg("reason", reason)
-                    }
-                };
+                let note = error.describe();
                 let outcome = Outcome::failed("registry.challenge", Code::CONNECTIVITY_SSL_ERROR)
                     .message_arg("login_server", &login_server)
                     .note(note);

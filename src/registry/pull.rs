@@ -80,8 +80,7 @@ async fn pull(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
     let transport = match Transport::new(&context.env, context.timeout, &context.pins_by_host()) {
         Ok(transport) => transport,
         Err(error) => {
-            let why = Text::ui("health.registry.bad_trust").arg("reason", error);
-            return failed(vec![Detail::Text(why)]);
+            return failed(vec![Detail::Text(error.describe())]);
         }
     };
     let Ok(base) = Url::parse(&format!("https://{host}/v2/")) else {
