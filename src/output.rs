@@ -17,11 +17,13 @@ pub enum Format {
     None,
 }
 
+/// Each holds the library's own words; the message around them is the caller's, in the user's
+/// language (`error.invalid_query`, `error.output`).
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("invalid query: {0}")]
+    #[error("{0}")]
     InvalidQuery(String),
-    #[error("cannot serialize: {0}")]
+    #[error("{0}")]
     Serialize(String),
 }
 

@@ -245,6 +245,14 @@ fn an_invalid_query_exits_2_with_the_fix() {
         .code(2)
         .stderr(predicate::str::contains("not valid JMESPath"))
         .stderr(predicate::str::contains("jmespath.org"));
+    // Our own words are Dutch; only the parser's own words stay as it said them.
+    acr_health()
+        .args(["codes", "--query", "[?severity==", "--lang", "nl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "fout: De expressie bij --query is geen geldige JMESPath: Parse error",
+        ));
 }
 
 #[test]
