@@ -1,10 +1,10 @@
 //! Property tests of the parsers that read what other programs and servers send: the
 //! `WWW-Authenticate` challenge, docker's, helm's and notary's version output, JWT payloads, token
 //! endpoint answers, the registry's error documents, az's config files, docker's `config.json`,
-//! Azure Resource Manager's answers and the knowledge markdown. On arbitrary input they never
-//! panic and their output stays bounded by the input; on structured input they read back what
-//! was written. (The fuzz targets in `fuzz/` push the same parsers much harder; this is the part
-//! that runs with every `cargo test`.)
+//! Azure Resource Manager's answers and the knowledge markdown; and of how refused command lines
+//! are told. On arbitrary input they never panic and their output stays bounded by the input; on
+//! structured input they read back what was written. (The fuzz targets in `fuzz/` push the same
+//! parsers much harder; this is the part that runs with every `cargo test`.)
 
 #[path = "../src/knowledge/source.rs"]
 #[allow(dead_code)]
@@ -798,6 +798,87 @@ proptest! {
         prop_assert_eq!(found.is_some(), offered);
         if let Some(found) = found {
             prop_assert_eq!(found, ("linux".to_owned(), "amd64".to_owned()));
+        }
+    }
+}
+
+/// Words of the command line: commands, flags (right, misspelled, with and without values) and
+/// values, so that generated lines hit every kind of mistake clap reports.
+fn command_line_word() -> impl Strategy<Value = String> {
+    let known = prop::sample::select(vec![
+        "acr",
+        "check-health",
+        "check-helth",
+        "explain",
+        "codes",
+        "kb",
+        "export",
+        "-n",
+        "--name",
+        "--name=",
+        "-y",
+        "--yes",
+        "--yes=1",
+        "--ignore-errors",
+        "--ignore-error",
+        "--timeout",
+        "--timeout=0",
+        "-o",
+        "--output",
+        "xml",
+        "json",
+        "--query",
+        "[[",
+        "--lang",
+        "nl",
+        "--vnet",
+        "--login-server",
+        "--username",
+        "--password-stdin",
+        "--resolve",
+        "--bogus",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+        "--",
+        "myregistry",
+        "0",
+        "abc",
+        "",
+    ])
+    .prop_map(str::to_owned);
+    prop_oneof![4 => known, 1 => text()]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Every command line clap refuses is told in each language, in our words: a message and a
+    /// hint, never clap's English and never a panic.
+    #[test]
+    fn refused_command_lines_are_told_in_every_language(words in proptest::collection::vec(command_line_word(), 0..6)) {
+        use clap::Parser;
+        let args: Vec<std::ffi::OsString> = std::iter::once("acr-health".to_owned())
+            .chain(words)
+            .map(Into::into)
+            .collect();
+        let Err(error) = acr_health::cli::Cli::try_parse_from(&args) else {
+            return Ok(());
+        };
+        if acr_health::usage::is_requested_text(&error) {
+            return Ok(());
+        }
+        let english = acr_health::usage::explain(&error, &args, &acr_health::knowledge::LANGUAGES[0]);
+        for language in &acr_health::knowledge::LANGUAGES {
+            let (message, fix) = acr_health::usage::explain(&error, &args, language);
+            prop_assert!(!message.trim().is_empty() && !fix.trim().is_empty());
+            for clap_words in ["unexpected argument", "For more information", "Usage:", "tip:", "invalid value '"] {
+                prop_assert!(!message.contains(clap_words) && !fix.contains(clap_words), "{message} / {fix}");
+            }
+            if language.tag != "en" {
+                prop_assert_ne!(&message, &english.0);
+            }
         }
     }
 }
