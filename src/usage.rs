@@ -23,9 +23,19 @@ pub fn is_requested_text(error: &clap::Error) -> bool {
 /// to name the command whose help lists the right ones.
 pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (String, String) {
     let context = |kind| error.get(kind).map(text);
-    let argument = context(ContextKind::InvalidArg)
-        .map(|a| flag_of(&a).to_owned())
-        .unwrap_or_default();
+    // clap names an argument with its value (`--timeout <SECONDS>`); az names the flag alone.
+    let flags = |kind| {
+        let flags: Vec<String> = match error.get(kind) {
+            Some(ContextValue::Strings(list)) => list.iter().map(|a| flag_of(a)).collect(),
+            Some(ContextValue::StyledStrs(list)) => {
+                list.iter().map(|a| flag_of(&a.to_string())).collect()
+            }
+            Some(other) => vec![flag_of(&text(other))],
+            None => Vec::new(),
+        };
+        flags.join(", ")
+    };
+    let argument = flags(ContextKind::InvalidArg);
     let value = context(ContextKind::InvalidValue).unwrap_or_default();
     let message = match error.kind() {
         ErrorKind::UnknownArgument => {
@@ -53,12 +63,7 @@ pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (
             "error.usage.conflict",
             &[
                 ("argument", &argument),
-                (
-                    "other",
-                    &context(ContextKind::PriorArg)
-                        .map(|a| flag_of(&a).to_owned())
-                        .unwrap_or_default(),
-                ),
+                ("other", &flags(ContextKind::PriorArg)),
             ],
         ),
         ErrorKind::MissingRequiredArgument => {
@@ -77,9 +82,10 @@ pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (
         ErrorKind::InvalidUtf8 => language.ui("error.usage.not_utf8").to_owned(),
         _ => language.ui("error.usage.other").to_owned(),
     };
-    let suggestion = context(ContextKind::SuggestedArg)
-        .or_else(|| context(ContextKind::SuggestedSubcommand))
-        .map(|s| flag_of(&s).to_owned());
+    let suggestion = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
+        .into_iter()
+        .map(flags)
+        .find(|s| !s.is_empty());
     let choices = context(ContextKind::ValidValue).filter(|v| !v.is_empty());
     let value_rule = format!("error.usage.value.{}", argument.trim_start_matches('-'));
     let fix = if let Some(suggestion) = suggestion {
@@ -110,9 +116,12 @@ fn text(value: &ContextValue) -> String {
     }
 }
 
-/// clap names an argument with its value (`--timeout <SECONDS>`); az names the flag alone.
-fn flag_of(argument: &str) -> &str {
-    argument.split_whitespace().next().unwrap_or(argument)
+fn flag_of(argument: &str) -> String {
+    argument
+        .split_whitespace()
+        .next()
+        .unwrap_or(argument)
+        .to_owned()
 }
 
 /// `acr-health acr check-health`: the subcommands named in `args`, in order.
@@ -200,6 +209,25 @@ mod tests {
         let (message, fix) = english(&["acr", "--verbose"]);
         assert_eq!(message, "`acr-health acr` needs a command: check-health.");
         assert_eq!(fix, "Run `acr-health acr --help` to see its arguments.");
+    }
+
+    #[test]
+    fn every_missing_argument_is_named() {
+        let error = clap::Command::new("t")
+            .arg(clap::Arg::new("a").long("alpha").required(true))
+            .arg(
+                clap::Arg::new("b")
+                    .long("beta")
+                    .value_name("B")
+                    .required(true),
+            )
+            .try_get_matches_from(["t"])
+            .unwrap_err();
+        let (message, _) = explain(&error, &[], &LANGUAGES[0]);
+        assert_eq!(
+            message,
+            "The following arguments are required: --alpha, --beta."
+        );
     }
 
     #[test]
