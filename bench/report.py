@@ -99,12 +99,13 @@ def main():
                 "to the spawn (argument parsing, cold, 0.2 ms), the name lookup of the test pull "
                 "(~0.45 ms of CPU on a thread of its own, which slows the child by ~0.4 ms; looked up "
                 "after the child instead, it adds 1.1 ms), ~0.25 ms of report after the child exits, "
-                "~0.1 ms more exit. Tried and not kept, each measured in alternating runs: starting "
-                "the child before the arguments are parsed (0.13 ms: the work moves into the child's "
-                "run and competes with it), starting the lookup before the runtime (0 to 0.12 ms), "
-                "ending with _exit (0.06 ms), one malloc arena, RELR relocations, prefaulting the "
-                "code, the lookup thread at idle priority, opt-level s; a non-PIE build saves 0.3 ms "
-                "but gives up ASLR.")
+                "~0.2 ms more exit. Tried and not kept, each measured in alternating runs: starting "
+                "the child before the arguments are parsed (0.13-0.34 ms: the work moves into the "
+                "child's run and competes with it, and a usage error would start docker too), "
+                "starting the lookup before the runtime (0 to 0.12 ms), ending with _exit (0.06 ms), "
+                "the three together (1.20 to 1.19), one malloc arena, RELR relocations, prefaulting "
+                "the code, the lookup thread at idle priority, opt-level s; a non-PIE build saves "
+                "0.3 ms but gives up ASLR.")
     explain_rows = []
     for name, label in [("D1", "explain CONNECTIVITY_SSL_ERROR --lang nl"),
                         ("D2", "explain --list -o json")]:
