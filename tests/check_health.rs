@@ -1127,24 +1127,33 @@ fn check_health_alone_is_acr_check_health() {
 #[test]
 fn a_ca_bundle_that_cannot_be_read_is_named_with_the_variable() {
     let sandbox = Sandbox::new(&working());
-    let (stdout, _) = sandbox.run(
-        sandbox
-            .check_health(&[
-                "--yes",
-                "--ignore-errors",
-                "--login-server",
-                "localhost:1",
-                "-o",
-                "json",
-            ])
-            .env("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
-            .env("IMDS_ENDPOINT", "http://127.0.0.1:1"),
-        0,
-    );
-    let document = json(&stdout);
-    let challenge = check(&document, "registry.challenge");
-    assert_eq!(challenge["code"], "CONNECTIVITY_SSL_ERROR");
-    let details = challenge["details"][0].as_str().unwrap_or_default();
+    // The challenge's first detail when REQUESTS_CA_BUNDLE names `bundle`.
+    let detail = |bundle: &Path, lang: &str| {
+        let (stdout, _) = sandbox.run(
+            sandbox
+                .check_health(&[
+                    "--yes",
+                    "--ignore-errors",
+                    "--login-server",
+                    "localhost:1",
+                    "-o",
+                    "json",
+                    "--lang",
+                    lang,
+                ])
+                .env("REQUESTS_CA_BUNDLE", bundle)
+                .env("IMDS_ENDPOINT", "http://127.0.0.1:1"),
+            0,
+        );
+        let document = json(&stdout);
+        let challenge = check(&document, "registry.challenge");
+        assert_eq!(challenge["code"], "CONNECTIVITY_SSL_ERROR");
+        challenge["details"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let details = detail(Path::new("/nonexistent/ca.pem"), "en");
     assert!(
         details.starts_with("REQUESTS_CA_BUNDLE names /nonexistent/ca.pem, which cannot be used: "),
         "{details}"
@@ -1152,29 +1161,8 @@ fn a_ca_bundle_that_cannot_be_read_is_named_with_the_variable() {
     // A file with no certificate in it, told in Dutch without a word of English.
     let empty = sandbox.path("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
-    let (stdout, _) = sandbox.run(
-        sandbox
-            .check_health(&[
-                "--yes",
-                "--ignore-errors",
-                "--login-server",
-                "localhost:1",
-                "-o",
-                "json",
-                "--lang",
-                "nl",
-            ])
-            .env("REQUESTS_CA_BUNDLE", &empty)
-            .env("IMDS_ENDPOINT", "http://127.0.0.1:1"),
-        0,
-    );
-    let document = json(&stdout);
-    let details = check(&document, "registry.challenge")["details"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     assert_eq!(
-        details,
+        detail(&empty, "nl"),
         "REQUESTS_CA_BUNDLE verwijst naar [TMP]/empty.pem, waarin geen certificaat staat"
     );
 }
