@@ -20,14 +20,16 @@ if [ ! -x bench/.venv/bin/az ] || ! bench/.venv/bin/az version 2>/dev/null | gre
 fi
 echo "bench: building acr-health (release)" >&2
 cargo build --release --locked -q
-bin=$root/target/release/acr-health
+# .cargo/config.toml builds for the host named explicitly, so binaries are under target/<host>/.
+bin=$root/target/$(rustc --print host-tuple)/release/acr-health
 az=$root/bench/.venv/bin/az
 docker=$(command -v docker || true)
 [ -n "$docker" ] || { echo "bench: scenario A needs the docker client on PATH" >&2; exit 1; }
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 floor=$work/floor
-rustc -C opt-level=3 -C strip=symbols -o "$floor" bench/floor.rs
+# Linked as acr-health is (static-pie on glibc Linux), so the floor starts as cheaply as it can.
+rustc -C opt-level=3 -C strip=symbols -C target-feature=+crt-static -o "$floor" bench/floor.rs
 mkdir -p "$work/az" "$work/home"
 # The same environment for both tools: the real docker client without a daemon, no helm, no
 # notary, no Azure login, no telemetry, no colour.

@@ -24,9 +24,10 @@ cd "$(dirname "$0")/.."
 runs=${1:-20}
 out=${2:-/dev/stdout}
 root=$PWD
-bin=$root/target/release/acr-health
+release=$root/target/$(rustc --print host-tuple)/release
+bin=$release/acr-health
 az=$root/bench/.venv/bin/az
-servers=$root/target/release/examples/bench_servers
+servers=$release/examples/bench_servers
 ns=acrbench-c-$$-$RANDOM
 work=$(mktemp -d /tmp/acrbench-c.XXXXXX)
 server_pid=
