@@ -29,7 +29,9 @@ docker=$(command -v docker || true)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 floor=$work/floor
 # Linked as acr-health is (static-pie on glibc Linux), so the floor starts as cheaply as it can.
-rustc -C opt-level=3 -C strip=symbols -C target-feature=+crt-static -o "$floor" bench/floor.rs
+rustc -C opt-level=3 -C strip=symbols -C target-feature=+crt-static \
+  -C link-arg=-Wl,--undefined=gnu_get_libc_version \
+  -C link-arg=-Wl,--undefined=posix_spawn_file_actions_addchdir_np -o "$floor" bench/floor.rs
 mkdir -p "$work/az" "$work/home"
 # The same environment for both tools: the real docker client without a daemon, no helm, no
 # notary, no Azure login, no telemetry, no colour.
