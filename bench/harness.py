@@ -3,8 +3,8 @@
 run, after warm-ups; wall time from a monotonic clock, peak memory from the child's own rusage
 (os.wait4), so one slow run of one tool does not hide in a batch of the other.
 
-Input (stdin): JSON {"runs": N, "warmup": W, "scenarios": [{"name", "target", "commands":
-[{"tool", "argv", "env"?, "cwd"?, "expect_exit"?}]}]}.
+Input (stdin): JSON {"runs": N, "warmup": W, "scenarios": [{"name", "target", "runs"?, "commands":
+[{"tool", "argv", "env"?, "cwd"?, "expect_exit"?}]}]}; a scenario's own "runs" overrides N.
 Output (stdout): JSON with, per scenario and tool, every wall time (s), CPU time (s, user and
 system, of the tool with its children, from the same rusage), and peak RSS (KiB) of the tool's own
 process and of it with its children.
@@ -69,17 +69,18 @@ def main():
     results = []
     for scenario in spec["scenarios"]:
         commands = scenario["commands"]
+        runs = scenario.get("runs", spec["runs"])
         for _ in range(spec["warmup"]):
             for command in commands:
                 run_once(command)
         samples = {c["tool"]: {"wall": [], "cpu": [], "tree_rss": [], "rss": []} for c in commands}
-        for _ in range(spec["runs"]):
+        for _ in range(runs):
             for command in commands:
                 wall, cpu, rss = run_once(command)
                 samples[command["tool"]]["wall"].append(wall)
                 samples[command["tool"]]["cpu"].append(cpu)
                 samples[command["tool"]]["tree_rss"].append(rss)
-        for _ in range(max(5, spec["runs"] // 4)):
+        for _ in range(max(5, runs // 4)):
             for command in commands:
                 samples[command["tool"]]["rss"].append(own_peak(command))
         results.append({"name": scenario["name"], "samples": samples})

@@ -65,7 +65,8 @@ def main():
                            f"{ms(median(shared['docker ps']['wall']))} is timed too because az "
                            f"runs it) it was {shared_factor:.2f}×.")
         verdicts.append(
-            f"- A: {factor:.2f}× the child process it starts, run by run in rounds of their own "
+            f"- A: {factor:.2f}× the child process it starts, run by run in {len(ours_runs)} rounds "
+            f"of their own "
             f"(medians: acr-health {ms(median(ours_runs))}, `{ours_child}` {ms(child)}; target "
             f"≤ 1.2×): {'met' if factor <= 1.2 else 'MISSED'}. acr-health starts one child "
             f"(`{ours_child}`).{shared_text} The rounds of their own leave az out because its "
