@@ -102,7 +102,7 @@ def main():
             "one codegen unit; one static-pie executable (no shared library to load and bind: "
             "0.6 ms) that starts its child with posix_spawn, a vfork, where a static link "
             "otherwise makes std fork and copy the page tables (0.4 ms). What remains above the "
-            "floor, measured with timestamps inside the process: ~0.35 ms more start (9 MiB and "
+            "floor, measured with timestamps inside the process: ~0.15 ms more start (9 MiB and "
             "17,000 relocations), ~0.23 ms of argument parsing (clap, cold), ~0.25 ms more from "
             "there to the spawn, ~0.35 ms of report after the child exits. Tried and not kept, "
             "each measured in alternating runs: starting the child before the arguments are "
