@@ -12,6 +12,7 @@ use super::{CommandRecord, Context, Text};
 
 /// Output beyond this is cut: a tool that floods its output must not grow our memory.
 const OUTPUT_CAP: usize = 1 << 20;
+const READ_CHUNK: usize = 8192;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -239,18 +240,19 @@ async fn read_capped<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>) ->
     let Some(reader) = reader else {
         return String::new();
     };
+    // Straight into the heap buffer: a chunk array here would be part of every chain's future
+    // (8 KiB a pipe), copied whole when the chain is spawned, before any child runs.
     let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                // Keep reading past the cap, so the child is not blocked on a full pipe.
-                let room = OUTPUT_CAP.saturating_sub(buffer.len());
-                buffer.extend_from_slice(&chunk[..n.min(room)]);
-            }
+    while buffer.len() < OUTPUT_CAP {
+        buffer.reserve(READ_CHUNK);
+        match reader.read_buf(&mut buffer).await {
+            Ok(0) | Err(_) => return String::from_utf8_lossy(&buffer).into_owned(),
+            Ok(_) => {}
         }
     }
+    buffer.truncate(OUTPUT_CAP);
+    // Keep reading past the cap, so the child is not blocked on a full pipe.
+    let _ = tokio::io::copy(reader, &mut tokio::io::sink()).await;
     String::from_utf8_lossy(&buffer).into_owned()
 }
 
@@ -310,6 +312,33 @@ mod tests {
             (Some(3), "out\n", "err\n")
         );
         assert_eq!(records[0].command, "tool a");
+    }
+
+    #[tokio::test]
+    async fn output_past_the_cap_is_cut_and_the_child_still_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        // 3 MiB on stdout and a line on stderr after it: the child only gets there if its
+        // stdout is drained past the cap.
+        script(
+            dir.path(),
+            "flood",
+            "head -c 3145728 /dev/zero | tr '\\0' x; echo done >&2",
+        );
+        let ctx = context(dir.path(), Duration::from_secs(10));
+        let path = resolve("flood", &ctx).unwrap();
+        let done = run(&path, "flood", &[], &ctx, &mut Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(done.stdout.len(), OUTPUT_CAP);
+        assert!(done.stdout.bytes().all(|b| b == b'x'));
+        assert_eq!((done.exit, done.stderr.as_str()), (Some(0), "done\n"));
+    }
+
+    #[test]
+    fn reading_a_pipe_keeps_no_buffer_in_the_future() {
+        // Every chain's future holds two of these; spawning a chain copies its future whole.
+        let mut pipe: Option<tokio::process::ChildStdout> = None;
+        assert!(std::mem::size_of_val(&read_capped(pipe.as_mut())) < 512);
     }
 
     #[tokio::test]
