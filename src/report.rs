@@ -116,6 +116,9 @@ impl Report {
     /// `--only-show-errors` leaves it out. It depends on the outcome alone, so an outcome that
     /// arrives before its turn can be made into text while slower checks still run.
     pub fn text(&self, outcome: &Outcome) -> Result<Option<String>, TemplateError> {
+        // The summary's template compiles with the first outcome's text, while the checks still
+        // run, not after the last one; later calls find it compiled.
+        self.templates.compile("summary.txt")?;
         if self.verbosity.only_errors && outcome.status != CheckStatus::Error {
             return Ok(None);
         }

@@ -74,6 +74,12 @@ impl Templates {
         Ok(Templates { env })
     }
 
+    /// Compiles `name` now if it is not yet, so that its first render does not have to.
+    pub fn compile(&self, name: &str) -> Result<(), TemplateError> {
+        self.env.get_template(name)?;
+        Ok(())
+    }
+
     pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, TemplateError> {
         let template = self.env.get_template(name)?;
         Ok(template.render(Value::from(minijinja::value::Serde(context)))?)
