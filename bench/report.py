@@ -92,7 +92,7 @@ def main():
             floor_factor = median([f / c for f, c in zip(floor_runs, child_runs)])
             above = median(ours_runs) - median(floor_runs)
             verdicts.append(
-                f"  The floor (bench/floor.rs, a program that only runs the same child through "
+                f"  The floor (examples/bench_floor.rs, a program that only runs the same child through "
                 f"pipes and waits, linked as acr-health is) is {floor_factor:.2f}× the child "
                 f"({ms(median(floor_runs))}): one more process start and exit, which any tool "
                 f"pays. acr-health's median is {ms(above)} above the floor's.")

@@ -27,11 +27,10 @@ docker=$(command -v docker || true)
 [ -n "$docker" ] || { echo "bench: scenario A needs the docker client on PATH" >&2; exit 1; }
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-floor=$work/floor
-# Linked as acr-health is (static-pie on glibc Linux), so the floor starts as cheaply as it can.
-rustc -C opt-level=3 -C strip=symbols -C target-feature=+crt-static \
-  -C link-arg=-Wl,--undefined=gnu_get_libc_version \
-  -C link-arg=-Wl,--undefined=posix_spawn_file_actions_addchdir_np -o "$floor" bench/floor.rs
+# The floor of A, built by cargo like acr-health (same profile and link flags), so it starts as
+# cheaply as a program can here.
+cargo build --release --locked -q --example bench_floor
+floor=$(dirname "$bin")/examples/bench_floor
 mkdir -p "$work/az" "$work/home"
 # The same environment for both tools: the real docker client without a daemon, no helm, no
 # notary, no Azure login, no telemetry, no colour.
@@ -56,7 +55,7 @@ print(json.dumps({"runs": runs, "warmup": 3, "scenarios": [
     {"name": "A", "commands": pair(["acr", "check-health", "--ignore-errors", "--yes"]) + [
         {"tool": "docker ps", "argv": [docker, "ps"], "env": env},
         {"tool": "docker version --format json", "argv": [docker, "version", "--format", "json"], "env": env},
-        # bench/floor.rs: a program that only runs that child as acr-health does.
+        # examples/bench_floor.rs: a program that only runs that child as acr-health does.
         {"tool": "floor", "argv": [floor, docker, "version", "--format", "json"], "env": env}]},
     # acr-health against its child without az in the rounds: az's half second of Python between
     # them leaves acr-health's code cold in the CPU caches while docker's stays warm (docker ps
