@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::io::{self, BufRead, IsTerminal};
 use std::net::{IpAddr, SocketAddr};
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +24,8 @@ use crate::{arm, azconfig};
 const EXIT_CHECK_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
-pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failure> {
+/// The run's exit code, as documented: 0, or 1 when it stopped at an error.
+pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     let language = out.language;
     // Variables that are not UTF-8 cannot matter to any check; leave them out.
     let env: HashMap<String, String> = std::env::vars_os()
@@ -139,7 +139,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<ExitCode, Failu
         let document = report::document(language, &run.reported, &run.not_run, run.duration, exit);
         out.document(&document, format)?;
     }
-    Ok(ExitCode::from(exit))
+    Ok(exit)
 }
 
 /// The registry to check, from `--login-server`, `-n` or az's default; wrong values are usage
