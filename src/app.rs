@@ -12,10 +12,11 @@ use crate::knowledge::Language;
 use crate::output::{Format, Query};
 use crate::render::TextMode;
 
-/// Exit codes, as documented in `--help` and the README.
-const EXIT_SUCCESS: u8 = 0;
-const EXIT_FAILURE: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+/// Exit codes, as documented in `--help` and the README: 1 is a check that failed (or any other
+/// failure), 2 a usage error.
+pub const EXIT_SUCCESS: u8 = 0;
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
 
 /// What went wrong, in the user's language, with the fix and the exit code.
 #[derive(Debug)]
@@ -151,7 +152,7 @@ impl Out<'_> {
         }
     }
 
-    fn output_failure(&self, reason: &str) -> Failure {
+    pub fn output_failure(&self, reason: &str) -> Failure {
         Failure {
             message: self.language.format("error.output", &[("reason", reason)]),
             fix: None,

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::app::{Failure, Out};
+use crate::app::{EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE, Failure, Out};
 use crate::checks::{Confirm, Context, Outcome, Text};
 use crate::cli::CheckHealthArgs;
 use crate::cloud::Cloud;
@@ -20,9 +20,6 @@ use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
 use crate::runner::{self, Flow};
 use crate::{arm, azconfig};
-
-const EXIT_CHECK_FAILED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
 
 /// The run's exit code, as documented: 0, or 1 when it stopped at an error.
 pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
@@ -67,7 +64,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| out_failure(language, &e.to_string()))?;
+        .map_err(|e| out.output_failure(&e.to_string()))?;
     let mut render_error = None;
     // Texts of outcomes that arrived before their turn, made while slower checks ran.
     let early_texts = std::cell::RefCell::new(HashMap::<&'static str, String>::new());
@@ -131,9 +128,9 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
         .summary(stopped_at, run.reported.len(), run.duration)
         .map_err(|e| out.template_failure(&e))?;
     let exit = if stopped_at.is_some() {
-        EXIT_CHECK_FAILED
+        EXIT_FAILURE
     } else {
-        0
+        EXIT_SUCCESS
     };
     if let Some(format) = out.structured() {
         let document = report::document(language, &run.reported, &run.not_run, run.duration, exit);
@@ -282,14 +279,6 @@ fn parse_resolve(entry: &str) -> Option<(String, u16, SocketAddr)> {
         address.parse::<SocketAddr>().ok()?
     };
     Some((host.to_ascii_lowercase(), port, socket))
-}
-
-fn out_failure(language: &Language, reason: &str) -> Failure {
-    Failure {
-        message: language.format("error.output", &[("reason", reason)]),
-        fix: None,
-        exit: 1,
-    }
 }
 
 /// Asks on the terminal until the answer is yes or no; end of input counts as no.
