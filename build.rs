@@ -1,8 +1,8 @@
 //! Compiles `knowledge/` into Rust tables and refuses to build when the knowledge and the
 //! program drift apart (rustc's tidy, at build time). The rules live in
-//! `src/knowledge/source.rs`, which the unit tests run on fixtures.
+//! `src/vocabulary/knowledge/source.rs`, which the unit tests run on fixtures.
 
-#[path = "src/knowledge/source.rs"]
+#[path = "src/vocabulary/knowledge/source.rs"]
 #[allow(dead_code)]
 mod source;
 
@@ -31,7 +31,7 @@ fn main() {
         .iter()
         .filter(|p| !p.starts_with(&knowledge_dir))
         // The tidy and its tests name made-up codes on purpose.
-        .filter(|p| !p.starts_with(root.join("src/knowledge")))
+        .filter(|p| !p.starts_with(root.join("src/vocabulary/knowledge")))
         .filter_map(|p| {
             let text = fs::read_to_string(p).ok()?;
             Some(source::ProgramFile {

@@ -1,11 +1,11 @@
 //! Micro benchmarks (divan): the knowledge lookup, rendering a report of 20 outcomes, and
 //! parsing `WWW-Authenticate` challenges. `cargo bench --bench micro`; bench/run.sh runs it too.
 
-use acr_health::checks::{Outcome, Text};
-use acr_health::knowledge::{self, Code};
-use acr_health::registry::challenge;
+use acr_health::oci::challenge;
 use acr_health::render::TextMode;
 use acr_health::report::{Report, Verbosity};
+use acr_health::vocabulary::knowledge::{self, Code};
+use acr_health::vocabulary::{Check, Outcome, Text};
 
 fn main() {
     divan::main();
@@ -21,13 +21,13 @@ fn twenty_outcomes() -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for i in 0..10 {
         outcomes.push(Outcome::ok(
-            "registry.dns",
+            Check::RegistryDns,
             Text::ui("health.registry.dns_ok")
                 .arg("host", format!("registry{i}.azurecr.io"))
                 .arg("ip", "20.1.2.3"),
         ));
         outcomes.push(
-            Outcome::failed("registry.challenge", Code::CONNECTIVITY_SSL_ERROR)
+            Outcome::failed(Check::RegistryChallenge, Code::CONNECTIVITY_SSL_ERROR)
                 .message_arg("login_server", format!("registry{i}.azurecr.io"))
                 .note(
                     Text::ui("health.request.tls_unknown_issuer")

@@ -3,8 +3,8 @@
 
 use clap::{Arg, ArgAction, Args, CommandFactory, Parser, Subcommand};
 
-use crate::knowledge::Language;
 use crate::output::Format;
+use crate::vocabulary::knowledge::Language;
 
 #[derive(Debug, Parser)]
 #[command(name = "acr-health", version, disable_help_subcommand = true)]
@@ -265,7 +265,7 @@ pub fn early_lang(args: &[std::ffi::OsString]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::knowledge::LANGUAGES;
+    use crate::vocabulary::knowledge::LANGUAGES;
 
     #[test]
     fn the_command_line_is_well_formed() {

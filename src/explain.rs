@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::knowledge::{self, Code, Language, Link};
+use crate::vocabulary::Check;
+use crate::vocabulary::knowledge::{self, Code, Language, Link};
 
 /// Everything about one code in one language. The keys are language-neutral; the text is not.
 #[derive(Debug, Serialize)]
@@ -16,8 +17,10 @@ pub struct Explanation {
     pub retired: Option<&'static str>,
     pub title: &'static str,
     pub meaning: &'static str,
-    pub checks: &'static [&'static str],
-    pub skips: &'static [&'static str],
+    /// The checks that can report the code, and those that do not run when it is found: both
+    /// from the check graph, as the runner uses it.
+    pub checks: Vec<Check>,
+    pub skips: Vec<Check>,
     pub solutions: &'static [&'static str],
     pub links: &'static [Link],
     pub url: String,
@@ -36,8 +39,8 @@ impl Explanation {
             retired: text.retired,
             title: text.title,
             meaning: text.meaning,
-            checks: facts.checks,
-            skips: facts.skips,
+            checks: code.reported_by(),
+            skips: code.skips(),
             solutions: text.solutions,
             links: text.links,
             url: code.reference_url(),

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::explain::Explanation;
-use crate::knowledge::{Code, Language};
 use crate::templates::{TemplateError, Templates};
+use crate::vocabulary::knowledge::{Code, Language};
 
 #[derive(Serialize)]
 struct Page {

@@ -2,7 +2,7 @@
 //! reads it (`LC_ALL` > `LC_MESSAGES` > `LANG`, with `LANGUAGE` as a priority list unless the
 //! locale is C/POSIX).
 
-use crate::knowledge::{self, Language};
+use crate::vocabulary::knowledge::{self, Language};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LocaleError {

@@ -1,8 +1,8 @@
 //! From arguments to the plan of checks: which chains run, and the lines known before anything
 //! runs (our version, the note that no registry was named, Cloud Shell).
 
-use crate::checks::{Outcome, Text};
-use crate::registry::RegistryPlan;
+use crate::checks::registry::RegistryPlan;
+use crate::vocabulary::{Check, Outcome, Text};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -27,17 +27,17 @@ impl Plan {
         let mut outcomes = Vec::new();
         if self.cloud_shell {
             outcomes.push(Outcome::skipped(
-                "docker.client",
+                Check::DockerClient,
                 Text::ui("health.cloud_shell"),
             ));
         }
         outcomes.push(Outcome::ok(
-            "cli.version",
+            Check::CliVersion,
             Text::ui("health.cli_version").arg("version", env!("CARGO_PKG_VERSION")),
         ));
         if self.registry.is_none() {
             outcomes.push(Outcome::skipped(
-                "registry.name",
+                Check::RegistryName,
                 Text::ui("health.no_registry"),
             ));
         }

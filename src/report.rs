@@ -8,10 +8,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::checks::{Arg, CheckStatus, Detail, Outcome, Text};
-use crate::knowledge::{Code, Language};
 use crate::render::{self, TextMode, ansi, paint};
 use crate::templates::{TemplateError, Templates};
+use crate::vocabulary::{Arg, Check, CheckStatus, Code, Detail, Language, Outcome, Text};
 
 /// What the user asked to see.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,7 +29,7 @@ pub struct Report {
 }
 
 /// Fills in a text in the report's language. `check` is available to every text as `{check}`.
-pub fn localize(language: &Language, text: &Text, check: &str) -> String {
+pub fn localize(language: &Language, text: &Text, check: Check) -> String {
     let check_name = language.check_name(check);
     let values: Vec<(&str, String)> = text
         .args
@@ -249,7 +248,7 @@ impl Report {
 pub fn document(
     language: &Language,
     reported: &[Outcome],
-    not_run: &[&'static str],
+    not_run: &[Check],
     total: Duration,
     exit_code: u8,
 ) -> Value {
@@ -277,10 +276,11 @@ pub fn document(
                 "message": message,
                 "details": details,
                 "duration_ms": outcome.duration.as_millis() as u64,
+                "skipped_because": outcome.skipped_because.map(Code::as_str),
             })
         })
         .collect();
-    for check in not_run {
+    for &check in not_run {
         checks.push(json!({
             "name": check,
             "status": CheckStatus::Skipped,
@@ -288,6 +288,7 @@ pub fn document(
             "message": localize(language, &Text::ui("health.not_run"), check),
             "details": [],
             "duration_ms": 0,
+            "skipped_because": null,
         }));
     }
     let count = |status: CheckStatus| reported.iter().filter(|o| o.status == status).count();

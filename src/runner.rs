@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::checks::{self, Context, Outcome, Text};
-use crate::knowledge::Code;
+use crate::checks::{self, Context};
 use crate::plan::Plan;
+use crate::vocabulary::{Check, Code, Outcome, Text};
 
 /// What the report says after each outcome: go on, or stop here (the first error without
 /// `--ignore-errors`).
@@ -26,15 +26,16 @@ pub struct Run {
     /// Reported outcomes, in az's order.
     pub reported: Vec<Outcome>,
     /// Checks of the plan that were not reported because the run stopped early.
-    pub not_run: Vec<&'static str>,
+    pub not_run: Vec<Check>,
     pub duration: Duration,
 }
 
 type ChainFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A chain: the checks it reports, in order, and how to run it.
+/// A chain: the checks it reports, and how to run it. A chain reports each of its checks once,
+/// and stops reporting what needs a check that found a problem: the runner reports that.
 struct Chain {
-    checks: Vec<&'static str>,
+    checks: Vec<Check>,
     run: Box<dyn FnOnce(Context, Emitter) -> ChainFuture + Send>,
 }
 
@@ -56,13 +57,13 @@ pub async fn run(
     context: Context,
     mut on_outcome: impl FnMut(&Outcome) -> Flow,
     mut on_early: impl FnMut(&Outcome),
-    on_waiting: impl Fn(&[&'static str]) + Send + Sync + 'static,
+    on_waiting: impl Fn(&[Check]) + Send + Sync + 'static,
 ) -> Run {
     let started = Instant::now();
     let (sender, mut receiver) = mpsc::unbounded_channel();
     let emitter = Emitter(sender);
 
-    let mut expected: Vec<&'static str> = Vec::new();
+    let mut expected: Vec<Check> = Vec::new();
     for outcome in plan.immediate() {
         expected.push(outcome.check);
         emitter.emit(outcome);
@@ -76,26 +77,28 @@ pub async fn run(
     // The chains start their processes and lookups before anything is rendered: the
     // immediate outcomes can be made into text while those run.
     tokio::task::yield_now().await;
-    expected.sort_by_key(|c| checks::position(c));
+    expected.sort();
 
-    let mut arrived: BTreeMap<usize, Outcome> = BTreeMap::new();
+    let mut arrived = Arrived::default();
     let mut reported = Vec::new();
     let mut next = 0;
     let mut stopped = false;
     let on_waiting = std::sync::Arc::new(on_waiting);
     while next < expected.len() && !stopped {
-        let waiting: Vec<&'static str> = expected[next..]
+        let waiting: Vec<Check> = expected[next..]
             .iter()
             .copied()
-            .filter(|c| !arrived.contains_key(&checks::position(c)))
+            .filter(|c| !arrived.has(*c))
             .collect();
         (on_waiting)(&waiting);
         match receiver.recv().await {
             Some(outcome) => {
-                if expected.get(next) != Some(&outcome.check) {
-                    on_early(&outcome);
+                for outcome in arrived.take(outcome, &expected) {
+                    if expected.get(next) != Some(&outcome.check) {
+                        on_early(&outcome);
+                    }
+                    arrived.outcomes.insert(outcome.check, outcome);
                 }
-                arrived.insert(checks::position(outcome.check), outcome);
             }
             None => {
                 // Every chain has ended. Whatever a chain did not report (it panicked, or
@@ -103,8 +106,8 @@ pub async fn run(
                 while let Some(joined) = tasks.join_next().await {
                     let _ = joined;
                 }
-                for check in &expected[next..] {
-                    arrived.entry(checks::position(check)).or_insert_with(|| {
+                for &check in &expected[next..] {
+                    arrived.outcomes.entry(check).or_insert_with(|| {
                         Outcome::failed(check, Code::UNEXPECTED_ERROR)
                             .note(Text::ui("health.detail.crashed"))
                     });
@@ -113,7 +116,7 @@ pub async fn run(
         }
         while let Some(outcome) = expected
             .get(next)
-            .and_then(|check| arrived.remove(&checks::position(check)))
+            .and_then(|check| arrived.outcomes.remove(check))
         {
             next += 1;
             let flow = on_outcome(&outcome);
@@ -134,14 +137,50 @@ pub async fn run(
     }
 }
 
+/// The outcomes that arrived before their turn, and every check that was decided already.
+#[derive(Default)]
+struct Arrived {
+    outcomes: BTreeMap<Check, Outcome>,
+    decided: Vec<Check>,
+}
+
+impl Arrived {
+    fn has(&self, check: Check) -> bool {
+        self.decided.contains(&check)
+    }
+
+    /// The outcome, and when it found a problem, the checks of the plan that need its check and
+    /// were not decided yet: skipped because of its code ([`Check::needs`]). A check decided
+    /// already is not decided again.
+    fn take(&mut self, outcome: Outcome, expected: &[Check]) -> Vec<Outcome> {
+        if self.has(outcome.check) {
+            return Vec::new();
+        }
+        self.decided.push(outcome.check);
+        let mut decided = Vec::new();
+        if outcome.blocks_dependents()
+            && let Some(code) = outcome.code
+        {
+            for dependent in outcome.check.dependents() {
+                if expected.contains(&dependent) && !self.has(dependent) {
+                    self.decided.push(dependent);
+                    decided.push(Outcome::skipped_because(dependent, code));
+                }
+            }
+        }
+        decided.insert(0, outcome);
+        decided
+    }
+}
+
 fn chains(plan: &Plan) -> Vec<Chain> {
     let mut chains = Vec::new();
     if let Some(registry) = plan.registry.clone() {
         chains.push(Chain {
-            checks: crate::registry::checks(&registry),
+            checks: crate::checks::registry::checks(&registry),
             run: Box::new(move |context, emitter| {
                 Box::pin(async move {
-                    crate::registry::chain(&registry, &context, &|o| emitter.emit(o)).await
+                    crate::checks::registry::chain(&registry, &context, &|o| emitter.emit(o)).await
                 })
             }),
         });
@@ -149,23 +188,23 @@ fn chains(plan: &Plan) -> Vec<Chain> {
     if plan.environment {
         chains.push(Chain {
             checks: vec![
-                "docker.client",
-                "docker.daemon",
-                "docker.version",
-                "docker.pull",
+                Check::DockerClient,
+                Check::DockerDaemon,
+                Check::DockerVersion,
+                Check::DockerPull,
             ],
             run: Box::new(|context, emitter| {
                 Box::pin(async move { checks::docker::chain(&context, &|o| emitter.emit(o)).await })
             }),
         });
         chains.push(Chain {
-            checks: vec!["helm.command", "helm.version"],
+            checks: vec![Check::HelmCommand, Check::HelmVersion],
             run: Box::new(|context, emitter| {
                 Box::pin(async move { checks::helm::chain(&context, &|o| emitter.emit(o)).await })
             }),
         });
         chains.push(Chain {
-            checks: vec!["notary.command", "notary.version"],
+            checks: vec![Check::NotaryCommand, Check::NotaryVersion],
             run: Box::new(|context, emitter| {
                 Box::pin(async move { checks::notary::chain(&context, &|o| emitter.emit(o)).await })
             }),

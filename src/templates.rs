@@ -6,7 +6,7 @@ use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::knowledge::Language;
+use crate::vocabulary::knowledge::Language;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("explain.md", include_str!("../templates/explain.md.j2")),
@@ -70,7 +70,10 @@ impl Templates {
                 Ok(language.format(key, &pairs))
             },
         );
-        env.add_filter("check_name", move |check: &str| language.check_name(check));
+        env.add_filter("check_name", move |id: &str| {
+            crate::vocabulary::Check::from_id(id)
+                .map_or_else(|| id.to_owned(), |check| language.check_name(check))
+        });
         Ok(Templates { env })
     }
 
@@ -92,7 +95,7 @@ mod tests {
 
     #[test]
     fn every_template_compiles_in_every_language() {
-        for language in &crate::knowledge::LANGUAGES {
+        for language in &crate::vocabulary::knowledge::LANGUAGES {
             let templates = Templates::new(language).unwrap();
             for (name, _) in TEMPLATES {
                 templates

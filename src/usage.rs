@@ -7,7 +7,7 @@ use clap::CommandFactory;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::cli::Cli;
-use crate::knowledge::Language;
+use crate::vocabulary::knowledge::Language;
 
 /// Whether clap's "error" is a text the user asked for (help, version) rather than a mistake.
 pub fn is_requested_text(error: &clap::Error) -> bool {
@@ -141,7 +141,7 @@ fn command_path(args: &[OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::knowledge::LANGUAGES;
+    use crate::vocabulary::knowledge::LANGUAGES;
     use clap::Parser;
 
     fn refused(args: &[&str]) -> (Vec<OsString>, clap::Error) {

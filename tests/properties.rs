@@ -6,22 +6,23 @@
 //! structured input they read back what was written. (The fuzz targets in `fuzz/` push the same
 //! parsers much harder; this is the part that runs with every `cargo test`.)
 
-#[path = "../src/knowledge/source.rs"]
+#[path = "../src/vocabulary/knowledge/source.rs"]
 #[allow(dead_code)]
 mod source;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use acr_health::arm::{self, ArmError};
-use acr_health::azconfig;
-use acr_health::checks::{self, Arg, CheckStatus, Text, docker, helm, notary};
-use acr_health::knowledge::Code;
-use acr_health::registry::challenge::{self, Challenge};
-use acr_health::registry::credential::{self, Source};
-use acr_health::registry::credentials_in_docker_config;
-use acr_health::registry::http::{self, Response};
-use acr_health::registry::oci::{Manifest, Platform};
+use acr_health::azure::arm::{self, ArmError};
+use acr_health::azure::config as azconfig;
+use acr_health::azure::credential::{self, Source};
+use acr_health::checks::{self, docker, helm, notary};
+use acr_health::net::http::{self, Response};
+use acr_health::oci::challenge::{self, Challenge};
+use acr_health::oci::docker_config::credentials_in_docker_config;
+use acr_health::oci::manifest::{Manifest, Platform};
+use acr_health::vocabulary::knowledge::Code;
+use acr_health::vocabulary::{Arg, CheckStatus, Text};
 use base64::Engine;
 use proptest::prelude::*;
 use reqwest::StatusCode;
@@ -869,8 +870,8 @@ proptest! {
         if acr_health::usage::is_requested_text(&error) {
             return Ok(());
         }
-        let english = acr_health::usage::explain(&error, &args, &acr_health::knowledge::LANGUAGES[0]);
-        for language in &acr_health::knowledge::LANGUAGES {
+        let english = acr_health::usage::explain(&error, &args, &acr_health::vocabulary::knowledge::LANGUAGES[0]);
+        for language in &acr_health::vocabulary::knowledge::LANGUAGES {
             let (message, fix) = acr_health::usage::explain(&error, &args, language);
             prop_assert!(!message.trim().is_empty() && !fix.trim().is_empty());
             for clap_words in ["unexpected argument", "For more information", "Usage:", "tip:", "invalid value '"] {

@@ -3,7 +3,7 @@
 //! an error whose code and message are printable and bounded.
 #![no_main]
 
-use acr_health::arm::{self, ArmError};
+use acr_health::azure::arm::{self, ArmError};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

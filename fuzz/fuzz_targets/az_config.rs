@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use acr_health::{arm, azconfig};
+use acr_health::azure::{arm, config as azconfig};
 use libfuzzer_sys::fuzz_target;
 
 fn dir() -> &'static PathBuf {

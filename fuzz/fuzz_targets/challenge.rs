@@ -4,7 +4,7 @@
 //! parses to the same challenges.
 #![no_main]
 
-use acr_health::registry::challenge::{self, Challenge};
+use acr_health::oci::challenge::{self, Challenge};
 use libfuzzer_sys::fuzz_target;
 use reqwest::header::HeaderValue;
 

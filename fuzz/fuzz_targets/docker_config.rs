@@ -4,8 +4,8 @@
 //! at NUL bytes), under each key form docker writes, must give its credentials back.
 #![no_main]
 
-use acr_health::registry::credentials_in_docker_config;
-use acr_health::registry::docker_config::{Stored, helper_answer, stored};
+use acr_health::oci::docker_config::credentials_in_docker_config;
+use acr_health::oci::docker_config::{Stored, helper_answer, stored};
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! `docker version --format json` / `podman version --format json` output.
 #![no_main]
 
-use acr_health::checks::Arg;
+use acr_health::vocabulary::Arg;
 use acr_health::checks::docker::parse_version;
 use libfuzzer_sys::fuzz_target;
 

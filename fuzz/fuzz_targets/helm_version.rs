@@ -1,8 +1,9 @@
 //! `helm version --client` output (helm 2 `SemVer:"v2.16.12"`, helm 3 `Version:"v3.14.0"`).
 #![no_main]
 
-use acr_health::checks::{self, Arg, CheckStatus, helm};
-use acr_health::knowledge::Code;
+use acr_health::checks::{self, helm};
+use acr_health::vocabulary::{Arg, CheckStatus};
+use acr_health::vocabulary::knowledge::Code;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

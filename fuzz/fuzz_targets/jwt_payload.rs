@@ -2,7 +2,7 @@
 //! token, and a token whose payload is the input, which must decode to what `serde_json` reads.
 #![no_main]
 
-use acr_health::registry::credential;
+use acr_health::azure::credential;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 //! names (the smallest), and that an index entry it picks is for the platform asked for.
 #![no_main]
 
-use acr_health::registry::oci::{Manifest, Platform};
+use acr_health::oci::manifest::{Manifest, Platform};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

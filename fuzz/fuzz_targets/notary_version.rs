@@ -1,8 +1,9 @@
 //! `notary version` output (`Version:    0.6.1`, or Debian's empty version).
 #![no_main]
 
-use acr_health::checks::{Arg, CheckStatus, notary};
-use acr_health::knowledge::Code;
+use acr_health::checks::notary;
+use acr_health::vocabulary::{Arg, CheckStatus};
+use acr_health::vocabulary::knowledge::Code;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

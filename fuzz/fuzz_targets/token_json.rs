@@ -3,9 +3,9 @@
 //! status and body. The first two bytes pick the status.
 #![no_main]
 
-use acr_health::checks::Arg;
-use acr_health::registry::credential::{self, Source};
-use acr_health::registry::http::Response;
+use acr_health::vocabulary::Arg;
+use acr_health::azure::credential::{self, Source};
+use acr_health::net::http::Response;
 use libfuzzer_sys::fuzz_target;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::process::{self, ProcessError};
-use super::{Confirm, Context, Outcome, Text, could_not_run, skipped_because};
-use crate::knowledge::Code;
+use super::{Confirm, Context, could_not_run};
+use crate::system::process::{self, ProcessError};
+use crate::vocabulary::{Check, CheckStatus, Code, CommandRecord, Outcome, Text};
 
 pub const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 
@@ -20,35 +20,39 @@ pub const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let started = Instant::now();
     // Ready in case there is no daemon to pull with.
-    let early = crate::registry::pull::look_up_early(context, IMAGE);
+    let early = crate::checks::registry::pull::look_up_early(context, IMAGE);
     let client = match find_client(context) {
         Ok(client) => client,
         Err(error) => {
-            let mut outcome = could_not_run("docker.client", Code::DOCKER_COMMAND_ERROR, &error);
+            let mut outcome =
+                could_not_run(Check::DockerClient, Code::DOCKER_COMMAND_ERROR, &error);
             outcome.duration = started.elapsed();
             emit(outcome);
-            for check in ["docker.daemon", "docker.version"] {
-                emit(skipped_because(check, Code::DOCKER_COMMAND_ERROR));
-            }
             emit(pull_without_daemon(context, early).await);
             return;
         }
     };
-    let mut found = Outcome::ok(
-        "docker.client",
+    let found = Outcome::ok(
+        Check::DockerClient,
         Text::ui("health.docker.client")
             .arg("client", &client.title)
             .arg("path", client.path.display()),
     );
-    found.duration = started.elapsed();
-    emit(found);
-
-    let (daemon, version) = daemon_and_version(&client, context).await;
-    let daemon_ok = daemon.status == super::CheckStatus::Ok;
-    let daemon_code = daemon.code;
+    let daemon_and_version = match daemon_and_version(&client, context).await {
+        Ok(answers) => answers,
+        Err(not_runnable) => {
+            // Found, but it does not run: the client itself is the problem.
+            emit(finish(not_runnable, started, Vec::new()));
+            emit(pull_without_daemon(context, early).await);
+            return;
+        }
+    };
+    emit(finish(found, started, Vec::new()));
+    let (daemon, version) = daemon_and_version;
+    let daemon_ok = daemon.status == CheckStatus::Ok;
     emit(daemon);
     emit(version);
-    if daemon_ok || daemon_code.is_none() {
+    if daemon_ok {
         emit(pull(&client, context).await);
     } else {
         emit(pull_without_daemon(context, early).await);
@@ -104,50 +108,58 @@ fn title_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-async fn daemon_and_version(client: &Client, context: &Context) -> (Outcome, Outcome) {
+/// The daemon's and the version's outcomes from one `version --format json`; the client's
+/// own failure when it could not be run at all.
+async fn daemon_and_version(
+    client: &Client,
+    context: &Context,
+) -> Result<(Outcome, Outcome), Outcome> {
     let started = Instant::now();
     let mut records = Vec::new();
     let args = ["version", "--format", "json"];
     let result = process::run(&client.path, &client.command, &args, context, &mut records).await;
     let done = match result {
         Ok(done) => done,
-        Err(error) => {
-            let code = match error {
-                ProcessError::TimedOut { .. } => Code::DOCKER_DAEMON_ERROR,
-                _ => Code::DOCKER_COMMAND_ERROR,
-            };
+        Err(error @ ProcessError::TimedOut { .. }) => {
+            // A client that waits for its daemon until the time bound says nothing, not even
+            // its own version.
             let daemon = finish(
-                could_not_run("docker.daemon", code, &error),
+                could_not_run(Check::DockerDaemon, Code::DOCKER_DAEMON_ERROR, &error),
                 started,
                 records,
             );
-            return (daemon, skipped_because("docker.version", code));
+            let version = Outcome::skipped(
+                Check::DockerVersion,
+                Text::ui("health.docker.version_no_answer").arg("client", &client.title),
+            );
+            return Ok((daemon, version));
+        }
+        Err(error) => {
+            let client = could_not_run(Check::DockerClient, Code::DOCKER_COMMAND_ERROR, &error);
+            return Err(client.commands(records));
         }
     };
+    if matches!(done.exit, Some(126 | 127)) {
+        // The shell could not run the client itself.
+        let client =
+            Outcome::failed(Check::DockerClient, Code::DOCKER_COMMAND_ERROR).verbatim(&done.stderr);
+        return Err(client.commands(records));
+    }
     let daemon = if done.success() {
         // A warning on stderr does not make the daemon unavailable (az says it does).
         Outcome::ok(
-            "docker.daemon",
+            Check::DockerDaemon,
             Text::ui("health.docker.daemon").arg("client", &client.title),
         )
         .verbatim(&done.stderr)
-    } else if matches!(done.exit, Some(126 | 127)) {
-        // The shell could not run the client itself.
-        let daemon =
-            Outcome::failed("docker.daemon", Code::DOCKER_COMMAND_ERROR).verbatim(&done.stderr);
-        let daemon = finish(daemon, started, records);
-        return (
-            daemon,
-            skipped_because("docker.version", Code::DOCKER_COMMAND_ERROR),
-        );
     } else {
-        Outcome::failed("docker.daemon", Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr)
+        Outcome::failed(Check::DockerDaemon, Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr)
     };
     // The client's part is valid even when the daemon's is missing (exit 1): the daemon has its
     // own finding, and a version line is still worth having.
     let version = match parse_version(&done.stdout, &client.title) {
-        Some(line) => Outcome::ok("docker.version", line),
-        None => Outcome::failed("docker.version", Code::DOCKER_VERSION_ERROR)
+        Some(line) => Outcome::ok(Check::DockerVersion, line),
+        None => Outcome::failed(Check::DockerVersion, Code::DOCKER_VERSION_ERROR)
             .note(
                 Text::ui("health.detail.unreadable_output")
                     .arg("command", format!("{} {}", client.command, args.join(" "))),
@@ -156,7 +168,7 @@ async fn daemon_and_version(client: &Client, context: &Context) -> (Outcome, Out
     };
     let mut version = version;
     version.duration = started.elapsed();
-    (finish(daemon, started, records), version)
+    Ok((finish(daemon, started, records), version))
 }
 
 /// The client's version, build and platform from `version --format json`.
@@ -202,7 +214,7 @@ async fn consent(context: &Context) -> Result<(), Outcome> {
         Confirm::Yes => true,
         Confirm::NoTerminal => {
             return Err(Outcome::skipped(
-                "docker.pull",
+                Check::DockerPull,
                 Text::ui("health.docker.pull_no_terminal"),
             ));
         }
@@ -217,7 +229,7 @@ async fn consent(context: &Context) -> Result<(), Outcome> {
         Ok(())
     } else {
         Err(Outcome::skipped(
-            "docker.pull",
+            Check::DockerPull,
             Text::ui("health.docker.pull_declined"),
         ))
     }
@@ -227,10 +239,10 @@ async fn consent(context: &Context) -> Result<(), Outcome> {
 /// containerd or a CI runner would pull.
 async fn pull_without_daemon(
     context: &Context,
-    early: crate::registry::pull::EarlyLookup,
+    early: crate::checks::registry::pull::EarlyLookup,
 ) -> Outcome {
     match consent(context).await {
-        Ok(()) => crate::registry::pull::without_daemon(context, IMAGE, early).await,
+        Ok(()) => crate::checks::registry::pull::without_daemon(context, IMAGE, early).await,
         Err(skipped) => skipped,
     }
 }
@@ -253,24 +265,24 @@ async fn pull(client: &Client, context: &Context) -> Outcome {
         .arg("client", &client.title)
         .arg("image", IMAGE);
     let outcome = match result {
-        Ok(done) if done.success() => Outcome::ok("docker.pull", pulled),
+        Ok(done) if done.success() => Outcome::ok(Check::DockerPull, pulled),
         // The image exists for other platforms only: the pull path works, which is the point.
         Ok(done) if done.stderr.contains("cannot be used on this platform") => {
-            Outcome::ok("docker.pull", pulled)
+            Outcome::ok(Check::DockerPull, pulled)
                 .note(Text::ui("health.docker.pull_platform").arg("image", IMAGE))
         }
-        Ok(done) => Outcome::failed("docker.pull", Code::DOCKER_PULL_ERROR)
+        Ok(done) => Outcome::failed(Check::DockerPull, Code::DOCKER_PULL_ERROR)
             .note(
                 Text::ui("health.detail.command_failed")
                     .arg("command", format!("{} pull {IMAGE}", client.command)),
             )
             .verbatim(&done.stderr),
-        Err(error) => could_not_run("docker.pull", Code::DOCKER_PULL_ERROR, &error),
+        Err(error) => could_not_run(Check::DockerPull, Code::DOCKER_PULL_ERROR, &error),
     };
     finish(outcome, started, records)
 }
 
-fn finish(mut outcome: Outcome, started: Instant, records: Vec<super::CommandRecord>) -> Outcome {
+fn finish(mut outcome: Outcome, started: Instant, records: Vec<CommandRecord>) -> Outcome {
     outcome.duration = started.elapsed();
     outcome.commands(records)
 }

@@ -3,11 +3,9 @@
 
 use std::time::Instant;
 
-use super::process::{self, ProcessError};
-use super::{
-    Context, Outcome, Text, could_not_run, skipped_because, version_after, version_numbers,
-};
-use crate::knowledge::Code;
+use super::{Context, could_not_run, version_after, version_numbers};
+use crate::system::process::{self, ProcessError};
+use crate::vocabulary::{Check, Code, Outcome, Text};
 
 pub const MINIMUM: &str = "2.11.0";
 
@@ -16,15 +14,14 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let path = match process::resolve_trusted("helm", context) {
         Ok(path) => path,
         Err(error) => {
-            let mut outcome = could_not_run("helm.command", Code::HELM_COMMAND_ERROR, &error);
+            let mut outcome = could_not_run(Check::HelmCommand, Code::HELM_COMMAND_ERROR, &error);
             outcome.duration = started.elapsed();
             emit(outcome);
-            emit(skipped_because("helm.version", Code::HELM_COMMAND_ERROR));
             return;
         }
     };
     let mut found = Outcome::ok(
-        "helm.command",
+        Check::HelmCommand,
         Text::ui("health.helm.client").arg("path", path.display()),
     );
     found.duration = started.elapsed();
@@ -42,13 +39,13 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     .await;
     let mut outcome = match result {
         Ok(done) if done.success() => judge(&done.stdout).verbatim(&done.stderr),
-        Ok(done) => Outcome::failed("helm.version", Code::HELM_VERSION_ERROR)
+        Ok(done) => Outcome::failed(Check::HelmVersion, Code::HELM_VERSION_ERROR)
             .note(Text::ui("health.detail.command_failed").arg("command", "helm version --client"))
             .verbatim(&done.stderr),
         Err(error @ ProcessError::Spawn { .. }) => {
-            could_not_run("helm.version", Code::HELM_COMMAND_ERROR, &error)
+            could_not_run(Check::HelmVersion, Code::HELM_COMMAND_ERROR, &error)
         }
-        Err(error) => could_not_run("helm.version", Code::HELM_VERSION_ERROR, &error),
+        Err(error) => could_not_run(Check::HelmVersion, Code::HELM_VERSION_ERROR, &error),
     };
     outcome.duration = started.elapsed();
     emit(outcome.commands(records));
@@ -59,7 +56,7 @@ pub fn judge(stdout: &str) -> Outcome {
     let version =
         version_after(stdout, "SemVer:\"").or_else(|| version_after(stdout, "Version:\""));
     let Some(version) = version else {
-        return Outcome::failed("helm.version", Code::HELM_VERSION_ERROR)
+        return Outcome::failed(Check::HelmVersion, Code::HELM_VERSION_ERROR)
             .note(
                 Text::ui("health.detail.unreadable_output").arg("command", "helm version --client"),
             )
@@ -67,7 +64,7 @@ pub fn judge(stdout: &str) -> Outcome {
     };
     let line = Text::ui("health.helm.version").arg("version", &version);
     if version_numbers(&version) < version_numbers(MINIMUM) {
-        let mut outcome = Outcome::failed("helm.version", Code::HELM_VERSION_ERROR).note(
+        let mut outcome = Outcome::failed(Check::HelmVersion, Code::HELM_VERSION_ERROR).note(
             Text::ui("health.helm.too_old")
                 .arg("version", &version)
                 .arg("minimum", MINIMUM),
@@ -75,13 +72,13 @@ pub fn judge(stdout: &str) -> Outcome {
         outcome.line = Some(line);
         return outcome;
     }
-    Outcome::ok("helm.version", line)
+    Outcome::ok(Check::HelmVersion, line)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::CheckStatus;
+    use crate::vocabulary::CheckStatus;
 
     #[test]
     fn helm_3_and_helm_2_versions_pass_and_2_10_is_too_old() {

@@ -3,11 +3,9 @@
 
 use std::time::Instant;
 
-use super::process;
-use super::{
-    Context, Outcome, Text, could_not_run, skipped_because, version_after, version_numbers,
-};
-use crate::knowledge::Code;
+use super::{Context, could_not_run, version_after, version_numbers};
+use crate::system::process;
+use crate::vocabulary::{Check, Code, Outcome, Text};
 
 /// az (up to 2.85) required exactly this version.
 pub const RECOMMENDED: &str = "0.6.0";
@@ -17,18 +15,15 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let path = match process::resolve_trusted("notary", context) {
         Ok(path) => path,
         Err(error) => {
-            let mut outcome = could_not_run("notary.command", Code::NOTARY_COMMAND_ERROR, &error);
+            let mut outcome =
+                could_not_run(Check::NotaryCommand, Code::NOTARY_COMMAND_ERROR, &error);
             outcome.duration = started.elapsed();
             emit(outcome);
-            emit(skipped_because(
-                "notary.version",
-                Code::NOTARY_COMMAND_ERROR,
-            ));
             return;
         }
     };
     let mut found = Outcome::ok(
-        "notary.command",
+        Check::NotaryCommand,
         Text::ui("health.notary.client").arg("path", path.display()),
     );
     found.duration = started.elapsed();
@@ -39,10 +34,10 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let result = process::run(&path, "notary", &["version"], context, &mut records).await;
     let mut outcome = match result {
         Ok(done) if done.success() => judge(&done.stdout),
-        Ok(done) => Outcome::failed("notary.version", Code::NOTARY_VERSION_ERROR)
+        Ok(done) => Outcome::failed(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR)
             .note(Text::ui("health.detail.command_failed").arg("command", "notary version"))
             .verbatim(&done.stderr),
-        Err(error) => could_not_run("notary.version", Code::NOTARY_VERSION_ERROR, &error),
+        Err(error) => could_not_run(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR, &error),
     };
     outcome.duration = started.elapsed();
     emit(outcome.commands(records));
@@ -52,14 +47,14 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
 pub fn judge(stdout: &str) -> Outcome {
     // Debian's notary 0.7.0 prints an empty version: that is unreadable, not compatible.
     let Some(version) = version_after(stdout, "Version:") else {
-        return Outcome::failed("notary.version", Code::NOTARY_VERSION_ERROR)
+        return Outcome::failed(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR)
             .note(Text::ui("health.detail.unreadable_output").arg("command", "notary version"))
             .verbatim(stdout);
     };
     let line = Text::ui("health.notary.version").arg("version", &version);
     // Same major and minor version as the recommended one.
     if version_numbers(&version)[..2] != version_numbers(RECOMMENDED)[..2] {
-        let mut outcome = Outcome::failed("notary.version", Code::NOTARY_VERSION_ERROR).note(
+        let mut outcome = Outcome::failed(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR).note(
             Text::ui("health.notary.not_recommended")
                 .arg("version", &version)
                 .arg("recommended", RECOMMENDED),
@@ -67,13 +62,13 @@ pub fn judge(stdout: &str) -> Outcome {
         outcome.line = Some(line);
         return outcome;
     }
-    Outcome::ok("notary.version", line)
+    Outcome::ok(Check::NotaryVersion, line)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::CheckStatus;
+    use crate::vocabulary::CheckStatus;
 
     #[test]
     fn the_recommended_version_passes_others_warn() {

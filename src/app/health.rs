@@ -8,18 +8,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::app::{EXIT_FAILURE, EXIT_SUCCESS, EXIT_USAGE, Failure, Out};
-use crate::checks::{Confirm, Context, Outcome, Text};
+use crate::azure::cloud::Cloud;
+use crate::azure::{arm, config as azconfig};
+use crate::checks::registry::RegistryPlan;
+use crate::checks::registry::azure;
+use crate::checks::registry::target::{self, TargetError};
 use crate::cli::CheckHealthArgs;
-use crate::cloud::Cloud;
-use crate::knowledge::Language;
 use crate::plan::Plan;
-use crate::registry::RegistryPlan;
-use crate::registry::azure;
-use crate::registry::target::{self, TargetError};
 use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
 use crate::runner::{self, Flow};
-use crate::{arm, azconfig};
+use crate::system::{Confirm, Context};
+use crate::vocabulary::knowledge::Language;
+use crate::vocabulary::{Check, Outcome, Text};
 
 /// The run's exit code, as documented: 0, or 1 when it stopped at an error.
 pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
@@ -67,17 +68,17 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
         .map_err(|e| out.output_failure(&e.to_string()))?;
     let mut render_error = None;
     // Texts of outcomes that arrived before their turn, made while slower checks ran.
-    let early_texts = std::cell::RefCell::new(HashMap::<&'static str, String>::new());
+    let early_texts = std::cell::RefCell::new(HashMap::<Check, String>::new());
     crate::app::CHECKS_RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
     let run = runtime.block_on(async {
-        let waiting = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+        let waiting = Arc::new(Mutex::new(Vec::<Check>::new()));
         let ticker =
             spinner.then(|| tokio::spawn(spin(language, width, report.screen(), waiting.clone())));
         let run = runner::run(
             &plan,
             context,
             |outcome: &Outcome| {
-                let early = early_texts.borrow_mut().remove(outcome.check);
+                let early = early_texts.borrow_mut().remove(&outcome.check);
                 match early
                     .map(|text| Ok(Some(text)))
                     .unwrap_or_else(|| report.text(outcome))
@@ -300,7 +301,7 @@ fn prompt(
         screen.pause();
         let asked = format!(
             "{} {}",
-            report::localize(language, &question, "docker.pull"),
+            report::localize(language, &question, Check::DockerPull),
             language.ui("health.prompt.choices")
         );
         let answer = loop {
@@ -328,7 +329,7 @@ async fn spin(
     language: &'static Language,
     width: usize,
     screen: Arc<Mutex<Screen>>,
-    waiting: Arc<Mutex<Vec<&'static str>>>,
+    waiting: Arc<Mutex<Vec<Check>>>,
 ) {
     const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
     let mut frame = 0;
@@ -336,7 +337,7 @@ async fn spin(
     loop {
         interval.tick().await;
         let names: Vec<String> = match waiting.lock() {
-            Ok(w) => w.iter().map(|c| language.check_name(c)).collect(),
+            Ok(w) => w.iter().map(|&c| language.check_name(c)).collect(),
             Err(_) => continue,
         };
         // The prompt holds the screen while the user types; skip the frame rather than wait.

@@ -39,8 +39,6 @@ pub struct CodeFacts {
     pub status: Status,
     #[serde(default)]
     pub retired_in: Option<String>,
-    pub checks: Vec<String>,
-    pub skips: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -250,7 +248,7 @@ fn parse_registry(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Vec<C
                 path,
                 line,
                 format!("the code registry is not valid: {e}"),
-                "each entry needs code, severity (error|warning), status (active|retired), checks and skips",
+                "each entry needs code, severity (error|warning) and status (active|retired)",
             ));
             return Vec::new();
         }
@@ -954,7 +952,6 @@ fn first_sentence(markdown: &str) -> String {
 
 /// The checks that keep code and knowledge in step.
 fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Problem>) {
-    let registry = root.join("codes.yaml");
     let Some(reference) = knowledge.language(REFERENCE_LANGUAGE) else {
         problems.push(problem(
             &root.join(REFERENCE_LANGUAGE),
@@ -1084,20 +1081,6 @@ fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Problem>) {
                 format!("{} has no report message", facts.code),
                 format!("add {key:?} to the ui.yaml of every language"),
             ));
-        }
-        for check in facts.checks.iter().chain(&facts.skips) {
-            let key = format!("check.{check}");
-            if !reference.ui.contains_key(&key) {
-                problems.push(problem(
-                    &registry,
-                    1,
-                    format!(
-                        "{} names the check {check:?}, which has no name",
-                        facts.code
-                    ),
-                    format!("add {key:?} to the ui.yaml of every language"),
-                ));
-            }
         }
     }
 }
@@ -1244,8 +1227,6 @@ pub fn generate_rust(knowledge: &Knowledge) -> String {
         let _ = writeln!(w, "        severity: Severity::{:?},", facts.severity);
         let _ = writeln!(w, "        status: Status::{:?},", facts.status);
         let _ = writeln!(w, "        retired_in: {:?},", facts.retired_in);
-        let _ = writeln!(w, "        checks: &{:?},", facts.checks);
-        let _ = writeln!(w, "        skips: &{:?},", facts.skips);
         let _ = writeln!(w, "    }},");
     }
     let _ = writeln!(w, "];\n");

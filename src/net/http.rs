@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode, Url};
 
-use super::oci::{Algorithm, Digest, Hasher};
-use crate::checks::Text;
+use crate::oci::manifest::{Algorithm, Digest, Hasher};
+use crate::vocabulary::Text;
 
 /// Bodies beyond this are a finding, not memory growth.
 pub const BODY_CAP: usize = 1 << 20;
@@ -160,8 +160,8 @@ impl Response {
     }
 
     /// Every `WWW-Authenticate` challenge of the answer (RFC 7235).
-    pub fn challenges(&self) -> Vec<super::challenge::Challenge> {
-        super::challenge::parse(
+    pub fn challenges(&self) -> Vec<crate::oci::challenge::Challenge> {
+        crate::oci::challenge::parse(
             self.headers
                 .get_all("www-authenticate")
                 .iter()

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::arm::{Arm, ArmError};
-use crate::checks::{Outcome, Text};
-use crate::knowledge::Code;
+use crate::azure::arm::{Arm, ArmError};
+use crate::vocabulary::{Check, Code, Outcome, Text};
 
 /// The `properties` member, read through a JSON pointer.
 fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
@@ -18,13 +17,13 @@ fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
         .filter(|s| !s.is_empty())
 }
 
-fn arm_failure(check: &'static str, error: &ArmError) -> Outcome {
+fn arm_failure(check: Check, error: &ArmError) -> Outcome {
     Outcome::failed(check, Code::RESOURCE_MANAGER_ERROR).note(error.describe())
 }
 
 /// CMK: the identity named by the key vault properties must still exist and be attached.
 pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) -> Outcome {
-    let check = "registry.cmk";
+    let check = Check::RegistryCmk;
     let enabled = text(registry, "/properties/encryption/status")
         .is_some_and(|s| s.eq_ignore_ascii_case("enabled"));
     let Some(client_id) = text(
@@ -125,7 +124,7 @@ pub async fn private_endpoints(
     pinned: &[(String, u16, SocketAddr)],
     timeout: Duration,
 ) -> Outcome {
-    let check = "registry.private_endpoint";
+    let check = Check::RegistryPrivateEndpoint;
     let registry_id = text(registry, "/id").unwrap_or_default();
     let Some(vnet_id) = vnet_id(vnet, registry_id) else {
         return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
@@ -176,7 +175,7 @@ async fn routing(
     pinned: &[(String, u16, SocketAddr)],
     timeout: Duration,
 ) -> Outcome {
-    let check = "registry.private_endpoint";
+    let check = Check::RegistryPrivateEndpoint;
     let endpoint = match in_vnet {
         [] => {
             return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
@@ -247,7 +246,7 @@ async fn routing(
             .map(|(_, _, a)| a.ip());
         let actual = match pin {
             Some(ip) => Ok(vec![ip]),
-            None => super::dns::resolve(&route.fqdn, 443, timeout).await,
+            None => crate::net::dns::resolve(&route.fqdn, 443, timeout).await,
         };
         // Why a route did not resolve follows its line, in the user's language when it can.
         let mut why = None;
@@ -257,7 +256,7 @@ async fn routing(
             }
             Ok(addresses) => {
                 wrong += 1;
-                let key = if addresses.iter().any(super::dns::is_private) {
+                let key = if addresses.iter().any(crate::net::dns::is_private) {
                     "health.vnet.route_other_private"
                 } else {
                     "health.vnet.route_public"

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
-use super::http::{Download, RequestError, Response, Transport};
-use super::oci::{self, Descriptor, Digest, Manifest, Platform};
-use super::{credential, without_query};
-use crate::checks::{CommandRecord, Detail, Outcome, Text};
-use crate::knowledge::Code;
+use super::without_query;
+use crate::azure::credential;
+use crate::net::http::{Download, RequestError, Response, Transport};
+use crate::oci::manifest::{self as oci, Descriptor, Digest, Manifest, Platform};
+use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text};
 
 /// The most a probe downloads of one blob; the smallest blob of an image (its config, at
 /// worst) is far below.
@@ -70,7 +70,7 @@ impl Failure {
         self
     }
 
-    pub fn into_outcome(self, check: &'static str) -> Outcome {
+    pub fn into_outcome(self, check: Check) -> Outcome {
         let mut outcome = Outcome::failed(check, self.code);
         for (name, value) in self.args {
             outcome = outcome.message_arg(name, value);
@@ -507,7 +507,7 @@ impl<'a> Probe<'a> {
                 .arg("storage_host", super::authority(url))
                 .arg("login_server", &self.login_server)
         };
-        match super::dns::resolve(host, port, self.timeout).await {
+        match crate::net::dns::resolve(host, port, self.timeout).await {
             Ok(addresses) if !addresses.is_empty() => Ok((addresses, None)),
             Ok(_) => Err(failure()),
             Err(why) => Err(failure().note(why.describe(self.timeout))),
@@ -552,7 +552,8 @@ fn answered(failure: Failure, response: &Response) -> Failure {
         .note(Text::ui("health.registry.refused_status").arg("status", response.status.as_u16()));
     let failure = match response.header("retry-after") {
         Some(after) if response.status == StatusCode::TOO_MANY_REQUESTS => failure.note(
-            Text::ui("health.registry.retry_after").arg("seconds", super::http::printable(after)),
+            Text::ui("health.registry.retry_after")
+                .arg("seconds", crate::net::http::printable(after)),
         ),
         _ => failure,
     };
@@ -564,7 +565,7 @@ fn answered(failure: Failure, response: &Response) -> Failure {
 fn storage_error(response: &Response) -> Option<String> {
     response
         .header("x-ms-error-code")
-        .map(|code| super::http::printable(&code.chars().take(100).collect::<String>()))
+        .map(|code| crate::net::http::printable(&code.chars().take(100).collect::<String>()))
         .or_else(|| response.registry_error())
 }
 

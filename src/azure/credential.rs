@@ -7,8 +7,9 @@ use base64::Engine;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::http::{self, Protocol, RequestError, Response, TlsKind, Transport};
-use crate::checks::{CommandRecord, Context, Text, process};
+use crate::net::http::{self, Protocol, RequestError, Response, TlsKind, Transport};
+use crate::system::{Context, process};
+use crate::vocabulary::{CommandRecord, Text};
 
 /// The audience of ACR's data plane.
 pub const REGISTRY_AUDIENCE: &str = "https://containerregistry.azure.net";
@@ -405,7 +406,7 @@ pub fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<E
                         .chars()
                         .take(REASON_CHARS)
                         .collect();
-                    super::http::printable(&line)
+                    crate::net::http::printable(&line)
                 })
                 .collect::<Vec<_>>()
                 .join(": ");
@@ -429,7 +430,7 @@ pub fn describe(error: &RequestError) -> Text {
         RequestError::Timeout { seconds } => {
             Text::ui("health.request.timed_out").arg("seconds", seconds)
         }
-        RequestError::Dns(reason) => super::dns::failure_text(reason),
+        RequestError::Dns(reason) => crate::net::dns::failure_text(reason),
         RequestError::Tls { kind, detail } => {
             let key = match kind {
                 TlsKind::UnknownIssuer => "health.request.tls_unknown_issuer",
@@ -466,13 +467,14 @@ pub fn describe(error: &RequestError) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocabulary::Check;
 
     #[test]
     fn transport_failures_are_told_in_the_users_language() {
         // Before: hyper's and url's English sentences went into the Dutch report as they were.
-        let nl = crate::knowledge::language("nl").unwrap();
+        let nl = crate::vocabulary::knowledge::language("nl").unwrap();
         let text =
-            |e: RequestError| crate::report::localize(nl, &describe(&e), "registry.challenge");
+            |e: RequestError| crate::report::localize(nl, &describe(&e), Check::RegistryChallenge);
         assert_eq!(
             text(RequestError::Incomplete),
             "De verbinding werd gesloten voordat er een volledig antwoord was."
@@ -491,7 +493,7 @@ mod tests {
             crate::report::localize(
                 nl,
                 &invalid_url("https://u:geheim@login .example/t?x=1"),
-                ""
+                Check::RegistryChallenge
             ),
             "https://login .example/t kan niet worden opgevraagd: het is geen geldige http- of https-URL."
         );

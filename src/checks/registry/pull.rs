@@ -11,13 +11,13 @@ use tokio::task::JoinHandle;
 use reqwest::{Method, StatusCode, Url};
 
 use super::data::trust_note;
-use super::dns::{self, Unresolved};
-use super::http::{self, Transport};
 use super::probe::{self, Authorizer, Probe};
-use crate::checks::{Confirm, Context, Detail, Outcome, Text};
-use crate::knowledge::Code;
+use crate::checks::{Confirm, Context};
+use crate::net::dns::{self, Unresolved};
+use crate::net::http::{self, Transport};
+use crate::vocabulary::{Check, Code, Detail, Outcome, Text};
 
-const CHECK: &str = "docker.pull";
+const CHECK: Check = Check::DockerPull;
 
 /// The registry's name, looked up while the container client runs.
 pub type EarlyLookup = Option<JoinHandle<Result<Vec<IpAddr>, Unresolved>>>;
@@ -139,7 +139,11 @@ async fn authorizer(probe: &mut Probe<'_>) -> Result<Authorizer, probe::Failure>
     let response = probe
         .send(Method::GET, &base, None, &[])
         .await
-        .map_err(|error| pull_failure(vec![Detail::Text(super::credential::describe(&error))]))?;
+        .map_err(|error| {
+            pull_failure(vec![Detail::Text(crate::azure::credential::describe(
+                &error,
+            ))])
+        })?;
     if response.status.is_success() {
         return Ok(Authorizer::Open);
     }

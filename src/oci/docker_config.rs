@@ -6,8 +6,9 @@
 use base64::Engine;
 use serde_json::Value;
 
-use crate::checks::process::{self, ProcessError};
-use crate::checks::{CommandRecord, Context, Text};
+use crate::system::Context;
+use crate::system::process::{self, ProcessError};
+use crate::vocabulary::{CommandRecord, Text};
 
 /// Where docker keeps the credentials for one registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +234,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(5),
             env: Arc::new([("HOME".to_owned(), home.path().display().to_string())].into()),
             cwd: work,
-            confirm: crate::checks::Confirm::Yes,
+            confirm: crate::system::Confirm::Yes,
             pinned: Arc::new(Vec::new()),
         };
         let mut records = Vec::new();

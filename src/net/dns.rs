@@ -1,70 +1,10 @@
-//! The DNS check: the login server's name through the system resolver (getaddrinfo, so
-//! /etc/hosts and corporate split DNS apply), IPv4 and IPv6, every address listed.
+//! Name lookups through the system resolver (getaddrinfo, so /etc/hosts and corporate split DNS
+//! apply), IPv4 and IPv6, every address once; and what a failed lookup means.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::checks::{Outcome, Text};
-use crate::knowledge::Code;
-
-pub async fn check(
-    host: &str,
-    port: u16,
-    pinned: Option<SocketAddr>,
-    timeout: Duration,
-    login_server: &str,
-) -> Outcome {
-    let check = "registry.dns";
-    if let Some(address) = pinned {
-        let line = Text::ui("health.registry.dns_ok")
-            .arg("host", host)
-            .arg("ip", address.ip());
-        return Outcome::ok(check, line).note(
-            Text::ui("health.registry.dns_pinned")
-                .arg("host", host)
-                .arg("address", address),
-        );
-    }
-    let fail = || {
-        Outcome::failed(check, Code::CONNECTIVITY_DNS_ERROR)
-            .message_arg("login_server", login_server)
-    };
-    let addresses = match resolve(host, port, timeout).await {
-        Ok(addresses) => addresses,
-        Err(Unresolved::Failed(reason)) => {
-            return match known_failure(&reason) {
-                Some(key) => fail().note(Text::ui(key)),
-                None => fail().verbatim(&reason),
-            };
-        }
-        Err(Unresolved::TimedOut) => {
-            return fail().note(
-                Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1)),
-            );
-        }
-    };
-    let Some(first) = addresses.first() else {
-        return fail();
-    };
-    let mut outcome = Outcome::ok(
-        check,
-        Text::ui("health.registry.dns_ok")
-            .arg("host", host)
-            .arg("ip", first),
-    );
-    if addresses.len() > 1 {
-        let all = addresses
-            .iter()
-            .map(IpAddr::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        outcome = outcome.note(Text::ui("health.registry.dns_addresses").arg("addresses", all));
-    }
-    for address in addresses.iter().filter(|a| is_private(a)) {
-        outcome = outcome.note(Text::ui("health.registry.dns_private").arg("ip", address));
-    }
-    outcome
-}
+use crate::vocabulary::Text;
 
 /// Why a name did not resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +36,7 @@ pub fn failure_text(reason: &str) -> Text {
 
 /// The interface string for getaddrinfo's common answers. std and hyper pass on its text, which
 /// is always the C locale's (nothing here calls setlocale); macOS words the first differently.
-fn known_failure(reason: &str) -> Option<&'static str> {
+pub fn known_failure(reason: &str) -> Option<&'static str> {
     [
         ("Name or service not known", "health.dns.no_such_name"),
         (
@@ -198,20 +138,5 @@ mod tests {
             said("failed to lookup address information: System error"),
             None
         );
-    }
-
-    #[tokio::test]
-    async fn localhost_resolves_and_an_invalid_name_does_not() {
-        let ok = check("localhost", 443, None, Duration::from_secs(5), "localhost").await;
-        assert!(!ok.is_failure());
-        let bad = check(
-            "no-such-registry.invalid",
-            443,
-            None,
-            Duration::from_secs(5),
-            "x",
-        )
-        .await;
-        assert_eq!(bad.code, Some(Code::CONNECTIVITY_DNS_ERROR));
     }
 }

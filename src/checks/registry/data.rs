@@ -1,21 +1,20 @@
 //! The data-plane checks of the registry chain: a manifest and its smallest blob (always, once a
 //! token is at hand) and the round trip (with `--round-trip`).
 
-use super::http::{Transport, Trust};
 use super::probe::{self, Image, Probe};
 use super::{Chain, DATA_CHECKS, Session};
-use crate::checks::{Outcome, Text, skipped_because};
-use crate::knowledge::Code;
+use crate::net::http::{Transport, Trust};
+use crate::vocabulary::{Check, Code, Outcome, Text};
 
 impl Chain<'_> {
     /// Without a way into the registry, the data checks that were not reported yet say why.
     pub(super) fn no_data_plane(&mut self) {
-        let mut pending: Vec<&'static str> = DATA_CHECKS.to_vec();
+        let mut pending: Vec<Check> = DATA_CHECKS.to_vec();
         if self.plan.round_trip.is_some() {
-            pending.push("registry.round_trip");
+            pending.push(Check::RegistryRoundTrip);
         }
         for check in pending {
-            if !self.emitted.contains(&check) {
+            if !self.decided(check) {
                 self.emit(Outcome::skipped(check, Text::ui("health.probe.no_access")));
             }
         }
@@ -36,9 +35,9 @@ impl Chain<'_> {
                     .await;
             }
             None => {
-                if !self.emitted.contains(&"registry.blob") {
+                if !self.decided(Check::RegistryBlob) {
                     self.emit(Outcome::skipped(
-                        "registry.blob",
+                        Check::RegistryBlob,
                         Text::ui("health.probe.nothing"),
                     ));
                 }
@@ -67,7 +66,7 @@ impl Chain<'_> {
         probe: &mut Probe<'_>,
         session: &Session,
     ) -> Option<(Image, Option<String>)> {
-        let check = "registry.manifest";
+        let check = Check::RegistryManifest;
         let result = self.find_image(probe, session).await;
         match result {
             Ok(Ok((image, authorization))) => {
@@ -90,9 +89,7 @@ impl Chain<'_> {
                 None
             }
             Err(failure) => {
-                let code = failure.code;
                 self.emit_probed(probe, failure.into_outcome(check));
-                self.emit(skipped_because("registry.blob", code));
                 None
             }
         }
@@ -155,7 +152,7 @@ impl Chain<'_> {
         image: &Image,
         authorization: Option<&str>,
     ) {
-        let check = "registry.blob";
+        let check = Check::RegistryBlob;
         let outcome = match probe
             .blob(&image.repository, &image.blob, authorization)
             .await

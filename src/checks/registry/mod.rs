@@ -4,13 +4,8 @@
 //! token flow, or basic authentication.
 
 pub mod azure;
-pub mod challenge;
-pub mod credential;
 mod data;
-pub mod dns;
-pub mod docker_config;
-pub mod http;
-pub mod oci;
+mod dns;
 pub mod probe;
 pub mod pull;
 mod round_trip;
@@ -23,50 +18,51 @@ use reqwest::{Method, StatusCode, Url};
 
 use serde_json::Value;
 
-use crate::arm::Arm;
-use crate::checks::{CommandRecord, Context, Outcome, Text, skipped_because};
-use crate::cloud::Cloud;
-use crate::knowledge::Code;
-use challenge::Challenge;
-use http::{RequestError, Response, Transport};
+use crate::azure::arm::Arm;
+use crate::azure::cloud::Cloud;
+use crate::azure::credential;
+use crate::checks::Context;
+use crate::net::http::{self, RequestError, Response, Transport};
+use crate::oci::challenge::Challenge;
+use crate::oci::docker_config;
+use crate::vocabulary::Code;
+use crate::vocabulary::{Check, CommandRecord, Outcome, Text};
 use probe::Authorizer;
 use target::{Source, Target};
 
-pub use docker_config::credentials_in_docker_config;
-
 /// The connectivity checks: each one needs the one before it.
-pub const CHECKS: &[&str] = &[
-    "registry.login_server",
-    "registry.dns",
-    "registry.challenge",
-    "registry.refresh_token",
-    "registry.access_token",
-    "registry.token_accepted",
+pub const CHECKS: &[Check] = &[
+    Check::RegistryLoginServer,
+    Check::RegistryDns,
+    Check::RegistryChallenge,
+    Check::RegistryRefreshToken,
+    Check::RegistryAccessToken,
+    Check::RegistryTokenAccepted,
 ];
 
 /// Beyond az, with the token the connectivity checks ended with: a manifest and its smallest blob.
-pub const DATA_CHECKS: &[&str] = &["registry.manifest", "registry.blob"];
+pub const DATA_CHECKS: &[Check] = &[Check::RegistryManifest, Check::RegistryBlob];
 
 /// The checks that need a working connection to the registry, in order.
-fn reachable_checks(plan: &RegistryPlan) -> Vec<&'static str> {
+fn reachable_checks(plan: &RegistryPlan) -> Vec<Check> {
     let mut all = CHECKS.to_vec();
     all.extend(DATA_CHECKS);
     if plan.round_trip.is_some() {
-        all.push("registry.round_trip");
+        all.push(Check::RegistryRoundTrip);
     }
     all
 }
 
 /// Every check of the chain: those that need the registry, then those that need only its
 /// Azure resource (they run whatever connectivity found, as in az).
-pub fn checks(plan: &RegistryPlan) -> Vec<&'static str> {
+pub fn checks(plan: &RegistryPlan) -> Vec<Check> {
     let mut all = reachable_checks(plan);
     // Only an ACR named with -n is looked up in Resource Manager.
     if plan.target.source != Source::LoginServerFlag {
-        all.push("registry.cmk");
+        all.push(Check::RegistryCmk);
     }
     if plan.vnet.is_some() {
-        all.push("registry.private_endpoint");
+        all.push(Check::RegistryPrivateEndpoint);
     }
     all
 }
@@ -148,7 +144,13 @@ struct Chain<'a> {
     started: Instant,
     azure: Azure,
     /// The checks reported so far.
-    emitted: Vec<&'static str>,
+    emitted: Vec<Emitted>,
+}
+
+/// A check the chain reported, and whether it found a problem that skips what needs it.
+struct Emitted {
+    check: Check,
+    blocks: bool,
 }
 
 /// A registry the connectivity checks got into: where, and how to get tokens.
@@ -165,30 +167,29 @@ impl Chain<'_> {
     fn emit(&mut self, mut outcome: Outcome) {
         outcome.duration = self.started.elapsed();
         outcome.commands = std::mem::take(&mut self.records);
-        self.emitted.push(outcome.check);
+        self.emitted.push(Emitted {
+            check: outcome.check,
+            blocks: outcome.blocks_dependents(),
+        });
         (self.emit)(outcome);
         self.started = Instant::now();
     }
 
-    fn skip_rest(&mut self, after: &str, code: Code) {
-        let all = reachable_checks(self.plan);
-        let at = all.iter().position(|c| *c == after).unwrap_or(all.len());
-        for check in &all[at + 1..] {
-            self.emit(skipped_because(check, code));
-        }
-    }
-
-    /// Reports a failure and skips what depends on it; `None`, for the caller to return.
-    fn fail_and_skip<T>(&mut self, outcome: Outcome) -> Option<T> {
-        let check = outcome.check;
-        let code = outcome.code.unwrap_or(Code::UNEXPECTED_ERROR);
+    /// Reports a finding; `None`, for the caller to return. The runner skips what needs it.
+    fn fail<T>(&mut self, outcome: Outcome) -> Option<T> {
         self.emit(outcome);
-        self.skip_rest(check, code);
         None
     }
 
-    fn not_needed(&mut self, checks: &[&'static str], why: &'static str) {
-        for check in checks {
+    /// Whether `check` was reported, or is skipped because a check it needs found a problem.
+    fn decided(&self, check: Check) -> bool {
+        self.emitted
+            .iter()
+            .any(|o| o.check == check || (o.blocks && check.depends_on(o.check)))
+    }
+
+    fn not_needed(&mut self, checks: &[Check], why: &'static str) {
+        for &check in checks {
             self.emit(Outcome::skipped(check, Text::ui(why)));
         }
     }
@@ -219,11 +220,11 @@ impl Chain<'_> {
         }
         let login_server = from_arm.clone().or_else(|| target.login_server.clone());
         let Some(login_server) = login_server else {
-            let outcome = Outcome::failed("registry.login_server", Code::LOGIN_SERVER_ERROR)
+            let outcome = Outcome::failed(Check::RegistryLoginServer, Code::LOGIN_SERVER_ERROR)
                 .message_arg("registry", &target.name)
                 .note(Text::ui("health.registry.no_suffix").arg("cloud", &target.cloud));
             let outcome = notes.into_iter().fold(outcome, Outcome::note);
-            return self.fail_and_skip(outcome);
+            return self.fail(outcome);
         };
         let line = match (&from_arm, &target.source) {
             (Some(_), _) => Text::ui("health.registry.login_server_arm"),
@@ -234,7 +235,7 @@ impl Chain<'_> {
             (None, Source::LoginServerFlag) => Text::ui("health.registry.login_server_flag"),
         };
         let outcome = Outcome::ok(
-            "registry.login_server",
+            Check::RegistryLoginServer,
             line.arg("login_server", &login_server),
         );
         let outcome = notes.into_iter().fold(outcome, Outcome::note);
@@ -256,7 +257,7 @@ impl Chain<'_> {
             .map(|(_, _, address)| *address);
         let outcome = dns::check(&host, port, pinned, self.context.timeout, &login_server).await;
         if outcome.is_failure() {
-            return self.fail_and_skip(outcome);
+            return self.fail(outcome);
         }
         self.emit(outcome);
 
@@ -264,10 +265,11 @@ impl Chain<'_> {
             Ok(transport) => transport,
             Err(error) => {
                 let note = error.describe();
-                let outcome = Outcome::failed("registry.challenge", Code::CONNECTIVITY_SSL_ERROR)
-                    .message_arg("login_server", &login_server)
-                    .note(note);
-                return self.fail_and_skip(outcome);
+                let outcome =
+                    Outcome::failed(Check::RegistryChallenge, Code::CONNECTIVITY_SSL_ERROR)
+                        .message_arg("login_server", &login_server)
+                        .note(note);
+                return self.fail(outcome);
             }
         };
 
@@ -276,10 +278,10 @@ impl Chain<'_> {
             Ok(url) => url,
             Err(error) => {
                 let outcome =
-                    Outcome::failed("registry.challenge", Code::CONNECTIVITY_CHALLENGE_ERROR)
+                    Outcome::failed(Check::RegistryChallenge, Code::CONNECTIVITY_CHALLENGE_ERROR)
                         .message_arg("login_server", &login_server)
                         .note(Text::ui("health.request.other").arg("reason", error));
-                return self.fail_and_skip(outcome);
+                return self.fail(outcome);
             }
         };
         let flow = self.challenge(transport, &base, &login_server).await?;
@@ -292,7 +294,7 @@ impl Chain<'_> {
             }
             Flow::Standard { realm, service } => {
                 self.not_needed(
-                    &["registry.refresh_token"],
+                    &[Check::RegistryRefreshToken],
                     "health.registry.no_refresh_token_needed",
                 );
                 self.standard(transport, &base, &login_server, &realm, &service)
@@ -300,7 +302,7 @@ impl Chain<'_> {
             }
             Flow::Basic => {
                 self.not_needed(
-                    &["registry.refresh_token", "registry.access_token"],
+                    &[Check::RegistryRefreshToken, Check::RegistryAccessToken],
                     "health.registry.basic_no_token",
                 );
                 self.basic(transport, &base, &login_server).await?
@@ -308,9 +310,9 @@ impl Chain<'_> {
             Flow::Open => {
                 self.not_needed(
                     &[
-                        "registry.refresh_token",
-                        "registry.access_token",
-                        "registry.token_accepted",
+                        Check::RegistryRefreshToken,
+                        Check::RegistryAccessToken,
+                        Check::RegistryTokenAccepted,
                     ],
                     "health.registry.open_no_token",
                 );
@@ -382,7 +384,7 @@ impl Chain<'_> {
                 (Some(arm), Some(registry)) => {
                     azure::encryption_identity(arm, registry, &name).await
                 }
-                _ => Outcome::skipped("registry.cmk", Text::ui("health.cmk.not_looked_up")),
+                _ => Outcome::skipped(Check::RegistryCmk, Text::ui("health.cmk.not_looked_up")),
             };
             if let Some(arm) = &arm {
                 self.records.extend(arm.take_records());
@@ -409,7 +411,8 @@ impl Chain<'_> {
                     .problem
                     .clone()
                     .unwrap_or_else(|| Text::ui("health.arm.not_for_login_server"));
-                Outcome::failed("registry.private_endpoint", Code::RESOURCE_MANAGER_ERROR).note(why)
+                Outcome::failed(Check::RegistryPrivateEndpoint, Code::RESOURCE_MANAGER_ERROR)
+                    .note(why)
             }
         };
         if let Some(arm) = &arm {
@@ -450,7 +453,7 @@ impl Chain<'_> {
         login_server: &str,
     ) -> Option<Flow> {
         let target = &self.plan.target;
-        let check = "registry.challenge";
+        let check = Check::RegistryChallenge;
         let trust_note = data::trust_note(&transport.trust);
         // The facts of the connection go under a finding's own details (the cause first: the
         // registry's own words must not read as if they belonged to the trust note).
@@ -475,7 +478,7 @@ impl Chain<'_> {
                 };
                 let outcome =
                     with_facts(Outcome::failed(check, code).note(credential::describe(&error)));
-                return self.fail_and_skip(outcome);
+                return self.fail(outcome);
             }
         };
         let status = response.status;
@@ -532,7 +535,7 @@ impl Chain<'_> {
                 self.emit(outcome);
                 Some(flow)
             }
-            (outcome, None) => self.fail_and_skip(with_facts(outcome)),
+            (outcome, None) => self.fail(with_facts(outcome)),
         }
     }
 
@@ -544,7 +547,7 @@ impl Chain<'_> {
         ok_line: Text,
     ) -> (Outcome, Option<Flow>) {
         let target = &self.plan.target;
-        let check = "registry.challenge";
+        let check = Check::RegistryChallenge;
         let shown = challenges
             .iter()
             .map(|c| c.scheme.clone())
@@ -618,7 +621,7 @@ impl Chain<'_> {
         service: &str,
     ) -> Option<(Authorizer, Option<String>)> {
         // Refresh token: the Entra token exchanged at the registry.
-        let check = "registry.refresh_token";
+        let check = Check::RegistryRefreshToken;
         let mut records = Vec::new();
         let token =
             credential::acquire(credential::REGISTRY, self.context, transport, &mut records).await;
@@ -636,7 +639,7 @@ impl Chain<'_> {
                         )
                         .note(why);
                 }
-                return self.fail_and_skip(outcome);
+                return self.fail(outcome);
             }
         };
         let source_note =
@@ -658,13 +661,13 @@ impl Chain<'_> {
             "refresh_token",
         ) {
             Ok(refresh) => refresh,
-            Err(outcome) => return self.fail_and_skip(outcome.note(source_note)),
+            Err(outcome) => return self.fail(outcome.note(source_note)),
         };
         let line = Text::ui("health.registry.refresh_ok").arg("login_server", login_server);
         self.emit(Outcome::ok(check, line).note(source_note));
 
         // Access token for the catalog, or for the repository.
-        let check = "registry.access_token";
+        let check = Check::RegistryAccessToken;
         let scope = self.scope();
         let form = [
             ("grant_type", "refresh_token"),
@@ -684,7 +687,7 @@ impl Chain<'_> {
             "access_token",
         ) {
             Ok(access) => access,
-            Err(outcome) => return self.fail_and_skip(outcome),
+            Err(outcome) => return self.fail(outcome),
         };
         if !self.access_granted(&access, login_server, Vec::new()) {
             return None;
@@ -712,7 +715,7 @@ impl Chain<'_> {
         realm: &Url,
         service: &str,
     ) -> Option<(Authorizer, Option<String>)> {
-        let check = "registry.access_token";
+        let check = Check::RegistryAccessToken;
         let scope = self.scope();
         let mut url = realm.clone();
         url.query_pairs_mut()
@@ -747,7 +750,7 @@ impl Chain<'_> {
             Ok(access) => access,
             Err(outcome) => {
                 let outcome = notes.into_iter().fold(outcome, Outcome::note);
-                return self.fail_and_skip(outcome);
+                return self.fail(outcome);
             }
         };
         // The notes hold on success too: a token asked for anonymously proves nothing about
@@ -777,7 +780,7 @@ impl Chain<'_> {
         let mut notes = Vec::new();
         let Some((user, password)) = self.credentials(login_server, &mut notes).await else {
             let skipped = Outcome::skipped(
-                "registry.token_accepted",
+                Check::RegistryTokenAccepted,
                 Text::ui("health.registry.basic_needs_credentials"),
             );
             self.emit(notes.into_iter().fold(skipped, Outcome::note));
@@ -818,7 +821,7 @@ impl Chain<'_> {
     fn token_answer(
         &self,
         result: Result<Response, RequestError>,
-        check: &'static str,
+        check: Check,
         code: Code,
         login_server: &str,
         field: &str,
@@ -859,7 +862,7 @@ impl Chain<'_> {
     /// With `--repository`: the actions the token grants, against the five az asks for. `notes`
     /// (how the token was asked for) go with the outcome, whatever it is.
     fn access_granted(&mut self, access: &str, login_server: &str, notes: Vec<Text>) -> bool {
-        let check = "registry.access_token";
+        let check = Check::RegistryAccessToken;
         let with_notes = |outcome: Outcome| notes.iter().cloned().fold(outcome, Outcome::note);
         let Some(repository) = self.plan.repository.clone() else {
             let line = Text::ui("health.registry.access_ok").arg("login_server", login_server);
@@ -892,7 +895,7 @@ impl Chain<'_> {
                     .arg("granted", have)
                     .arg("missing", missing.join(", ")),
             );
-        self.fail_and_skip::<()>(with_notes(outcome));
+        self.fail::<()>(with_notes(outcome));
         false
     }
 
@@ -906,7 +909,7 @@ impl Chain<'_> {
         authorization: &str,
         notes: Vec<Text>,
     ) -> bool {
-        let check = "registry.token_accepted";
+        let check = Check::RegistryTokenAccepted;
         let result = self
             .send(transport, Method::GET, base, Some(authorization), None)
             .await;
@@ -940,7 +943,7 @@ impl Chain<'_> {
         };
         let outcome = notes.into_iter().fold(outcome, Outcome::note);
         if outcome.is_failure() {
-            self.fail_and_skip::<()>(outcome);
+            self.fail::<()>(outcome);
             return false;
         }
         self.emit(outcome);

@@ -49,8 +49,6 @@ pub struct CodeFacts {
     pub severity: Severity,
     pub status: Status,
     pub retired_in: Option<&'static str>,
-    pub checks: &'static [&'static str],
-    pub skips: &'static [&'static str],
 }
 
 /// A code's text in one language; markdown fields hold inline markdown.
@@ -119,9 +117,9 @@ impl Language {
         self.ui.binary_search_by(|(k, _)| (*k).cmp(key)).is_ok()
     }
 
-    /// The localized name of a check id such as `registry.dns`.
-    pub fn check_name(&self, check: &str) -> String {
-        self.ui(&format!("check.{check}")).to_owned()
+    /// The localized name of a check.
+    pub fn check_name(&self, check: super::Check) -> String {
+        self.ui(&format!("check.{}", check.id())).to_owned()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::registry::http::printable;
+use crate::net::http::printable;
 
 /// The az configuration directory: `AZURE_CONFIG_DIR`, else `~/.azure`.
 pub fn config_dir(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {

@@ -8,10 +8,10 @@ use std::time::Instant;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::azconfig;
-use crate::checks::{CommandRecord, Text};
-use crate::registry::credential;
-use crate::registry::http::{self, RequestError, Transport};
+use crate::azure::config;
+use crate::azure::credential;
+use crate::net::http::{self, RequestError, Transport};
+use crate::vocabulary::{CommandRecord, Text};
 
 /// API versions: resources list as az uses it; registries, network and identities at GA versions
 /// whose shape the checks read.
@@ -80,7 +80,7 @@ pub fn subscription(
     cloud: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> Option<String> {
-    let profile: Vec<(String, String, bool)> = azconfig::config_dir(&env)
+    let profile: Vec<(String, String, bool)> = config::config_dir(&env)
         .and_then(|dir| std::fs::read(dir.join("azureProfile.json")).ok())
         .and_then(|bytes| {
             // az writes this file with a byte-order mark.

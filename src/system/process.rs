@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{CommandRecord, Context, Text};
+use super::Context;
+use crate::vocabulary::{CommandRecord, Text};
 
 /// Output beyond this is cut: a tool that floods its output must not grow our memory.
 const OUTPUT_CAP: usize = 1 << 20;
@@ -284,7 +285,7 @@ mod tests {
             env: Arc::new(env),
             cwd: dir.to_path_buf(),
             pinned: Arc::new(Vec::new()),
-            confirm: super::super::Confirm::Yes,
+            confirm: crate::system::Confirm::Yes,
         }
     }
 

@@ -5,12 +5,11 @@
 use reqwest::{Method, StatusCode, Url};
 use serde_json::json;
 
-use super::http::RequestError;
-use super::oci::{self, Algorithm, Descriptor, Digest};
 use super::probe::{Failure, Probe};
 use super::{Chain, Session, granted_actions, without_query};
-use crate::checks::{Detail, Outcome, Text};
-use crate::knowledge::Code;
+use crate::net::http::RequestError;
+use crate::oci::manifest::{self as oci, Algorithm, Descriptor, Digest};
+use crate::vocabulary::{Check, Code, Detail, Outcome, Text};
 
 /// The file in the probe image's layer, and what it says.
 const FILE_NAME: &str = "acr-health-probe.txt";
@@ -24,7 +23,7 @@ impl Chain<'_> {
         session: &Session,
         repository: &str,
     ) -> Outcome {
-        let check = "registry.round_trip";
+        let check = Check::RegistryRoundTrip;
         match push_pull_delete(probe, session, repository).await {
             Ok((reference, deleted)) => Outcome::ok(
                 check,
@@ -168,7 +167,7 @@ async fn push_pull_delete(
             .arg("reference", &reference),
         Err(error) => Text::ui("health.round_trip.not_deleted_error")
             .arg("reference", &reference)
-            .arg_text("reason", super::credential::describe(&error)),
+            .arg_text("reason", crate::azure::credential::describe(&error)),
     };
     Ok((reference, deleted))
 }
@@ -225,11 +224,11 @@ async fn push_blob(
 fn request_failed(step: Text, error: &RequestError) -> Vec<Detail> {
     vec![
         Detail::Text(Text::ui("health.round_trip.step_error").arg_text("step", step)),
-        Detail::Text(super::credential::describe(error)),
+        Detail::Text(crate::azure::credential::describe(error)),
     ]
 }
 
-fn status_failed(step: Text, response: &super::http::Response) -> Vec<Detail> {
+fn status_failed(step: Text, response: &crate::net::http::Response) -> Vec<Detail> {
     let mut details = vec![Detail::Text(
         Text::ui("health.round_trip.step_failed")
             .arg_text("step", step)

@@ -1,7 +1,7 @@
 //! Which registry: an ACR name (`-n`) with the active cloud's suffix, or any registry by its
 //! login server (`--login-server HOST[:PORT]`).
 
-use crate::cloud::{self, Cloud};
+use crate::azure::cloud::{self, Cloud};
 
 /// The registry to check.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The Azure clouds: each one's registry suffix, Resource Manager endpoint and audience, from the
 //! clouds az knows and from az's custom clouds (`az cloud register`, kept in `clouds.config`).
 
-use crate::azconfig;
+use crate::azure::config;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cloud {
@@ -50,12 +50,12 @@ pub fn known_suffixes() -> impl Iterator<Item = &'static str> {
 impl Cloud {
     /// The active cloud: `--cloud`, else az's configuration (`[cloud] name`), else AzureCloud.
     pub fn active(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Cloud {
-        let config_dir = azconfig::config_dir(&env);
+        let config_dir = config::config_dir(&env);
         let name = flag.map(str::to_owned).unwrap_or_else(|| {
             config_dir
                 .as_ref()
                 .and_then(|dir| std::fs::read_to_string(dir.join("config")).ok())
-                .and_then(|text| azconfig::ini_value(&text, "cloud", "name"))
+                .and_then(|text| config::ini_value(&text, "cloud", "name"))
                 .filter(|name| !name.is_empty())
                 .unwrap_or_else(|| "AzureCloud".to_owned())
         });
@@ -78,7 +78,7 @@ impl Cloud {
         }
         let value = |key: &str| {
             clouds_config
-                .and_then(|text| azconfig::ini_value(text, name, key))
+                .and_then(|text| config::ini_value(text, name, key))
                 .filter(|v| !v.is_empty())
         };
         let resource_manager =

@@ -1,6 +1,8 @@
 //! The program around the commands: the language, the arguments, where output goes, how a
 //! failure is told, and the exit code.
 
+mod health;
+
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -8,9 +10,9 @@ use clap::Parser;
 use serde::Serialize;
 
 use crate::cli::{AcrCommand, Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
-use crate::knowledge::Language;
 use crate::output::{Format, Query};
 use crate::render::TextMode;
+use crate::vocabulary::knowledge::Language;
 
 /// Exit codes, as documented in `--help` and the README: 1 is a check that failed (or any other
 /// failure), 2 a usage error.
@@ -34,7 +36,7 @@ pub fn main() -> u8 {
         Ok(language) => language,
         Err(crate::locale::LocaleError::Unsupported { requested }) => {
             // No language of the user's to speak in; English is the reference.
-            let english = crate::knowledge::reference_language();
+            let english = crate::vocabulary::knowledge::reference_language();
             return report(english, &unsupported_language(english, &requested));
         }
     };
@@ -91,7 +93,7 @@ fn run(cli: Cli, language: &'static Language) -> Result<u8, Failure> {
         Command::Acr {
             command: AcrCommand::CheckHealth(args),
         }
-        | Command::CheckHealth(args) => crate::health::check_health(&out, args),
+        | Command::CheckHealth(args) => health::check_health(&out, args),
         Command::Explain(args) => explain(&out, args).map(|()| EXIT_SUCCESS),
         Command::Codes => explain(&out, &list).map(|()| EXIT_SUCCESS),
         Command::Kb {
@@ -205,7 +207,7 @@ fn explain(out: &Out, args: &ExplainArgs) -> Result<(), Failure> {
 fn kb_export(out: &Out) -> Result<(), Failure> {
     match out.structured() {
         Some(format) => {
-            let all: Vec<_> = crate::knowledge::Code::ALL
+            let all: Vec<_> = crate::vocabulary::knowledge::Code::ALL
                 .iter()
                 .map(|&c| crate::explain::Explanation::new(c, out.language))
                 .collect();
@@ -219,7 +221,7 @@ fn kb_export(out: &Out) -> Result<(), Failure> {
 }
 
 fn unsupported_language(language: &Language, requested: &str) -> Failure {
-    let available = crate::knowledge::language_tags().join(", ");
+    let available = crate::vocabulary::knowledge::language_tags().join(", ");
     Failure {
         message: language.format(
             "error.unsupported_language",

@@ -1,0 +1,7 @@
+//! Azure, knowing nothing of checks: clouds, az's configuration, the Entra credential chain and
+//! Resource Manager.
+
+pub mod arm;
+pub mod cloud;
+pub mod config;
+pub mod credential;

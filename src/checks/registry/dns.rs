@@ -1,0 +1,87 @@
+//! The DNS check: the login server's name through the system resolver, IPv4 and IPv6, every
+//! address listed, a private address noted; a `--resolve` pin is used as it is.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::net::dns::{Unresolved, is_private, known_failure, resolve};
+use crate::vocabulary::{Check, Code, Outcome, Text};
+
+pub async fn check(
+    host: &str,
+    port: u16,
+    pinned: Option<SocketAddr>,
+    timeout: Duration,
+    login_server: &str,
+) -> Outcome {
+    let check = Check::RegistryDns;
+    if let Some(address) = pinned {
+        let line = Text::ui("health.registry.dns_ok")
+            .arg("host", host)
+            .arg("ip", address.ip());
+        return Outcome::ok(check, line).note(
+            Text::ui("health.registry.dns_pinned")
+                .arg("host", host)
+                .arg("address", address),
+        );
+    }
+    let fail = || {
+        Outcome::failed(check, Code::CONNECTIVITY_DNS_ERROR)
+            .message_arg("login_server", login_server)
+    };
+    let addresses = match resolve(host, port, timeout).await {
+        Ok(addresses) => addresses,
+        Err(Unresolved::Failed(reason)) => {
+            return match known_failure(&reason) {
+                Some(key) => fail().note(Text::ui(key)),
+                None => fail().verbatim(&reason),
+            };
+        }
+        Err(Unresolved::TimedOut) => {
+            return fail().note(
+                Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1)),
+            );
+        }
+    };
+    let Some(first) = addresses.first() else {
+        return fail();
+    };
+    let mut outcome = Outcome::ok(
+        check,
+        Text::ui("health.registry.dns_ok")
+            .arg("host", host)
+            .arg("ip", first),
+    );
+    if addresses.len() > 1 {
+        let all = addresses
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        outcome = outcome.note(Text::ui("health.registry.dns_addresses").arg("addresses", all));
+    }
+    for address in addresses.iter().filter(|a| is_private(a)) {
+        outcome = outcome.note(Text::ui("health.registry.dns_private").arg("ip", address));
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn localhost_resolves_and_an_invalid_name_does_not() {
+        let ok = check("localhost", 443, None, Duration::from_secs(5), "localhost").await;
+        assert!(!ok.is_failure());
+        let bad = check(
+            "no-such-registry.invalid",
+            443,
+            None,
+            Duration::from_secs(5),
+            "x",
+        )
+        .await;
+        assert_eq!(bad.code, Some(Code::CONNECTIVITY_DNS_ERROR));
+    }
+}

@@ -1,0 +1,52 @@
+//! The local machine as the checks see it: the environment, the working directory, the time
+//! bound of every external step, the `--resolve` pins, how to ask the user, and child processes.
+
+pub mod process;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::vocabulary::Text;
+
+/// How the pull check gets its confirmation.
+#[derive(Clone)]
+pub enum Confirm {
+    /// `--yes`.
+    Yes,
+    /// Ask on the terminal.
+    Ask(Arc<dyn Fn(Text) -> bool + Send + Sync>),
+    /// No terminal to ask on and no `--yes`: skip, and say so (az crashes here).
+    NoTerminal,
+}
+
+/// What every check may use: the time bound, the environment, the working directory.
+#[derive(Clone)]
+pub struct Context {
+    pub timeout: Duration,
+    pub env: Arc<HashMap<String, String>>,
+    pub cwd: PathBuf,
+    pub confirm: Confirm,
+    /// `--resolve` entries: host, port, and where to connect instead.
+    pub pinned: Arc<Vec<(String, u16, SocketAddr)>>,
+}
+
+impl Context {
+    /// The `--resolve` pins as the HTTP client takes them: host and address (the client pins a
+    /// name for every port).
+    pub fn pins_by_host(&self) -> Vec<(String, SocketAddr)> {
+        self.pinned
+            .iter()
+            .map(|(h, _, a)| (h.clone(), *a))
+            .collect()
+    }
+
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}

@@ -1,0 +1,13 @@
+//! The bottom layer: the words every other layer speaks. Check ids and the graph of which check
+//! needs which, the error codes and their texts (the knowledge base, compiled in by `build.rs`),
+//! texts for people, and outcomes. It imports nothing else of the crate.
+
+pub mod check;
+pub mod knowledge;
+pub mod outcome;
+pub mod text;
+
+pub use check::Check;
+pub use knowledge::{Code, Language};
+pub use outcome::{CheckStatus, CommandRecord, Detail, Outcome};
+pub use text::{Arg, Text};
