@@ -43,11 +43,16 @@ fn main() {
 
     let problems = match source::load(Path::new("knowledge")) {
         Ok(knowledge) => {
-            let problems = source::check_program(&knowledge, &program);
+            let mut problems = source::check_program(&knowledge, &program);
+            problems.extend(source::colliding_keys(&knowledge));
             if problems.is_empty() {
                 let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-                fs::write(out.join("knowledge.rs"), source::generate_rust(&knowledge))
-                    .expect("OUT_DIR is writable");
+                let template_keys = source::template_keys(&program);
+                fs::write(
+                    out.join("knowledge.rs"),
+                    source::generate_rust(&knowledge, &template_keys),
+                )
+                .expect("OUT_DIR is writable");
                 return;
             }
             problems

@@ -5,7 +5,7 @@ use acr_health::oci::challenge;
 use acr_health::render::TextMode;
 use acr_health::report::{Report, Verbosity};
 use acr_health::vocabulary::knowledge::{self, Code};
-use acr_health::vocabulary::{Check, Outcome, Text};
+use acr_health::vocabulary::{Check, Outcome, Text, Ui};
 
 fn main() {
     divan::main();
@@ -16,13 +16,18 @@ fn knowledge_lookup(input: &str) -> bool {
     knowledge::find_code(divan::black_box(input)).is_ok()
 }
 
+/// An interface string by its key (the typed constants are the crate's own).
+fn key(name: &str) -> Ui {
+    Ui::named(name).expect("a key of knowledge/en/ui.yaml")
+}
+
 /// Twenty outcomes as a run against a broken machine and registry produces them.
 fn twenty_outcomes() -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for i in 0..10 {
         outcomes.push(Outcome::ok(
             Check::RegistryDns,
-            Text::ui("health.registry.dns_ok")
+            Text::ui(key("health.registry.dns_ok"))
                 .arg("host", format!("registry{i}.azurecr.io"))
                 .arg("ip", "20.1.2.3"),
         ));
@@ -30,7 +35,7 @@ fn twenty_outcomes() -> Vec<Outcome> {
             Outcome::failed(Check::RegistryChallenge, Code::CONNECTIVITY_SSL_ERROR)
                 .message_arg("login_server", format!("registry{i}.azurecr.io"))
                 .note(
-                    Text::ui("health.request.tls_unknown_issuer")
+                    Text::ui(key("health.request.tls_unknown_issuer"))
                         .arg("reason", "invalid peer certificate: UnknownIssuer"),
                 )
                 .verbatim("a line of another program's output"),

@@ -5,6 +5,7 @@ use clap::{Arg, ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 use crate::output::Format;
 use crate::vocabulary::knowledge::Language;
+use crate::vocabulary::ui;
 
 #[derive(Debug, Parser)]
 #[command(name = "acr-health", version, disable_help_subcommand = true)]
@@ -105,8 +106,8 @@ pub enum KbCommand {
 /// with a fallback to `help.<arg>`, so a global flag is described once.
 pub fn command(language: &Language) -> clap::Command {
     let command = Cli::command()
-        .about(language.ui("help.about").to_owned())
-        .after_help(language.ui("help.exit_codes").to_owned())
+        .about(language.ui(ui::HELP_ABOUT).to_owned())
+        .after_help(language.ui(ui::HELP_EXIT_CODES).to_owned())
         .disable_version_flag(true)
         .arg(own_flag("version", 'V', ArgAction::Version));
     let name = command.get_name().to_owned();
@@ -128,9 +129,9 @@ fn localize(
     let mut command = command
         .help_template(format!(
             "{{before-help}}{{about-with-newline}}\n{style}{}{style:#} {{usage}}\n\n{{all-args}}{{after-help}}",
-            language.ui("help.heading.usage")
+            language.ui(ui::HELP_HEADING_USAGE)
         ))
-        .subcommand_help_heading(language.ui("help.heading.commands").to_owned())
+        .subcommand_help_heading(language.ui(ui::HELP_HEADING_COMMANDS).to_owned())
         .disable_help_flag(true)
         .arg(own_flag("help", 'h', ArgAction::Help));
     let ids: Vec<String> = command
@@ -141,12 +142,12 @@ fn localize(
         let key = [format!("help.{path}{id}"), format!("help.{id}")]
             .into_iter()
             .find(|k| language.has_ui(k));
-        let help = key.map(|key| language.ui(&key).to_owned());
+        let help = key.map(|key| language.ui_named(&key).to_owned());
         command = command.mut_arg(&id, |arg| localize_arg(arg, help, language));
     }
     let mut usage = vec![
         usage_path.to_owned(),
-        format!("[{}]", language.ui("help.placeholder.options")),
+        format!("[{}]", language.ui(ui::HELP_PLACEHOLDER_OPTIONS)),
     ];
     for positional in command.get_positionals() {
         let names = positional.get_value_names().unwrap_or_default();
@@ -158,7 +159,7 @@ fn localize(
         });
     }
     if command.has_subcommands() {
-        usage.push(format!("<{}>", language.ui("help.placeholder.command")));
+        usage.push(format!("<{}>", language.ui(ui::HELP_PLACEHOLDER_COMMAND)));
     }
     command = command.override_usage(usage.join(" "));
     let names: Vec<String> = command
@@ -171,7 +172,7 @@ fn localize(
         let sub_usage = format!("{usage_path} {name}");
         command = command.mut_subcommand(&name, |sub| {
             let sub = if language.has_ui(&key) {
-                sub.about(language.ui(&key).to_owned())
+                sub.about(language.ui_named(&key).to_owned())
             } else {
                 sub
             };
@@ -194,9 +195,9 @@ fn own_flag(name: &'static str, short: char, action: ArgAction) -> Arg {
 /// last two in English).
 fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
     let heading = if arg.is_positional() {
-        "help.heading.arguments"
+        ui::HELP_HEADING_ARGUMENTS
     } else {
-        "help.heading.options"
+        ui::HELP_HEADING_OPTIONS
     };
     let heading = language.ui(heading).to_owned();
     let value_name = arg
@@ -206,7 +207,7 @@ fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
         .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
     let value_key = format!("help.value.{value_name}");
     let arg = if language.has_ui(&value_key) {
-        arg.value_name(language.ui(&value_key).to_owned())
+        arg.value_name(language.ui_named(&value_key).to_owned())
     } else {
         arg
     };
@@ -224,7 +225,7 @@ fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
         .map(|v| v.get_name().to_owned())
         .collect();
     if !values.is_empty() && !arg.is_hide_possible_values_set() {
-        notes.push(language.format("help.values", &[("values", &values.join(", "))]));
+        notes.push(language.format(ui::HELP_VALUES, &[("values", &values.join(", "))]));
     }
     let defaults: Vec<String> = arg
         .get_default_values()
@@ -232,7 +233,7 @@ fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
         .map(|v| v.to_string_lossy().into_owned())
         .collect();
     if !defaults.is_empty() && !arg.is_hide_default_value_set() {
-        notes.push(language.format("help.default", &[("value", &defaults.join(", "))]));
+        notes.push(language.format(ui::HELP_DEFAULT, &[("value", &defaults.join(", "))]));
     }
     let help = std::iter::once(help)
         .chain(notes)
@@ -328,7 +329,7 @@ mod tests {
                     Ok(_) => panic!("{path:?} --help parsed"),
                     Err(e) => e.render().to_string(),
                 };
-                assert!(help.contains(language.ui("help.heading.usage")), "{help}");
+                assert!(help.contains(language.ui(ui::HELP_HEADING_USAGE)), "{help}");
                 for word in english {
                     assert!(
                         !help.contains(word),

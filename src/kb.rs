@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::explain::Explanation;
 use crate::templates::{TemplateError, Templates};
 use crate::vocabulary::knowledge::{Code, Language};
+use crate::vocabulary::{Ui, ui};
 
 #[derive(Serialize)]
 struct Page {
@@ -17,7 +18,7 @@ struct Page {
 }
 
 /// The first of a marker's alternatives is the one we write.
-fn marker(language: &Language, key: &str) -> String {
+fn marker(language: &Language, key: Ui) -> String {
     language
         .ui(key)
         .split('|')
@@ -30,9 +31,9 @@ fn marker(language: &Language, key: &str) -> String {
 pub fn export(language: &'static Language) -> Result<String, TemplateError> {
     let page = Page {
         lang: language.tag,
-        marker_solutions: marker(language, "kb.marker.solutions"),
-        marker_links: marker(language, "kb.marker.links"),
-        marker_retired: marker(language, "kb.marker.retired"),
+        marker_solutions: marker(language, ui::KB_MARKER_SOLUTIONS),
+        marker_links: marker(language, ui::KB_MARKER_LINKS),
+        marker_retired: marker(language, ui::KB_MARKER_RETIRED),
         codes: Code::ALL
             .iter()
             .map(|&c| Explanation::new(c, language))

@@ -2,6 +2,7 @@
 //! runs (our version, the note that no registry was named, Cloud Shell).
 
 use crate::checks::registry::RegistryPlan;
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Outcome, Text};
 
 #[derive(Debug, Clone)]
@@ -28,17 +29,17 @@ impl Plan {
         if self.cloud_shell {
             outcomes.push(Outcome::skipped(
                 Check::DockerClient,
-                Text::ui("health.cloud_shell"),
+                Text::ui(ui::HEALTH_CLOUD_SHELL),
             ));
         }
         outcomes.push(Outcome::ok(
             Check::CliVersion,
-            Text::ui("health.cli_version").arg("version", env!("CARGO_PKG_VERSION")),
+            Text::ui(ui::HEALTH_CLI_VERSION).arg("version", env!("CARGO_PKG_VERSION")),
         ));
         if self.registry.is_none() {
             outcomes.push(Outcome::skipped(
                 Check::RegistryName,
-                Text::ui("health.no_registry"),
+                Text::ui(ui::HEALTH_NO_REGISTRY),
             ));
         }
         outcomes

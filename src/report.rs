@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::render::{self, TextMode, ansi, paint};
 use crate::templates::{TemplateError, Templates};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Arg, Check, CheckStatus, Code, Detail, Language, Outcome, Text};
 
 /// What the user asked to see.
@@ -52,7 +53,7 @@ pub fn message(language: &Language, outcome: &Outcome) -> Option<String> {
         .iter()
         .map(|(n, v)| (*n, v.as_str()))
         .collect();
-    Some(language.format(&format!("message.{}", code.as_str()), &args))
+    Some(language.format_named(&format!("message.{}", code.as_str()), &args))
 }
 
 #[derive(Serialize)]
@@ -285,7 +286,7 @@ pub fn document(
             "name": check,
             "status": CheckStatus::Skipped,
             "code": null,
-            "message": localize(language, &Text::ui("health.not_run"), check),
+            "message": localize(language, &Text::ui(ui::HEALTH_NOT_RUN), check),
             "details": [],
             "duration_ms": 0,
             "skipped_because": null,

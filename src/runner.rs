@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::checks::{self, Context};
 use crate::plan::Plan;
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
 /// What the report says after each outcome: go on, or stop here (the first error without
@@ -39,6 +40,16 @@ struct Chain {
     run: Box<dyn FnOnce(Context, Emitter) -> ChainFuture + Send>,
 }
 
+tokio::task_local! {
+    /// Set while a chain runs: a panic there is the runner's to report, as `UNEXPECTED_ERROR`.
+    static IN_CHAIN: ();
+}
+
+/// Whether the code running now is a chain of checks (for the panic hook).
+pub fn in_chain() -> bool {
+    IN_CHAIN.try_with(|()| ()).is_ok()
+}
+
 #[derive(Clone)]
 pub struct Emitter(mpsc::UnboundedSender<Outcome>);
 
@@ -55,6 +66,33 @@ impl Emitter {
 pub async fn run(
     plan: &Plan,
     context: Context,
+    on_outcome: impl FnMut(&Outcome) -> Flow,
+    on_early: impl FnMut(&Outcome),
+    on_waiting: impl Fn(&[Check]) + Send + Sync + 'static,
+) -> Run {
+    #[allow(unused_mut)]
+    let mut chains = chains(plan);
+    #[cfg(debug_assertions)]
+    if crate::system::test_panic_requested("chain")
+        && let Some(first) = chains.first_mut()
+    {
+        first.run = Box::new(|_, _| Box::pin(async { panic!("ACR_HEALTH_TEST_PANIC=chain") }));
+    }
+    run_chains(
+        plan.immediate(),
+        chains,
+        context,
+        on_outcome,
+        on_early,
+        on_waiting,
+    )
+    .await
+}
+
+async fn run_chains(
+    immediate: Vec<Outcome>,
+    chains: Vec<Chain>,
+    context: Context,
     mut on_outcome: impl FnMut(&Outcome) -> Flow,
     mut on_early: impl FnMut(&Outcome),
     on_waiting: impl Fn(&[Check]) + Send + Sync + 'static,
@@ -64,14 +102,15 @@ pub async fn run(
     let emitter = Emitter(sender);
 
     let mut expected: Vec<Check> = Vec::new();
-    for outcome in plan.immediate() {
+    for outcome in immediate {
         expected.push(outcome.check);
         emitter.emit(outcome);
     }
     let mut tasks = JoinSet::new();
-    for chain in chains(plan) {
+    for chain in chains {
         expected.extend(chain.checks.iter().copied());
-        tasks.spawn((chain.run)(context.clone(), emitter.clone()));
+        let future = (chain.run)(context.clone(), emitter.clone());
+        tasks.spawn(IN_CHAIN.scope((), future));
     }
     drop(emitter);
     // The chains start their processes and lookups before anything is rendered: the
@@ -109,7 +148,7 @@ pub async fn run(
                 for &check in &expected[next..] {
                     arrived.outcomes.entry(check).or_insert_with(|| {
                         Outcome::failed(check, Code::UNEXPECTED_ERROR)
-                            .note(Text::ui("health.detail.crashed"))
+                            .note(Text::ui(ui::HEALTH_DETAIL_CRASHED))
                     });
                 }
             }
@@ -211,4 +250,121 @@ fn chains(plan: &Plan) -> Vec<Chain> {
         });
     }
     chains
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocabulary::CheckStatus;
+
+    fn context() -> Context {
+        Context {
+            timeout: Duration::from_secs(5),
+            env: Default::default(),
+            cwd: ".".into(),
+            confirm: crate::system::Confirm::Yes,
+            pinned: Default::default(),
+        }
+    }
+
+    /// Every check of one chain: `found` reports `code`, every check before it passes, and the
+    /// chain reports nothing after it (what needs it is the runner's to skip).
+    fn one_finding(found: Check, code: Code) -> Chain {
+        Chain {
+            checks: Check::ALL.to_vec(),
+            run: Box::new(move |_, emitter| {
+                Box::pin(async move {
+                    for check in Check::ALL {
+                        if check == found {
+                            emitter.emit(Outcome::failed(check, code));
+                        } else if !check.depends_on(found) {
+                            emitter.emit(Outcome::ok(check, Text::ui(ui::HEALTH_NOT_RUN)));
+                        }
+                    }
+                })
+            }),
+        }
+    }
+
+    fn run_one(found: Check, code: Code) -> Run {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(run_chains(
+            Vec::new(),
+            vec![one_finding(found, code)],
+            context(),
+            |_| Flow::Continue,
+            |_| {},
+            |_| {},
+        ))
+    }
+
+    #[test]
+    fn a_code_skips_in_a_run_exactly_what_explain_says_it_skips() {
+        for code in Code::ALL {
+            let mut skipped_by_any = Vec::new();
+            for found in code.reported_by() {
+                let run = run_one(found, code);
+                assert_eq!(
+                    run.reported.len(),
+                    Check::ALL.len(),
+                    "{code:?} from {found}"
+                );
+                let skipped: Vec<Check> = run
+                    .reported
+                    .iter()
+                    .filter(|o| o.skipped_because == Some(code))
+                    .map(|o| o.check)
+                    .collect();
+                assert_eq!(skipped, found.dependents(), "{code:?} from {found}");
+                assert!(
+                    skipped
+                        .iter()
+                        .all(|&c| run.reported[c as usize].status == CheckStatus::Skipped)
+                );
+                skipped_by_any.extend(skipped);
+            }
+            skipped_by_any.sort();
+            skipped_by_any.dedup();
+            assert_eq!(skipped_by_any, code.skips(), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn a_check_a_chain_reports_after_the_runner_skipped_it_is_not_reported_twice() {
+        let chain = Chain {
+            checks: vec![Check::HelmCommand, Check::HelmVersion],
+            run: Box::new(|_, emitter| {
+                Box::pin(async move {
+                    emitter.emit(Outcome::failed(
+                        Check::HelmCommand,
+                        Code::HELM_COMMAND_ERROR,
+                    ));
+                    emitter.emit(Outcome::ok(
+                        Check::HelmVersion,
+                        Text::ui(ui::HEALTH_NOT_RUN),
+                    ));
+                })
+            }),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let run = runtime.block_on(run_chains(
+            Vec::new(),
+            vec![chain],
+            context(),
+            |_| Flow::Continue,
+            |_| {},
+            |_| {},
+        ));
+        assert_eq!(run.reported.len(), 2);
+        assert_eq!(
+            run.reported[1].skipped_because,
+            Some(Code::HELM_COMMAND_ERROR)
+        );
+    }
 }

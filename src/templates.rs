@@ -67,7 +67,7 @@ impl Templates {
                 kwargs.assert_all_used()?;
                 let pairs: Vec<(&str, &str)> =
                     args.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                Ok(language.format(key, &pairs))
+                Ok(language.format_named(key, &pairs))
             },
         );
         env.add_filter("check_name", move |id: &str| {

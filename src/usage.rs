@@ -8,6 +8,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::cli::Cli;
 use crate::vocabulary::knowledge::Language;
+use crate::vocabulary::ui;
 
 /// Whether clap's "error" is a text the user asked for (help, version) rather than a mistake.
 pub fn is_requested_text(error: &clap::Error) -> bool {
@@ -39,38 +40,39 @@ pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (
     let value = context(ContextKind::InvalidValue).unwrap_or_default();
     let message = match error.kind() {
         ErrorKind::UnknownArgument => {
-            language.format("error.usage.unknown_argument", &[("argument", &argument)])
+            language.format(ui::ERROR_USAGE_UNKNOWN_ARGUMENT, &[("argument", &argument)])
         }
         ErrorKind::InvalidSubcommand => language.format(
-            "error.usage.unknown_command",
+            ui::ERROR_USAGE_UNKNOWN_COMMAND,
             &[(
                 "command",
                 &context(ContextKind::InvalidSubcommand).unwrap_or_default(),
             )],
         ),
         ErrorKind::InvalidValue if value.is_empty() => {
-            language.format("error.usage.missing_value", &[("argument", &argument)])
+            language.format(ui::ERROR_USAGE_MISSING_VALUE, &[("argument", &argument)])
         }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => language.format(
-            "error.usage.invalid_value",
+            ui::ERROR_USAGE_INVALID_VALUE,
             &[("argument", &argument), ("value", &value)],
         ),
         ErrorKind::TooManyValues => language.format(
-            "error.usage.no_value",
+            ui::ERROR_USAGE_NO_VALUE,
             &[("argument", &argument), ("value", &value)],
         ),
         ErrorKind::ArgumentConflict => language.format(
-            "error.usage.conflict",
+            ui::ERROR_USAGE_CONFLICT,
             &[
                 ("argument", &argument),
                 ("other", &flags(ContextKind::PriorArg)),
             ],
         ),
-        ErrorKind::MissingRequiredArgument => {
-            language.format("error.usage.missing_required", &[("arguments", &argument)])
-        }
+        ErrorKind::MissingRequiredArgument => language.format(
+            ui::ERROR_USAGE_MISSING_REQUIRED,
+            &[("arguments", &argument)],
+        ),
         ErrorKind::MissingSubcommand => language.format(
-            "error.usage.missing_command",
+            ui::ERROR_USAGE_MISSING_COMMAND,
             &[
                 ("command", &command_path(args)),
                 (
@@ -79,8 +81,8 @@ pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (
                 ),
             ],
         ),
-        ErrorKind::InvalidUtf8 => language.ui("error.usage.not_utf8").to_owned(),
-        _ => language.ui("error.usage.other").to_owned(),
+        ErrorKind::InvalidUtf8 => language.ui(ui::ERROR_USAGE_NOT_UTF8).to_owned(),
+        _ => language.ui(ui::ERROR_USAGE_OTHER).to_owned(),
     };
     let suggestion = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
         .into_iter()
@@ -89,13 +91,13 @@ pub fn explain(error: &clap::Error, args: &[OsString], language: &Language) -> (
     let choices = context(ContextKind::ValidValue).filter(|v| !v.is_empty());
     let value_rule = format!("error.usage.value.{}", argument.trim_start_matches('-'));
     let fix = if let Some(suggestion) = suggestion {
-        language.format("error.did_you_mean", &[("suggestion", &suggestion)])
+        language.format(ui::ERROR_DID_YOU_MEAN, &[("suggestion", &suggestion)])
     } else if let Some(values) = choices {
-        language.format("error.usage.choices", &[("values", &values)])
+        language.format(ui::ERROR_USAGE_CHOICES, &[("values", &values)])
     } else if error.kind() == ErrorKind::ValueValidation && language.has_ui(&value_rule) {
-        language.ui(&value_rule).to_owned()
+        language.ui_named(&value_rule).to_owned()
     } else {
-        language.format("error.usage.help", &[("command", &command_path(args))])
+        language.format(ui::ERROR_USAGE_HELP, &[("command", &command_path(args))])
     };
     (message, fix)
 }

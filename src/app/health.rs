@@ -21,6 +21,7 @@ use crate::runner::{self, Flow};
 use crate::system::{Confirm, Context};
 use crate::vocabulary::knowledge::Language;
 use crate::vocabulary::{Check, Outcome, Text};
+use crate::vocabulary::{Ui, ui};
 
 /// The run's exit code, as documented: 0, or 1 when it stopped at an error.
 pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
@@ -69,7 +70,6 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     let mut render_error = None;
     // Texts of outcomes that arrived before their turn, made while slower checks ran.
     let early_texts = std::cell::RefCell::new(HashMap::<Check, String>::new());
-    crate::app::CHECKS_RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
     let run = runtime.block_on(async {
         let waiting = Arc::new(Mutex::new(Vec::<Check>::new()));
         let ticker =
@@ -78,6 +78,10 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
             &plan,
             context,
             |outcome: &Outcome| {
+                #[cfg(debug_assertions)]
+                if crate::system::test_panic_requested("report") {
+                    panic!("ACR_HEALTH_TEST_PANIC=report");
+                }
                 let early = early_texts.borrow_mut().remove(&outcome.check);
                 match early
                     .map(|text| Ok(Some(text)))
@@ -116,7 +120,6 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     // What is still running (a name lookup nobody waits for) is not waited for either: every
     // step is bounded by --timeout, and the process ends here.
     runtime.shutdown_background();
-    crate::app::CHECKS_RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
     if let Some(error) = render_error {
         return Err(out.template_failure(&error));
     }
@@ -147,7 +150,7 @@ fn registry_plan(
     language: &Language,
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<RegistryPlan>, Failure> {
-    let usage = |key: &str, fix: &str, facts: &[(&str, &str)]| Failure {
+    let usage = |key: Ui, fix: Ui, facts: &[(&str, &str)]| Failure {
         message: language.format(key, facts),
         fix: Some(language.format(fix, facts)),
         exit: EXIT_USAGE,
@@ -162,8 +165,8 @@ fn registry_plan(
         (None, Some(name)) => target::from_name(&name, &cloud),
         (None, None) if args.vnet.is_some() => {
             return Err(usage(
-                "error.vnet_needs_name",
-                "error.vnet_needs_name.fix",
+                ui::ERROR_VNET_NEEDS_NAME,
+                ui::ERROR_VNET_NEEDS_NAME_FIX,
                 &[],
             ));
         }
@@ -171,13 +174,13 @@ fn registry_plan(
     };
     let target = target.map_err(|error| match error {
         TargetError::BadName(name) => usage(
-            "error.registry_name",
-            "error.registry_name.fix",
+            ui::ERROR_REGISTRY_NAME,
+            ui::ERROR_REGISTRY_NAME_FIX,
             &[("name", &name)],
         ),
         TargetError::WrongSuffix { given, expected } => usage(
-            "error.registry_suffix",
-            "error.registry_suffix.fix",
+            ui::ERROR_REGISTRY_SUFFIX,
+            ui::ERROR_REGISTRY_SUFFIX_FIX,
             &[
                 ("given", &given),
                 ("expected", &expected),
@@ -185,8 +188,8 @@ fn registry_plan(
             ],
         ),
         TargetError::BadLoginServer(value) => usage(
-            "error.login_server",
-            "error.login_server.fix",
+            ui::ERROR_LOGIN_SERVER,
+            ui::ERROR_LOGIN_SERVER_FIX,
             &[("value", &value)],
         ),
     })?;
@@ -197,8 +200,8 @@ fn registry_plan(
             let password = password.trim_end_matches(['\n', '\r']).to_owned();
             if password.is_empty() {
                 return Err(usage(
-                    "error.password_stdin",
-                    "error.password_stdin.fix",
+                    ui::ERROR_PASSWORD_STDIN,
+                    ui::ERROR_PASSWORD_STDIN_FIX,
                     &[],
                 ));
             }
@@ -211,7 +214,7 @@ fn registry_plan(
         .as_deref()
         .filter(|v| v.starts_with('/') && !azure::is_vnet_id(v))
     {
-        return Err(usage("error.vnet", "error.vnet.fix", &[("vnet", vnet)]));
+        return Err(usage(ui::ERROR_VNET, ui::ERROR_VNET_FIX, &[("vnet", vnet)]));
     }
     for repository in args
         .repository
@@ -220,16 +223,16 @@ fn registry_plan(
     {
         if !target::is_repository_name(repository) {
             return Err(usage(
-                "error.repository_name",
-                "error.repository_name.fix",
+                ui::ERROR_REPOSITORY_NAME,
+                ui::ERROR_REPOSITORY_NAME_FIX,
                 &[("value", repository)],
             ));
         }
     }
     if let Some(tag) = args.tag.as_deref().filter(|t| !target::is_tag(t)) {
         return Err(usage(
-            "error.tag_name",
-            "error.tag_name.fix",
+            ui::ERROR_TAG_NAME,
+            ui::ERROR_TAG_NAME_FIX,
             &[("value", tag)],
         ));
     }
@@ -254,8 +257,8 @@ fn pinned_addresses(
         .iter()
         .map(|entry| {
             parse_resolve(entry).ok_or_else(|| Failure {
-                message: language.format("error.resolve", &[("value", entry)]),
-                fix: Some(language.format("error.resolve.fix", &[("value", entry)])),
+                message: language.format(ui::ERROR_RESOLVE, &[("value", entry)]),
+                fix: Some(language.format(ui::ERROR_RESOLVE_FIX, &[("value", entry)])),
                 exit: EXIT_USAGE,
             })
         })
@@ -287,22 +290,22 @@ fn prompt(
     language: &'static Language,
     screen: Arc<Mutex<Screen>>,
 ) -> impl Fn(Text) -> bool + Send + Sync {
-    let answers = |key: &str| -> Vec<String> {
+    let answers = |key: Ui| -> Vec<String> {
         language
             .ui(key)
             .split('|')
             .map(|a| a.trim().to_lowercase())
             .collect()
     };
-    let yes = answers("health.prompt.yes");
-    let no = answers("health.prompt.no");
+    let yes = answers(ui::HEALTH_PROMPT_YES);
+    let no = answers(ui::HEALTH_PROMPT_NO);
     move |question: Text| {
         let mut screen = screen.lock().unwrap_or_else(|e| e.into_inner());
         screen.pause();
         let asked = format!(
             "{} {}",
             report::localize(language, &question, Check::DockerPull),
-            language.ui("health.prompt.choices")
+            language.ui(ui::HEALTH_PROMPT_CHOICES)
         );
         let answer = loop {
             screen.print(&asked);
@@ -345,7 +348,7 @@ async fn spin(
             if names.is_empty() {
                 screen.spin("");
             } else {
-                let text = language.format("health.spinner", &[("checks", &names.join(", "))]);
+                let text = language.format(ui::HEALTH_SPINNER, &[("checks", &names.join(", "))]);
                 let line = format!("{} {text}", FRAMES[frame % FRAMES.len()]);
                 // One line only: a wrapped spinner could not be erased with \r.
                 let fitted: String = line.chars().take(width.saturating_sub(1)).collect();

@@ -13,6 +13,7 @@ use crate::cli::{AcrCommand, Cli, Command, ExplainArgs, GlobalArgs, KbCommand};
 use crate::output::{Format, Query};
 use crate::render::TextMode;
 use crate::vocabulary::knowledge::Language;
+use crate::vocabulary::ui;
 
 /// Exit codes, as documented in `--help` and the README: 1 is a check that failed (or any other
 /// failure), 2 a usage error.
@@ -74,8 +75,8 @@ pub fn main() -> u8 {
 fn run(cli: Cli, language: &'static Language) -> Result<u8, Failure> {
     let query = match &cli.global.query {
         Some(expression) => Some(Query::compile(expression).map_err(|e| Failure {
-            message: language.format("error.invalid_query", &[("reason", &e.to_string())]),
-            fix: Some(language.ui("error.invalid_query.fix").to_owned()),
+            message: language.format(ui::ERROR_INVALID_QUERY, &[("reason", &e.to_string())]),
+            fix: Some(language.ui(ui::ERROR_INVALID_QUERY_FIX).to_owned()),
             exit: EXIT_USAGE,
         })?),
         None => None,
@@ -121,8 +122,8 @@ impl Out<'_> {
             Some(query) => query.apply(&value).map_err(|e| Failure {
                 message: self
                     .language
-                    .format("error.invalid_query", &[("reason", &e.to_string())]),
-                fix: Some(self.language.ui("error.invalid_query.fix").to_owned()),
+                    .format(ui::ERROR_INVALID_QUERY, &[("reason", &e.to_string())]),
+                fix: Some(self.language.ui(ui::ERROR_INVALID_QUERY_FIX).to_owned()),
                 exit: EXIT_USAGE,
             })?,
             None => value,
@@ -156,7 +157,9 @@ impl Out<'_> {
 
     pub fn output_failure(&self, reason: &str) -> Failure {
         Failure {
-            message: self.language.format("error.output", &[("reason", reason)]),
+            message: self
+                .language
+                .format(ui::ERROR_OUTPUT, &[("reason", reason)]),
             fix: None,
             exit: EXIT_FAILURE,
         }
@@ -166,7 +169,7 @@ impl Out<'_> {
         Failure {
             message: self
                 .language
-                .format("error.template", &[("reason", &error.to_string())]),
+                .format(ui::ERROR_TEMPLATE, &[("reason", &error.to_string())]),
             fix: None,
             exit: EXIT_FAILURE,
         }
@@ -184,16 +187,16 @@ fn explain(out: &Out, args: &ExplainArgs) -> Result<(), Failure> {
     }
     let Some(input) = &args.code else {
         return Err(Failure {
-            message: language.ui("error.missing_code").to_owned(),
+            message: language.ui(ui::ERROR_MISSING_CODE).to_owned(),
             fix: None,
             exit: EXIT_USAGE,
         });
     };
     let code = crate::explain::lookup(input).map_err(|unknown| Failure {
-        message: language.format("error.unknown_code", &[("code", &unknown.input)]),
+        message: language.format(ui::ERROR_UNKNOWN_CODE, &[("code", &unknown.input)]),
         fix: Some(match unknown.suggestion {
-            Some(code) => language.format("error.did_you_mean", &[("suggestion", code.as_str())]),
-            None => language.ui("error.list_codes").to_owned(),
+            Some(code) => language.format(ui::ERROR_DID_YOU_MEAN, &[("suggestion", code.as_str())]),
+            None => language.ui(ui::ERROR_LIST_CODES).to_owned(),
         }),
         exit: EXIT_USAGE,
     })?;
@@ -224,10 +227,10 @@ fn unsupported_language(language: &Language, requested: &str) -> Failure {
     let available = crate::vocabulary::knowledge::language_tags().join(", ");
     Failure {
         message: language.format(
-            "error.unsupported_language",
+            ui::ERROR_UNSUPPORTED_LANGUAGE,
             &[("lang", requested), ("available", &available)],
         ),
-        fix: Some(language.ui("error.unsupported_language.fix").to_owned()),
+        fix: Some(language.ui(ui::ERROR_UNSUPPORTED_LANGUAGE_FIX).to_owned()),
         exit: EXIT_USAGE,
     }
 }
@@ -243,19 +246,15 @@ pub fn exit(code: u8) -> ! {
     unsafe { libc::_exit(i32::from(code)) }
 }
 
-/// While checks run, a panic inside one is caught by the runner and reported as UNEXPECTED_ERROR;
-/// the hook stays quiet then.
-pub static CHECKS_RUNNING: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
 /// A panic ends in a short message in the user's language and exit code 1, never a backtrace
-/// (unless `RUST_BACKTRACE` asks for one).
+/// (unless `RUST_BACKTRACE` asks for one). A panic inside a chain of checks is the runner's to
+/// report, as `UNEXPECTED_ERROR` for that check; the hook stays quiet then.
 fn install_panic_hook(language: &'static Language) {
     if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
         return;
     }
     std::panic::set_hook(Box::new(move |info| {
-        if CHECKS_RUNNING.load(std::sync::atomic::Ordering::SeqCst) {
+        if crate::runner::in_chain() {
             return;
         }
         let place = info
@@ -263,8 +262,8 @@ fn install_panic_hook(language: &'static Language) {
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
         let failure = Failure {
-            message: language.format("error.internal", &[("place", &place)]),
-            fix: Some(language.ui("error.internal.fix").to_owned()),
+            message: language.format(ui::ERROR_INTERNAL, &[("place", &place)]),
+            fix: Some(language.ui(ui::ERROR_INTERNAL_FIX).to_owned()),
             exit: EXIT_FAILURE,
         };
         report(language, &failure);
@@ -278,7 +277,7 @@ fn report(language: &Language, failure: &Failure) -> u8 {
     let prefix = crate::render::paint(
         mode.color(),
         crate::render::ansi::RED,
-        &format!("{}:", language.ui("error.prefix")),
+        &format!("{}:", language.ui(ui::ERROR_PREFIX)),
     );
     let mut text = format!("{prefix} {}\n", failure.message);
     if let Some(fix) = &failure.fix {

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::azure::config;
 use crate::azure::credential;
 use crate::net::http::{self, RequestError, Transport};
+use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};
 
 /// API versions: resources list as az uses it; registries, network and identities at GA versions
@@ -52,21 +53,21 @@ impl ArmError {
                 code,
                 message,
             } if code.is_empty() && message.is_empty() => {
-                Text::ui("health.arm.status_bare").arg("status", status)
+                Text::ui(ui::HEALTH_ARM_STATUS_BARE).arg("status", status)
             }
             ArmError::Status {
                 status,
                 code,
                 message,
-            } => Text::ui("health.arm.status")
+            } => Text::ui(ui::HEALTH_ARM_STATUS)
                 .arg("status", status)
                 .arg("code", code)
                 .arg("message", message),
             ArmError::NotJson { status } => {
-                Text::ui("health.request.not_json").arg("status", status)
+                Text::ui(ui::HEALTH_REQUEST_NOT_JSON).arg("status", status)
             }
             ArmError::NotAResourceId { path } => {
-                Text::ui("health.arm.not_a_resource_id").arg("path", http::printable(path))
+                Text::ui(ui::HEALTH_ARM_NOT_A_RESOURCE_ID).arg("path", http::printable(path))
             }
         }
     }
@@ -366,7 +367,7 @@ mod tests {
             path: "@evil.example/x\u{1b}[2J".into(),
         }
         .describe();
-        assert_eq!(text.key, "health.arm.not_a_resource_id");
+        assert_eq!(text.key, ui::HEALTH_ARM_NOT_A_RESOURCE_ID);
         assert_eq!(text.plain("path"), Some("@evil.example/x\u{fffd}[2J"));
     }
 

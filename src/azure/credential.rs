@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::net::http::{self, Protocol, RequestError, Response, TlsKind, Transport};
 use crate::system::{Context, process};
+use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};
 
 /// The audience of ACR's data plane.
@@ -63,15 +64,15 @@ impl Source {
     pub fn describe(self) -> Text {
         match self {
             Source::EnvironmentToken(variable) => {
-                Text::ui("health.source.environment_token").arg("variable", variable)
+                Text::ui(ui::HEALTH_SOURCE_ENVIRONMENT_TOKEN).arg("variable", variable)
             }
             Source::TokenFile(variable) => {
-                Text::ui("health.source.token_file").arg("variable", variable)
+                Text::ui(ui::HEALTH_SOURCE_TOKEN_FILE).arg("variable", variable)
             }
-            Source::AzureCli => Text::ui("health.source.azure_cli"),
-            Source::WorkloadIdentity => Text::ui("health.source.workload_identity"),
-            Source::ServicePrincipal => Text::ui("health.source.service_principal"),
-            Source::ManagedIdentity => Text::ui("health.source.managed_identity"),
+            Source::AzureCli => Text::ui(ui::HEALTH_SOURCE_AZURE_CLI),
+            Source::WorkloadIdentity => Text::ui(ui::HEALTH_SOURCE_WORKLOAD_IDENTITY),
+            Source::ServicePrincipal => Text::ui(ui::HEALTH_SOURCE_SERVICE_PRINCIPAL),
+            Source::ManagedIdentity => Text::ui(ui::HEALTH_SOURCE_MANAGED_IDENTITY),
         }
     }
 }
@@ -116,7 +117,7 @@ pub async fn acquire(
             }
             Ok(_) => failed.attempts.push((
                 Source::TokenFile(audience.file_variable),
-                Text::ui("health.credential.empty_file").arg("path", path),
+                Text::ui(ui::HEALTH_CREDENTIAL_EMPTY_FILE).arg("path", path),
             )),
             Err(e) => failed.attempts.push((
                 Source::TokenFile(audience.file_variable),
@@ -204,14 +205,14 @@ pub async fn acquire(
 }
 
 fn unreadable(path: &str, error: &std::io::Error) -> Text {
-    Text::ui("health.credential.unreadable_file")
+    Text::ui(ui::HEALTH_CREDENTIAL_UNREADABLE_FILE)
         .arg("path", path)
         .arg("reason", error)
 }
 
 /// Another system's words about why it gave no token.
 fn refused(reason: impl ToString) -> Text {
-    Text::ui("health.credential.refused").arg("reason", reason)
+    Text::ui(ui::HEALTH_CREDENTIAL_REFUSED).arg("reason", reason)
 }
 
 fn entra(token: &str, source: Source, tenant: Option<String>) -> EntraToken {
@@ -263,7 +264,7 @@ async fn azure_cli(
         Ok(done) if done.success() => {
             let json: Value = match serde_json::from_str(&done.stdout) {
                 Ok(json) => json,
-                Err(_) => return Some(Err(Text::ui("health.credential.az_no_token"))),
+                Err(_) => return Some(Err(Text::ui(ui::HEALTH_CREDENTIAL_AZ_NO_TOKEN))),
             };
             match json.get("accessToken").and_then(Value::as_str) {
                 Some(token) => Ok(entra(
@@ -273,7 +274,7 @@ async fn azure_cli(
                         .and_then(Value::as_str)
                         .map(str::to_owned),
                 )),
-                None => Err(Text::ui("health.credential.az_no_token")),
+                None => Err(Text::ui(ui::HEALTH_CREDENTIAL_AZ_NO_TOKEN)),
             }
         }
         Ok(done) => Err(refused(
@@ -371,7 +372,7 @@ async fn managed_identity(
     record(records, &Method::GET, &url, started, result.as_ref().ok());
     let response = result
         .map_err(|_| {
-            Text::ui("health.request.timed_out_at")
+            Text::ui(ui::HEALTH_REQUEST_TIMED_OUT_AT)
                 .arg("url", url.origin().ascii_serialization())
                 .arg("seconds", probe.as_secs().max(1))
         })?
@@ -391,7 +392,7 @@ pub const REASON_CHARS: usize = 500;
 pub fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<EntraToken, Text> {
     let json = json
         .as_ref()
-        .ok_or_else(|| Text::ui("health.request.not_json").arg("status", status))?;
+        .ok_or_else(|| Text::ui(ui::HEALTH_REQUEST_NOT_JSON).arg("status", status))?;
     match json.get("access_token").and_then(Value::as_str) {
         Some(token) if status == 200 => Ok(entra(token, source, None)),
         _ => {
@@ -410,7 +411,7 @@ pub fn read_token(json: &Option<Value>, status: u16, source: Source) -> Result<E
                 })
                 .collect::<Vec<_>>()
                 .join(": ");
-            Err(Text::ui("health.request.status")
+            Err(Text::ui(ui::HEALTH_REQUEST_STATUS)
                 .arg("status", status)
                 .arg("reason", error))
         }
@@ -428,39 +429,41 @@ fn invalid_url(url: &str) -> Text {
 pub fn describe(error: &RequestError) -> Text {
     match error {
         RequestError::Timeout { seconds } => {
-            Text::ui("health.request.timed_out").arg("seconds", seconds)
+            Text::ui(ui::HEALTH_REQUEST_TIMED_OUT).arg("seconds", seconds)
         }
         RequestError::Dns(reason) => crate::net::dns::failure_text(reason),
         RequestError::Tls { kind, detail } => {
             let key = match kind {
-                TlsKind::UnknownIssuer => "health.request.tls_unknown_issuer",
-                TlsKind::Expired => "health.request.tls_expired",
-                TlsKind::WrongName => "health.request.tls_wrong_name",
-                TlsKind::Other => "health.request.tls",
+                TlsKind::UnknownIssuer => ui::HEALTH_REQUEST_TLS_UNKNOWN_ISSUER,
+                TlsKind::Expired => ui::HEALTH_REQUEST_TLS_EXPIRED,
+                TlsKind::WrongName => ui::HEALTH_REQUEST_TLS_WRONG_NAME,
+                TlsKind::Other => ui::HEALTH_REQUEST_TLS,
             };
             Text::ui(key).arg("reason", detail)
         }
-        RequestError::Refused => Text::ui("health.request.refused"),
-        RequestError::Reset => Text::ui("health.request.reset"),
-        RequestError::Proxy { proxy, reason } => Text::ui("health.request.proxy")
+        RequestError::Refused => Text::ui(ui::HEALTH_REQUEST_REFUSED),
+        RequestError::Reset => Text::ui(ui::HEALTH_REQUEST_RESET),
+        RequestError::Proxy { proxy, reason } => Text::ui(ui::HEALTH_REQUEST_PROXY)
             .arg("proxy", proxy)
             .arg("reason", reason),
-        RequestError::Unreachable => Text::ui("health.request.unreachable"),
-        RequestError::Incomplete => Text::ui("health.request.incomplete"),
+        RequestError::Unreachable => Text::ui(ui::HEALTH_REQUEST_UNREACHABLE),
+        RequestError::Incomplete => Text::ui(ui::HEALTH_REQUEST_INCOMPLETE),
         RequestError::Protocol(protocol) => match protocol {
-            Protocol::Version => Text::ui("health.request.not_http_version"),
-            Protocol::Status => Text::ui("health.request.not_http_status"),
-            Protocol::Header => Text::ui("health.request.bad_header"),
-            Protocol::HeadTooLarge => Text::ui("health.request.head_too_large"),
-            Protocol::Chunked => Text::ui("health.request.bad_chunked"),
-            Protocol::Http2(code) => Text::ui("health.request.http2").arg("code", code),
-            Protocol::Other => Text::ui("health.request.not_http"),
+            Protocol::Version => Text::ui(ui::HEALTH_REQUEST_NOT_HTTP_VERSION),
+            Protocol::Status => Text::ui(ui::HEALTH_REQUEST_NOT_HTTP_STATUS),
+            Protocol::Header => Text::ui(ui::HEALTH_REQUEST_BAD_HEADER),
+            Protocol::HeadTooLarge => Text::ui(ui::HEALTH_REQUEST_HEAD_TOO_LARGE),
+            Protocol::Chunked => Text::ui(ui::HEALTH_REQUEST_BAD_CHUNKED),
+            Protocol::Http2(code) => Text::ui(ui::HEALTH_REQUEST_HTTP2).arg("code", code),
+            Protocol::Other => Text::ui(ui::HEALTH_REQUEST_NOT_HTTP),
         },
-        RequestError::Body(reason) => Text::ui("health.request.body").arg("reason", reason),
-        RequestError::InvalidUrl { url } => Text::ui("health.request.invalid_url").arg("url", url),
-        RequestError::InvalidHeader => Text::ui("health.request.invalid_header"),
-        RequestError::BodyTooLarge => Text::ui("health.request.too_large"),
-        RequestError::Other(reason) => Text::ui("health.request.other").arg("reason", reason),
+        RequestError::Body(reason) => Text::ui(ui::HEALTH_REQUEST_BODY).arg("reason", reason),
+        RequestError::InvalidUrl { url } => {
+            Text::ui(ui::HEALTH_REQUEST_INVALID_URL).arg("url", url)
+        }
+        RequestError::InvalidHeader => Text::ui(ui::HEALTH_REQUEST_INVALID_HEADER),
+        RequestError::BodyTooLarge => Text::ui(ui::HEALTH_REQUEST_TOO_LARGE),
+        RequestError::Other(reason) => Text::ui(ui::HEALTH_REQUEST_OTHER).arg("reason", reason),
     }
 }
 

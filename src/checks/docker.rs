@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{Confirm, Context, could_not_run};
 use crate::system::process::{self, ProcessError};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, CheckStatus, Code, CommandRecord, Outcome, Text};
 
 pub const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
@@ -34,7 +35,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     };
     let found = Outcome::ok(
         Check::DockerClient,
-        Text::ui("health.docker.client")
+        Text::ui(ui::HEALTH_DOCKER_CLIENT)
             .arg("client", &client.title)
             .arg("path", client.path.display()),
     );
@@ -130,7 +131,7 @@ async fn daemon_and_version(
             );
             let version = Outcome::skipped(
                 Check::DockerVersion,
-                Text::ui("health.docker.version_no_answer").arg("client", &client.title),
+                Text::ui(ui::HEALTH_DOCKER_VERSION_NO_ANSWER).arg("client", &client.title),
             );
             return Ok((daemon, version));
         }
@@ -149,7 +150,7 @@ async fn daemon_and_version(
         // A warning on stderr does not make the daemon unavailable (az says it does).
         Outcome::ok(
             Check::DockerDaemon,
-            Text::ui("health.docker.daemon").arg("client", &client.title),
+            Text::ui(ui::HEALTH_DOCKER_DAEMON).arg("client", &client.title),
         )
         .verbatim(&done.stderr)
     } else {
@@ -161,7 +162,7 @@ async fn daemon_and_version(
         Some(line) => Outcome::ok(Check::DockerVersion, line),
         None => Outcome::failed(Check::DockerVersion, Code::DOCKER_VERSION_ERROR)
             .note(
-                Text::ui("health.detail.unreadable_output")
+                Text::ui(ui::HEALTH_DETAIL_UNREADABLE_OUTPUT)
                     .arg("command", format!("{} {}", client.command, args.join(" "))),
             )
             .verbatim(&done.stdout),
@@ -198,7 +199,7 @@ pub fn parse_version(stdout: &str, title: &str) -> Option<Text> {
         (os, arch, None) => (os.unwrap_or("unknown"), arch.unwrap_or("unknown")),
     };
     Some(
-        Text::ui("health.docker.version")
+        Text::ui(ui::HEALTH_DOCKER_VERSION)
             .arg("client", title)
             .arg("version", version)
             .arg("build", build)
@@ -209,13 +210,13 @@ pub fn parse_version(stdout: &str, title: &str) -> Option<Text> {
 
 /// The user's go-ahead for the test pull, or the outcome that says why it did not run.
 async fn consent(context: &Context) -> Result<(), Outcome> {
-    let prompt = Text::ui("health.docker.pull_prompt").arg("image", IMAGE);
+    let prompt = Text::ui(ui::HEALTH_DOCKER_PULL_PROMPT).arg("image", IMAGE);
     let go = match &context.confirm {
         Confirm::Yes => true,
         Confirm::NoTerminal => {
             return Err(Outcome::skipped(
                 Check::DockerPull,
-                Text::ui("health.docker.pull_no_terminal"),
+                Text::ui(ui::HEALTH_DOCKER_PULL_NO_TERMINAL),
             ));
         }
         Confirm::Ask(ask) => {
@@ -230,7 +231,7 @@ async fn consent(context: &Context) -> Result<(), Outcome> {
     } else {
         Err(Outcome::skipped(
             Check::DockerPull,
-            Text::ui("health.docker.pull_declined"),
+            Text::ui(ui::HEALTH_DOCKER_PULL_DECLINED),
         ))
     }
 }
@@ -261,7 +262,7 @@ async fn pull(client: &Client, context: &Context) -> Outcome {
         &mut records,
     )
     .await;
-    let pulled = Text::ui("health.docker.pull_ok")
+    let pulled = Text::ui(ui::HEALTH_DOCKER_PULL_OK)
         .arg("client", &client.title)
         .arg("image", IMAGE);
     let outcome = match result {
@@ -269,11 +270,11 @@ async fn pull(client: &Client, context: &Context) -> Outcome {
         // The image exists for other platforms only: the pull path works, which is the point.
         Ok(done) if done.stderr.contains("cannot be used on this platform") => {
             Outcome::ok(Check::DockerPull, pulled)
-                .note(Text::ui("health.docker.pull_platform").arg("image", IMAGE))
+                .note(Text::ui(ui::HEALTH_DOCKER_PULL_PLATFORM).arg("image", IMAGE))
         }
         Ok(done) => Outcome::failed(Check::DockerPull, Code::DOCKER_PULL_ERROR)
             .note(
-                Text::ui("health.detail.command_failed")
+                Text::ui(ui::HEALTH_DETAIL_COMMAND_FAILED)
                     .arg("command", format!("{} pull {IMAGE}", client.command)),
             )
             .verbatim(&done.stderr),

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::{Context, could_not_run, version_after, version_numbers};
 use crate::system::process::{self, ProcessError};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
 pub const MINIMUM: &str = "2.11.0";
@@ -22,7 +23,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     };
     let mut found = Outcome::ok(
         Check::HelmCommand,
-        Text::ui("health.helm.client").arg("path", path.display()),
+        Text::ui(ui::HEALTH_HELM_CLIENT).arg("path", path.display()),
     );
     found.duration = started.elapsed();
     emit(found);
@@ -40,7 +41,9 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let mut outcome = match result {
         Ok(done) if done.success() => judge(&done.stdout).verbatim(&done.stderr),
         Ok(done) => Outcome::failed(Check::HelmVersion, Code::HELM_VERSION_ERROR)
-            .note(Text::ui("health.detail.command_failed").arg("command", "helm version --client"))
+            .note(
+                Text::ui(ui::HEALTH_DETAIL_COMMAND_FAILED).arg("command", "helm version --client"),
+            )
             .verbatim(&done.stderr),
         Err(error @ ProcessError::Spawn { .. }) => {
             could_not_run(Check::HelmVersion, Code::HELM_COMMAND_ERROR, &error)
@@ -58,14 +61,15 @@ pub fn judge(stdout: &str) -> Outcome {
     let Some(version) = version else {
         return Outcome::failed(Check::HelmVersion, Code::HELM_VERSION_ERROR)
             .note(
-                Text::ui("health.detail.unreadable_output").arg("command", "helm version --client"),
+                Text::ui(ui::HEALTH_DETAIL_UNREADABLE_OUTPUT)
+                    .arg("command", "helm version --client"),
             )
             .verbatim(stdout);
     };
-    let line = Text::ui("health.helm.version").arg("version", &version);
+    let line = Text::ui(ui::HEALTH_HELM_VERSION).arg("version", &version);
     if version_numbers(&version) < version_numbers(MINIMUM) {
         let mut outcome = Outcome::failed(Check::HelmVersion, Code::HELM_VERSION_ERROR).note(
-            Text::ui("health.helm.too_old")
+            Text::ui(ui::HEALTH_HELM_TOO_OLD)
                 .arg("version", &version)
                 .arg("minimum", MINIMUM),
         );

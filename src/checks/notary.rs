@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::{Context, could_not_run, version_after, version_numbers};
 use crate::system::process;
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
 /// az (up to 2.85) required exactly this version.
@@ -24,7 +25,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     };
     let mut found = Outcome::ok(
         Check::NotaryCommand,
-        Text::ui("health.notary.client").arg("path", path.display()),
+        Text::ui(ui::HEALTH_NOTARY_CLIENT).arg("path", path.display()),
     );
     found.duration = started.elapsed();
     emit(found);
@@ -35,7 +36,7 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
     let mut outcome = match result {
         Ok(done) if done.success() => judge(&done.stdout),
         Ok(done) => Outcome::failed(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR)
-            .note(Text::ui("health.detail.command_failed").arg("command", "notary version"))
+            .note(Text::ui(ui::HEALTH_DETAIL_COMMAND_FAILED).arg("command", "notary version"))
             .verbatim(&done.stderr),
         Err(error) => could_not_run(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR, &error),
     };
@@ -48,14 +49,14 @@ pub fn judge(stdout: &str) -> Outcome {
     // Debian's notary 0.7.0 prints an empty version: that is unreadable, not compatible.
     let Some(version) = version_after(stdout, "Version:") else {
         return Outcome::failed(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR)
-            .note(Text::ui("health.detail.unreadable_output").arg("command", "notary version"))
+            .note(Text::ui(ui::HEALTH_DETAIL_UNREADABLE_OUTPUT).arg("command", "notary version"))
             .verbatim(stdout);
     };
-    let line = Text::ui("health.notary.version").arg("version", &version);
+    let line = Text::ui(ui::HEALTH_NOTARY_VERSION).arg("version", &version);
     // Same major and minor version as the recommended one.
     if version_numbers(&version)[..2] != version_numbers(RECOMMENDED)[..2] {
         let mut outcome = Outcome::failed(Check::NotaryVersion, Code::NOTARY_VERSION_ERROR).note(
-            Text::ui("health.notary.not_recommended")
+            Text::ui(ui::HEALTH_NOTARY_NOT_RECOMMENDED)
                 .arg("version", &version)
                 .arg("recommended", RECOMMENDED),
         );

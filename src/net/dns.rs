@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::vocabulary::Text;
+use crate::vocabulary::{Ui, ui};
 
 /// Why a name did not resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,7 @@ impl Unresolved {
         match self {
             Unresolved::Failed(reason) => failure_text(reason),
             Unresolved::TimedOut => {
-                Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1))
+                Text::ui(ui::HEALTH_REQUEST_TIMED_OUT).arg("seconds", timeout.as_secs().max(1))
             }
         }
     }
@@ -30,26 +31,26 @@ impl Unresolved {
 pub fn failure_text(reason: &str) -> Text {
     match known_failure(reason) {
         Some(key) => Text::ui(key),
-        None => Text::ui("health.request.dns").arg("reason", reason),
+        None => Text::ui(ui::HEALTH_REQUEST_DNS).arg("reason", reason),
     }
 }
 
 /// The interface string for getaddrinfo's common answers. std and hyper pass on its text, which
 /// is always the C locale's (nothing here calls setlocale); macOS words the first differently.
-pub fn known_failure(reason: &str) -> Option<&'static str> {
+pub fn known_failure(reason: &str) -> Option<Ui> {
     [
-        ("Name or service not known", "health.dns.no_such_name"),
+        ("Name or service not known", ui::HEALTH_DNS_NO_SUCH_NAME),
         (
             "nodename nor servname provided, or not known",
-            "health.dns.no_such_name",
+            ui::HEALTH_DNS_NO_SUCH_NAME,
         ),
         (
             "No address associated with hostname",
-            "health.dns.no_address",
+            ui::HEALTH_DNS_NO_ADDRESS,
         ),
         (
             "Temporary failure in name resolution",
-            "health.dns.no_answer",
+            ui::HEALTH_DNS_NO_ANSWER,
         ),
     ]
     .into_iter()
@@ -122,17 +123,17 @@ mod tests {
         let said = |reason: &str| known_failure(reason);
         assert_eq!(
             said("failed to lookup address information: Name or service not known"),
-            Some("health.dns.no_such_name")
+            Some(ui::HEALTH_DNS_NO_SUCH_NAME)
         );
         assert_eq!(
             said(
                 "dns error: failed to lookup address information: Temporary failure in name resolution"
             ),
-            Some("health.dns.no_answer")
+            Some(ui::HEALTH_DNS_NO_ANSWER)
         );
         assert_eq!(
             said("failed to lookup address information: No address associated with hostname"),
-            Some("health.dns.no_address")
+            Some(ui::HEALTH_DNS_NO_ADDRESS)
         );
         assert_eq!(
             said("failed to lookup address information: System error"),

@@ -11,6 +11,7 @@ use reqwest::{Client, Method, StatusCode, Url};
 
 use crate::oci::manifest::{Algorithm, Digest, Hasher};
 use crate::vocabulary::Text;
+use crate::vocabulary::ui;
 
 /// Bodies beyond this are a finding, not memory growth.
 pub const BODY_CAP: usize = 1 << 20;
@@ -51,7 +52,7 @@ impl TransportError {
                 variable,
                 path,
                 reason: Some(reason),
-            } => Text::ui("health.registry.bad_bundle")
+            } => Text::ui(ui::HEALTH_REGISTRY_BAD_BUNDLE)
                 .arg("variable", variable)
                 .arg("path", path)
                 .arg("reason", reason),
@@ -59,11 +60,11 @@ impl TransportError {
                 variable,
                 path,
                 reason: None,
-            } => Text::ui("health.registry.empty_bundle")
+            } => Text::ui(ui::HEALTH_REGISTRY_EMPTY_BUNDLE)
                 .arg("variable", variable)
                 .arg("path", path),
             TransportError::Client(reason) => {
-                Text::ui("health.registry.bad_trust").arg("reason", reason)
+                Text::ui(ui::HEALTH_REGISTRY_BAD_TRUST).arg("reason", reason)
             }
         }
     }

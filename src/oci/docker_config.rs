@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::system::Context;
 use crate::system::process::{self, ProcessError};
 use crate::vocabulary::{CommandRecord, Text};
+use crate::vocabulary::{Ui, ui};
 
 /// Where docker keeps the credentials for one registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +117,7 @@ pub async fn credentials(
         Some(Stored::InFile { user, password }) => (Some((user, password)), Vec::new()),
         Some(Stored::Helper(name)) => {
             let command = format!("docker-credential-{name}");
-            let note = |key: &'static str| {
+            let note = |key: Ui| {
                 Text::ui(key)
                     .arg("helper", &command)
                     .arg("login_server", login_server)
@@ -138,27 +139,28 @@ pub async fn credentials(
             };
             match finished {
                 Ok(done) if done.success() => match helper_answer(&done.stdout) {
-                    Ok(found) => (Some(found), vec![note("health.registry.helper_used")]),
+                    Ok(found) => (Some(found), vec![note(ui::HEALTH_REGISTRY_HELPER_USED)]),
                     Err(HelperAnswer::IdentityToken) => {
-                        (None, vec![note("health.registry.helper_identity_token")])
+                        (None, vec![note(ui::HEALTH_REGISTRY_HELPER_IDENTITY_TOKEN)])
                     }
                     Err(HelperAnswer::Empty | HelperAnswer::Unreadable) => {
-                        (None, vec![note("health.registry.helper_nothing")])
+                        (None, vec![note(ui::HEALTH_REGISTRY_HELPER_NOTHING)])
                     }
                 },
                 // Helpers print their errors on stdout, where a secret could be too: only
                 // docker's own "not found" message is recognised there, and stderr is shown.
                 Ok(done) if done.stdout.contains("credentials not found") => {
-                    (None, vec![note("health.registry.helper_nothing")])
+                    (None, vec![note(ui::HEALTH_REGISTRY_HELPER_NOTHING)])
                 }
                 Ok(done) => (
                     None,
-                    vec![note("health.registry.helper_failed").arg("reason", done.stderr.trim())],
+                    vec![note(ui::HEALTH_REGISTRY_HELPER_FAILED).arg("reason", done.stderr.trim())],
                 ),
                 Err(error) => (
                     None,
                     vec![
-                        note("health.registry.helper_not_run").arg_text("reason", error.describe()),
+                        note(ui::HEALTH_REGISTRY_HELPER_NOT_RUN)
+                            .arg_text("reason", error.describe()),
                     ],
                 ),
             }
@@ -241,7 +243,7 @@ mod tests {
         let (found, notes) = credentials(&context, "r.example", &mut records).await;
         assert_eq!(found, None);
         assert_eq!(notes.len(), 1);
-        assert_eq!(notes[0].key, "health.registry.helper_not_run");
+        assert_eq!(notes[0].key, ui::HEALTH_REGISTRY_HELPER_NOT_RUN);
         assert!(records.is_empty() && !marker.exists());
     }
 

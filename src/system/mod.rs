@@ -50,3 +50,10 @@ impl Context {
             .filter(|v| !v.is_empty())
     }
 }
+
+/// Debug builds only: whether the tests asked for a panic at `place` (`ACR_HEALTH_TEST_PANIC`),
+/// to prove that a panic anywhere still ends in a report, never a silent exit.
+#[cfg(debug_assertions)]
+pub fn test_panic_requested(place: &str) -> bool {
+    std::env::var("ACR_HEALTH_TEST_PANIC").is_ok_and(|v| v == place)
+}

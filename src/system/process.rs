@@ -9,6 +9,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Context;
+use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};
 
 /// Output beyond this is cut: a tool that floods its output must not grow our memory.
@@ -33,21 +34,21 @@ impl ProcessError {
     /// What went wrong, for the report.
     pub fn describe(&self) -> Text {
         match self {
-            ProcessError::TimedOut { command, seconds } => Text::ui("health.detail.timed_out")
+            ProcessError::TimedOut { command, seconds } => Text::ui(ui::HEALTH_DETAIL_TIMED_OUT)
                 .arg("command", command)
                 .arg("seconds", seconds),
             ProcessError::NotFound { command } => {
-                Text::ui("health.detail.not_found").arg("command", command)
+                Text::ui(ui::HEALTH_DETAIL_NOT_FOUND).arg("command", command)
             }
             ProcessError::NotExecutable { command } => {
-                Text::ui("health.detail.not_executable").arg("command", command)
+                Text::ui(ui::HEALTH_DETAIL_NOT_EXECUTABLE).arg("command", command)
             }
             ProcessError::InCurrentDirectory { command, path } => {
-                Text::ui("health.detail.in_current_directory")
+                Text::ui(ui::HEALTH_DETAIL_IN_CURRENT_DIRECTORY)
                     .arg("command", command)
                     .arg("path", path.display())
             }
-            ProcessError::Spawn { command, reason } => Text::ui("health.detail.cannot_start")
+            ProcessError::Spawn { command, reason } => Text::ui(ui::HEALTH_DETAIL_CANNOT_START)
                 .arg("command", command)
                 .arg("reason", reason),
         }

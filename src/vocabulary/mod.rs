@@ -8,6 +8,6 @@ pub mod outcome;
 pub mod text;
 
 pub use check::Check;
-pub use knowledge::{Code, Language};
+pub use knowledge::{Code, Language, Ui, ui};
 pub use outcome::{CheckStatus, CommandRecord, Detail, Outcome};
 pub use text::{Arg, Text};

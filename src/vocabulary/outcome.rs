@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::knowledge::{Code, Severity};
 use super::{Check, Text};
+use crate::vocabulary::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,7 +76,7 @@ impl Outcome {
 
     /// A check that did not run because `code` was found by a check it needs ([`Check::needs`]).
     pub fn skipped_because(check: Check, code: Code) -> Outcome {
-        let why = Text::ui("health.skipped_because").arg("code", code.as_str());
+        let why = Text::ui(ui::HEALTH_SKIPPED_BECAUSE).arg("code", code.as_str());
         Outcome {
             skipped_because: Some(code),
             ..Outcome::skipped(check, why)

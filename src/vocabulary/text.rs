@@ -1,10 +1,12 @@
 //! A text for people, named by its interface-string key and filled in when it is reported, in
 //! the user's language.
 
+use super::knowledge::Ui;
+
 /// An interface string with the values of its placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
-    pub key: &'static str,
+    pub key: Ui,
     pub args: Vec<(&'static str, Arg)>,
 }
 
@@ -17,7 +19,7 @@ pub enum Arg {
 }
 
 impl Text {
-    pub fn ui(key: &'static str) -> Text {
+    pub fn ui(key: Ui) -> Text {
         Text {
             key,
             args: Vec::new(),

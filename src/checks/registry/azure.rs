@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::azure::arm::{Arm, ArmError};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
 /// The `properties` member, read through a JSON pointer.
@@ -31,7 +32,7 @@ pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) ->
         "/properties/encryption/keyVaultProperties/identity",
     )
     .filter(|_| enabled) else {
-        return Outcome::skipped(check, Text::ui("health.cmk.not_used"));
+        return Outcome::skipped(check, Text::ui(ui::HEALTH_CMK_NOT_USED));
     };
     let missing = |note: Text| {
         Outcome::failed(check, Code::CMK_ERROR)
@@ -41,7 +42,7 @@ pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) ->
     let ok = |identity: &str| {
         Outcome::ok(
             check,
-            Text::ui("health.cmk.ok")
+            Text::ui(ui::HEALTH_CMK_OK)
                 .arg("identity", identity)
                 .arg("registry", name),
         )
@@ -49,7 +50,7 @@ pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) ->
     if client_id.eq_ignore_ascii_case("system") {
         return match text(registry, "/identity/principalId") {
             Some(principal) => ok(&format!("system ({principal})")),
-            None => missing(Text::ui("health.cmk.no_system_identity")),
+            None => missing(Text::ui(ui::HEALTH_CMK_NO_SYSTEM_IDENTITY)),
         };
     }
     let attached = registry
@@ -62,7 +63,7 @@ pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) ->
         })
         .map(|(resource_id, _)| resource_id.clone());
     let Some(resource_id) = attached else {
-        return missing(Text::ui("health.cmk.not_attached").arg("client_id", client_id));
+        return missing(Text::ui(ui::HEALTH_CMK_NOT_ATTACHED).arg("client_id", client_id));
     };
     match arm.user_identity(&resource_id).await {
         Ok(identity)
@@ -72,12 +73,12 @@ pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) ->
             ok(&resource_id)
         }
         Ok(_) => missing(
-            Text::ui("health.cmk.other_client_id")
+            Text::ui(ui::HEALTH_CMK_OTHER_CLIENT_ID)
                 .arg("resource", &resource_id)
                 .arg("client_id", client_id),
         ),
         Err(ArmError::Status { status: 404, .. }) => {
-            missing(Text::ui("health.cmk.deleted").arg("resource", &resource_id))
+            missing(Text::ui(ui::HEALTH_CMK_DELETED).arg("resource", &resource_id))
         }
         Err(error) => arm_failure(check, &error),
     }
@@ -128,7 +129,7 @@ pub async fn private_endpoints(
     let registry_id = text(registry, "/id").unwrap_or_default();
     let Some(vnet_id) = vnet_id(vnet, registry_id) else {
         return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
-            .note(Text::ui("health.vnet.bad_id").arg("vnet", vnet));
+            .note(Text::ui(ui::HEALTH_VNET_BAD_ID).arg("vnet", vnet));
     };
     let endpoints: Vec<String> = registry
         .pointer("/properties/privateEndpointConnections")
@@ -139,7 +140,7 @@ pub async fn private_endpoints(
         .collect();
     if endpoints.is_empty() {
         return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
-            .note(Text::ui("health.vnet.no_endpoints"));
+            .note(Text::ui(ui::HEALTH_VNET_NO_ENDPOINTS));
     }
     let prefix = format!("{}/", vnet_id.to_ascii_lowercase());
     let mut in_vnet = Vec::new();
@@ -157,7 +158,7 @@ pub async fn private_endpoints(
             // A deleted private endpoint leaves its connection on the registry: it is in no
             // network, and must not hide the endpoints that are.
             Err(ArmError::Status { status: 404, .. }) => gone.push(
-                Text::ui("health.vnet.endpoint_gone")
+                Text::ui(ui::HEALTH_VNET_ENDPOINT_GONE)
                     .arg("endpoint", id.rsplit('/').next().unwrap_or(id)),
             ),
             Err(error) => return arm_failure(check, &error),
@@ -179,7 +180,7 @@ async fn routing(
     let endpoint = match in_vnet {
         [] => {
             return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
-                .note(Text::ui("health.vnet.none_in_vnet").arg("vnet", vnet_id));
+                .note(Text::ui(ui::HEALTH_VNET_NONE_IN_VNET).arg("vnet", vnet_id));
         }
         [one] => one,
         several => {
@@ -189,7 +190,7 @@ async fn routing(
                 .collect::<Vec<_>>()
                 .join(", ");
             return Outcome::failed(check, Code::PRIVATE_ENDPOINT_DUPLICATE_ERROR).note(
-                Text::ui("health.vnet.several")
+                Text::ui(ui::HEALTH_VNET_SEVERAL)
                     .arg("vnet", vnet_id)
                     .arg("endpoints", names),
             );
@@ -233,7 +234,7 @@ async fn routing(
     }
     if routes.is_empty() {
         return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR).note(
-            Text::ui("health.vnet.no_addresses")
+            Text::ui(ui::HEALTH_VNET_NO_ADDRESSES)
                 .arg("endpoint", text(endpoint, "/name").unwrap_or("?")),
         );
     }
@@ -252,14 +253,14 @@ async fn routing(
         let mut why = None;
         let note = match actual {
             Ok(addresses) if addresses.contains(&route.expected) => {
-                Text::ui("health.vnet.route_ok")
+                Text::ui(ui::HEALTH_VNET_ROUTE_OK)
             }
             Ok(addresses) => {
                 wrong += 1;
                 let key = if addresses.iter().any(crate::net::dns::is_private) {
-                    "health.vnet.route_other_private"
+                    ui::HEALTH_VNET_ROUTE_OTHER_PRIVATE
                 } else {
-                    "health.vnet.route_public"
+                    ui::HEALTH_VNET_ROUTE_PUBLIC
                 };
                 let shown = addresses
                     .iter()
@@ -271,7 +272,7 @@ async fn routing(
             Err(unresolved) => {
                 wrong += 1;
                 why = Some(unresolved.describe(timeout));
-                Text::ui("health.vnet.route_unresolved")
+                Text::ui(ui::HEALTH_VNET_ROUTE_UNRESOLVED)
             }
         };
         notes.push(
@@ -281,7 +282,7 @@ async fn routing(
         notes.extend(why);
     }
     let outcome = if wrong == 0 {
-        Outcome::ok(check, Text::ui("health.vnet.ok"))
+        Outcome::ok(check, Text::ui(ui::HEALTH_VNET_OK))
     } else {
         Outcome::failed(check, Code::PRIVATE_ENDPOINT_DNS_ERROR)
     };

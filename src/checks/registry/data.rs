@@ -4,6 +4,7 @@
 use super::probe::{self, Image, Probe};
 use super::{Chain, DATA_CHECKS, Session};
 use crate::net::http::{Transport, Trust};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
 impl Chain<'_> {
@@ -15,7 +16,10 @@ impl Chain<'_> {
         }
         for check in pending {
             if !self.decided(check) {
-                self.emit(Outcome::skipped(check, Text::ui("health.probe.no_access")));
+                self.emit(Outcome::skipped(
+                    check,
+                    Text::ui(ui::HEALTH_PROBE_NO_ACCESS),
+                ));
             }
         }
     }
@@ -38,7 +42,7 @@ impl Chain<'_> {
                 if !self.decided(Check::RegistryBlob) {
                     self.emit(Outcome::skipped(
                         Check::RegistryBlob,
-                        Text::ui("health.probe.nothing"),
+                        Text::ui(ui::HEALTH_PROBE_NOTHING),
                     ));
                 }
             }
@@ -73,13 +77,13 @@ impl Chain<'_> {
                 let reference = format!("{}:{}", image.repository, image.reference);
                 let mut outcome = Outcome::ok(
                     check,
-                    Text::ui("health.probe.manifest_ok")
+                    Text::ui(ui::HEALTH_PROBE_MANIFEST_OK)
                         .arg("reference", &reference)
                         .arg("media_type", &image.media_type),
                 );
                 if let Some(platform) = &image.platform {
                     outcome =
-                        outcome.note(Text::ui("health.probe.platform").arg("platform", platform));
+                        outcome.note(Text::ui(ui::HEALTH_PROBE_PLATFORM).arg("platform", platform));
                 }
                 self.emit_probed(probe, outcome);
                 Some((image, authorization))
@@ -158,7 +162,7 @@ impl Chain<'_> {
             .await
         {
             Ok(delivery) => {
-                let line = Text::ui("health.probe.blob_ok")
+                let line = Text::ui(ui::HEALTH_PROBE_BLOB_OK)
                     .arg("digest", image.blob.digest.short())
                     .arg("host", &delivery.host);
                 probe::delivery_notes(&delivery, &image.blob, trust_note(&transport.trust))
@@ -174,10 +178,10 @@ impl Chain<'_> {
 /// Which certificates the HTTPS connections were verified against.
 pub fn trust_note(trust: &Trust) -> Text {
     match trust {
-        Trust::System => Text::ui("health.registry.trust_system"),
-        Trust::Bundle { variable, path } => Text::ui("health.registry.trust_bundle")
+        Trust::System => Text::ui(ui::HEALTH_REGISTRY_TRUST_SYSTEM),
+        Trust::Bundle { variable, path } => Text::ui(ui::HEALTH_REGISTRY_TRUST_BUNDLE)
             .arg("variable", variable)
             .arg("path", path),
-        Trust::Disabled => Text::ui("health.registry.trust_disabled"),
+        Trust::Disabled => Text::ui(ui::HEALTH_REGISTRY_TRUST_DISABLED),
     }
 }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::net::dns::{Unresolved, is_private, known_failure, resolve};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
 pub async fn check(
@@ -16,11 +17,11 @@ pub async fn check(
 ) -> Outcome {
     let check = Check::RegistryDns;
     if let Some(address) = pinned {
-        let line = Text::ui("health.registry.dns_ok")
+        let line = Text::ui(ui::HEALTH_REGISTRY_DNS_OK)
             .arg("host", host)
             .arg("ip", address.ip());
         return Outcome::ok(check, line).note(
-            Text::ui("health.registry.dns_pinned")
+            Text::ui(ui::HEALTH_REGISTRY_DNS_PINNED)
                 .arg("host", host)
                 .arg("address", address),
         );
@@ -39,7 +40,7 @@ pub async fn check(
         }
         Err(Unresolved::TimedOut) => {
             return fail().note(
-                Text::ui("health.request.timed_out").arg("seconds", timeout.as_secs().max(1)),
+                Text::ui(ui::HEALTH_REQUEST_TIMED_OUT).arg("seconds", timeout.as_secs().max(1)),
             );
         }
     };
@@ -48,7 +49,7 @@ pub async fn check(
     };
     let mut outcome = Outcome::ok(
         check,
-        Text::ui("health.registry.dns_ok")
+        Text::ui(ui::HEALTH_REGISTRY_DNS_OK)
             .arg("host", host)
             .arg("ip", first),
     );
@@ -58,10 +59,10 @@ pub async fn check(
             .map(IpAddr::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        outcome = outcome.note(Text::ui("health.registry.dns_addresses").arg("addresses", all));
+        outcome = outcome.note(Text::ui(ui::HEALTH_REGISTRY_DNS_ADDRESSES).arg("addresses", all));
     }
     for address in addresses.iter().filter(|a| is_private(a)) {
-        outcome = outcome.note(Text::ui("health.registry.dns_private").arg("ip", address));
+        outcome = outcome.note(Text::ui(ui::HEALTH_REGISTRY_DNS_PRIVATE).arg("ip", address));
     }
     outcome
 }

@@ -27,6 +27,7 @@ use crate::oci::challenge::Challenge;
 use crate::oci::docker_config;
 use crate::vocabulary::Code;
 use crate::vocabulary::{Check, CommandRecord, Outcome, Text};
+use crate::vocabulary::{Ui, ui};
 use probe::Authorizer;
 use target::{Source, Target};
 
@@ -188,7 +189,7 @@ impl Chain<'_> {
             .any(|o| o.check == check || (o.blocks && check.depends_on(o.check)))
     }
 
-    fn not_needed(&mut self, checks: &[Check], why: &'static str) {
+    fn not_needed(&mut self, checks: &[Check], why: Ui) {
         for &check in checks {
             self.emit(Outcome::skipped(check, Text::ui(why)));
         }
@@ -212,7 +213,7 @@ impl Chain<'_> {
                     self.azure.registry = Some(registry);
                 }
                 Err(why) => {
-                    notes.push(Text::ui("health.arm.fallback"));
+                    notes.push(Text::ui(ui::HEALTH_ARM_FALLBACK));
                     notes.push(why.clone());
                     self.azure.problem = Some(why);
                 }
@@ -222,17 +223,17 @@ impl Chain<'_> {
         let Some(login_server) = login_server else {
             let outcome = Outcome::failed(Check::RegistryLoginServer, Code::LOGIN_SERVER_ERROR)
                 .message_arg("registry", &target.name)
-                .note(Text::ui("health.registry.no_suffix").arg("cloud", &target.cloud));
+                .note(Text::ui(ui::HEALTH_REGISTRY_NO_SUFFIX).arg("cloud", &target.cloud));
             let outcome = notes.into_iter().fold(outcome, Outcome::note);
             return self.fail(outcome);
         };
         let line = match (&from_arm, &target.source) {
-            (Some(_), _) => Text::ui("health.registry.login_server_arm"),
+            (Some(_), _) => Text::ui(ui::HEALTH_REGISTRY_LOGIN_SERVER_ARM),
             (None, Source::CloudSuffix) => {
-                Text::ui("health.registry.login_server_suffix").arg("cloud", &target.cloud)
+                Text::ui(ui::HEALTH_REGISTRY_LOGIN_SERVER_SUFFIX).arg("cloud", &target.cloud)
             }
-            (None, Source::GivenWithSuffix) => Text::ui("health.registry.login_server_given"),
-            (None, Source::LoginServerFlag) => Text::ui("health.registry.login_server_flag"),
+            (None, Source::GivenWithSuffix) => Text::ui(ui::HEALTH_REGISTRY_LOGIN_SERVER_GIVEN),
+            (None, Source::LoginServerFlag) => Text::ui(ui::HEALTH_REGISTRY_LOGIN_SERVER_FLAG),
         };
         let outcome = Outcome::ok(
             Check::RegistryLoginServer,
@@ -280,7 +281,7 @@ impl Chain<'_> {
                 let outcome =
                     Outcome::failed(Check::RegistryChallenge, Code::CONNECTIVITY_CHALLENGE_ERROR)
                         .message_arg("login_server", &login_server)
-                        .note(Text::ui("health.request.other").arg("reason", error));
+                        .note(Text::ui(ui::HEALTH_REQUEST_OTHER).arg("reason", error));
                 return self.fail(outcome);
             }
         };
@@ -295,7 +296,7 @@ impl Chain<'_> {
             Flow::Standard { realm, service } => {
                 self.not_needed(
                     &[Check::RegistryRefreshToken],
-                    "health.registry.no_refresh_token_needed",
+                    ui::HEALTH_REGISTRY_NO_REFRESH_TOKEN_NEEDED,
                 );
                 self.standard(transport, &base, &login_server, &realm, &service)
                     .await?
@@ -303,7 +304,7 @@ impl Chain<'_> {
             Flow::Basic => {
                 self.not_needed(
                     &[Check::RegistryRefreshToken, Check::RegistryAccessToken],
-                    "health.registry.basic_no_token",
+                    ui::HEALTH_REGISTRY_BASIC_NO_TOKEN,
                 );
                 self.basic(transport, &base, &login_server).await?
             }
@@ -314,7 +315,7 @@ impl Chain<'_> {
                         Check::RegistryAccessToken,
                         Check::RegistryTokenAccepted,
                     ],
-                    "health.registry.open_no_token",
+                    ui::HEALTH_REGISTRY_OPEN_NO_TOKEN,
                 );
                 (Authorizer::Open, None)
             }
@@ -334,13 +335,13 @@ impl Chain<'_> {
         let (Some(endpoint), Some(audience)) =
             (&cloud.resource_manager, &cloud.resource_manager_audience)
         else {
-            return Err(Text::ui("health.arm.no_endpoint").arg("cloud", &cloud.name));
+            return Err(Text::ui(ui::HEALTH_ARM_NO_ENDPOINT).arg("cloud", &cloud.name));
         };
         let Some(transport) = transport else {
-            return Err(Text::ui("health.arm.no_trust"));
+            return Err(Text::ui(ui::HEALTH_ARM_NO_TRUST));
         };
         let Some(subscription) = plan.subscription.clone() else {
-            return Err(Text::ui("health.arm.no_subscription"));
+            return Err(Text::ui(ui::HEALTH_ARM_NO_SUBSCRIPTION));
         };
         let mut records = Vec::new();
         let token = credential::acquire(
@@ -352,7 +353,7 @@ impl Chain<'_> {
         .await;
         self.records.extend(records);
         let Ok(token) = token else {
-            return Err(Text::ui("health.arm.no_credential"));
+            return Err(Text::ui(ui::HEALTH_ARM_NO_CREDENTIAL));
         };
         self.azure.session = Some((endpoint.clone(), token.token.clone(), subscription.clone()));
         let arm = Arm::new(transport, endpoint, &token.token, &subscription);
@@ -360,7 +361,7 @@ impl Chain<'_> {
         self.records.extend(arm.take_records());
         match found {
             Ok(Some(registry)) => Ok(registry),
-            Ok(None) => Err(Text::ui("health.arm.not_found")
+            Ok(None) => Err(Text::ui(ui::HEALTH_ARM_NOT_FOUND)
                 .arg("registry", &plan.target.name)
                 .arg("subscription", &subscription)),
             Err(error) => Err(error.describe()),
@@ -384,7 +385,7 @@ impl Chain<'_> {
                 (Some(arm), Some(registry)) => {
                     azure::encryption_identity(arm, registry, &name).await
                 }
-                _ => Outcome::skipped(Check::RegistryCmk, Text::ui("health.cmk.not_looked_up")),
+                _ => Outcome::skipped(Check::RegistryCmk, Text::ui(ui::HEALTH_CMK_NOT_LOOKED_UP)),
             };
             if let Some(arm) = &arm {
                 self.records.extend(arm.take_records());
@@ -410,7 +411,7 @@ impl Chain<'_> {
                     .azure
                     .problem
                     .clone()
-                    .unwrap_or_else(|| Text::ui("health.arm.not_for_login_server"));
+                    .unwrap_or_else(|| Text::ui(ui::HEALTH_ARM_NOT_FOR_LOGIN_SERVER));
                 Outcome::failed(Check::RegistryPrivateEndpoint, Code::RESOURCE_MANAGER_ERROR)
                     .note(why)
             }
@@ -463,7 +464,7 @@ impl Chain<'_> {
                 .message_arg("registry", &target.name);
             let outcome = match &transport.proxy {
                 Some(proxy) => {
-                    outcome.note(Text::ui("health.registry.via_proxy").arg("proxy", proxy))
+                    outcome.note(Text::ui(ui::HEALTH_REGISTRY_VIA_PROXY).arg("proxy", proxy))
                 }
                 None => outcome,
             };
@@ -482,7 +483,7 @@ impl Chain<'_> {
             }
         };
         let status = response.status;
-        let ok_line = Text::ui("health.registry.challenge_ok").arg("url", base);
+        let ok_line = Text::ui(ui::HEALTH_REGISTRY_CHALLENGE_OK).arg("url", base);
         let fail = |code: Code| Outcome::failed(check, code);
         let outcome_and_flow: (Outcome, Option<Flow>) = match status {
             StatusCode::FORBIDDEN => (
@@ -506,24 +507,25 @@ impl Chain<'_> {
                         .is_some_and(|v| v.trim().starts_with("registry/2")) =>
             {
                 (
-                    Outcome::ok(check, ok_line).note(Text::ui("health.registry.open")),
+                    Outcome::ok(check, ok_line).note(Text::ui(ui::HEALTH_REGISTRY_OPEN)),
                     Some(Flow::Open),
                 )
             }
             StatusCode::OK if !target.is_acr => (
                 fail(Code::CONNECTIVITY_CHALLENGE_ERROR)
-                    .note(Text::ui("health.registry.not_a_registry")),
+                    .note(Text::ui(ui::HEALTH_REGISTRY_NOT_A_REGISTRY)),
                 None,
             ),
             StatusCode::OK => (
                 fail(Code::CONNECTIVITY_CHALLENGE_ERROR)
-                    .note(Text::ui("health.registry.no_challenge_200")),
+                    .note(Text::ui(ui::HEALTH_REGISTRY_NO_CHALLENGE_200)),
                 None,
             ),
             other => (
                 with_registry_error(
                     fail(Code::CONNECTIVITY_CHALLENGE_ERROR).note(
-                        Text::ui("health.registry.unexpected_status").arg("status", other.as_u16()),
+                        Text::ui(ui::HEALTH_REGISTRY_UNEXPECTED_STATUS)
+                            .arg("status", other.as_u16()),
                     ),
                     &response,
                 ),
@@ -556,7 +558,7 @@ impl Chain<'_> {
         if challenges.is_empty() {
             return (
                 fail(Code::CONNECTIVITY_CHALLENGE_ERROR)
-                    .note(Text::ui("health.registry.no_header")),
+                    .note(Text::ui(ui::HEALTH_REGISTRY_NO_HEADER)),
                 None,
             );
         }
@@ -570,7 +572,7 @@ impl Chain<'_> {
                     Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR
                 };
                 return (
-                    fail(code).note(Text::ui("health.registry.bad_realm").arg("realm", realm)),
+                    fail(code).note(Text::ui(ui::HEALTH_REGISTRY_BAD_REALM).arg("realm", realm)),
                     None,
                 );
             };
@@ -578,7 +580,7 @@ impl Chain<'_> {
             let acr_realm = same_host && realm_url.path() == "/oauth2/token";
             if target.is_acr && !acr_realm {
                 // The Entra token would go somewhere other than the registry: say so, send nothing.
-                let note = Text::ui("health.registry.realm_elsewhere")
+                let note = Text::ui(ui::HEALTH_REGISTRY_REALM_ELSEWHERE)
                     .arg("realm", without_query(&realm_url));
                 return (fail(Code::CONNECTIVITY_AAD_LOGIN_ERROR).note(note), None);
             }
@@ -596,16 +598,16 @@ impl Chain<'_> {
             return (Outcome::ok(check, ok_line), Some(flow));
         }
         if target.is_acr {
-            let note = Text::ui("health.registry.not_entra").arg("schemes", &shown);
+            let note = Text::ui(ui::HEALTH_REGISTRY_NOT_ENTRA).arg("schemes", &shown);
             return (fail(Code::CONNECTIVITY_AAD_LOGIN_ERROR).note(note), None);
         }
         if challenges.iter().any(|c| c.is("basic")) {
             return (
-                Outcome::ok(check, ok_line).note(Text::ui("health.registry.basic")),
+                Outcome::ok(check, ok_line).note(Text::ui(ui::HEALTH_REGISTRY_BASIC)),
                 Some(Flow::Basic),
             );
         }
-        let note = Text::ui("health.registry.unusable_challenge").arg("schemes", &shown);
+        let note = Text::ui(ui::HEALTH_REGISTRY_UNUSABLE_CHALLENGE).arg("schemes", &shown);
         (
             fail(Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR).note(note),
             None,
@@ -634,7 +636,7 @@ impl Chain<'_> {
                 for (source, why) in none.attempts {
                     outcome = outcome
                         .note(
-                            Text::ui("health.credential.attempt")
+                            Text::ui(ui::HEALTH_CREDENTIAL_ATTEMPT)
                                 .arg_text("source", source.describe()),
                         )
                         .note(why);
@@ -643,7 +645,7 @@ impl Chain<'_> {
             }
         };
         let source_note =
-            Text::ui("health.credential.source").arg_text("source", token.source.describe());
+            Text::ui(ui::HEALTH_CREDENTIAL_SOURCE).arg_text("source", token.source.describe());
         let exchange_url = endpoint(realm, "/oauth2/exchange");
         let mut form = vec![("grant_type", "access_token"), ("service", service)];
         if let Some(tenant) = &token.tenant {
@@ -663,7 +665,7 @@ impl Chain<'_> {
             Ok(refresh) => refresh,
             Err(outcome) => return self.fail(outcome.note(source_note)),
         };
-        let line = Text::ui("health.registry.refresh_ok").arg("login_server", login_server);
+        let line = Text::ui(ui::HEALTH_REGISTRY_REFRESH_OK).arg("login_server", login_server);
         self.emit(Outcome::ok(check, line).note(source_note));
 
         // Access token for the catalog, or for the repository.
@@ -726,14 +728,14 @@ impl Chain<'_> {
         let authorization = match &credentials {
             Some(_) if authority(realm) != login_server || realm.scheme() != "https" => {
                 notes.push(
-                    Text::ui("health.registry.credentials_withheld")
+                    Text::ui(ui::HEALTH_REGISTRY_CREDENTIALS_WITHHELD)
                         .arg("realm", without_query(realm)),
                 );
                 None
             }
             Some((user, password)) => Some(basic_header(user, password)),
             None => {
-                notes.push(Text::ui("health.registry.anonymous"));
+                notes.push(Text::ui(ui::HEALTH_REGISTRY_ANONYMOUS));
                 None
             }
         };
@@ -781,7 +783,7 @@ impl Chain<'_> {
         let Some((user, password)) = self.credentials(login_server, &mut notes).await else {
             let skipped = Outcome::skipped(
                 Check::RegistryTokenAccepted,
-                Text::ui("health.registry.basic_needs_credentials"),
+                Text::ui(ui::HEALTH_REGISTRY_BASIC_NEEDS_CREDENTIALS),
             );
             self.emit(notes.into_iter().fold(skipped, Outcome::note));
             return None;
@@ -843,7 +845,7 @@ impl Chain<'_> {
                     .filter(|t| !t.is_empty());
                 token.map(str::to_owned).ok_or_else(|| {
                     fail(code)
-                        .note(Text::ui("health.registry.no_token_in_answer").arg("field", field))
+                        .note(Text::ui(ui::HEALTH_REGISTRY_NO_TOKEN_IN_ANSWER).arg("field", field))
                 })
             }
             StatusCode::TOO_MANY_REQUESTS => Err(throttled(
@@ -852,7 +854,7 @@ impl Chain<'_> {
             )),
             status => Err(with_registry_error(
                 fail(code).note(
-                    Text::ui("health.registry.refused_status").arg("status", status.as_u16()),
+                    Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS).arg("status", status.as_u16()),
                 ),
                 &response,
             )),
@@ -865,7 +867,7 @@ impl Chain<'_> {
         let check = Check::RegistryAccessToken;
         let with_notes = |outcome: Outcome| notes.iter().cloned().fold(outcome, Outcome::note);
         let Some(repository) = self.plan.repository.clone() else {
-            let line = Text::ui("health.registry.access_ok").arg("login_server", login_server);
+            let line = Text::ui(ui::HEALTH_REGISTRY_ACCESS_OK).arg("login_server", login_server);
             self.emit(with_notes(Outcome::ok(check, line)));
             return true;
         };
@@ -876,7 +878,7 @@ impl Chain<'_> {
             .filter(|a| !granted.iter().any(|g| g == a || g == "*"))
             .collect();
         if missing.is_empty() {
-            let line = Text::ui("health.registry.access_repo_ok")
+            let line = Text::ui(ui::HEALTH_REGISTRY_ACCESS_REPO_OK)
                 .arg("login_server", login_server)
                 .arg("repository", &repository);
             self.emit(with_notes(Outcome::ok(check, line)));
@@ -890,7 +892,7 @@ impl Chain<'_> {
         let outcome = Outcome::failed(check, Code::CONNECTIVITY_ACCESS_TOKEN_ERROR)
             .message_arg("login_server", login_server)
             .note(
-                Text::ui("health.registry.permissions")
+                Text::ui(ui::HEALTH_REGISTRY_PERMISSIONS)
                     .arg("repository", &repository)
                     .arg("granted", have)
                     .arg("missing", missing.join(", ")),
@@ -920,7 +922,7 @@ impl Chain<'_> {
         let outcome = match result {
             Ok(response) if response.status == StatusCode::OK => Outcome::ok(
                 check,
-                Text::ui("health.registry.accepted").arg("login_server", login_server),
+                Text::ui(ui::HEALTH_REGISTRY_ACCEPTED).arg("login_server", login_server),
             ),
             Ok(response) => {
                 let error = response
@@ -929,7 +931,7 @@ impl Chain<'_> {
                     .find_map(|c| c.param("error").map(str::to_owned));
                 let outcome = with_registry_error(
                     fail().note(
-                        Text::ui("health.registry.refused_status")
+                        Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS)
                             .arg("status", response.status.as_u16()),
                     ),
                     &response,
@@ -1012,7 +1014,9 @@ fn with_registry_error(outcome: Outcome, response: &Response) -> Outcome {
 fn throttled(outcome: Outcome, response: &Response) -> Outcome {
     let outcome = with_registry_error(outcome, response);
     match response.header("retry-after") {
-        Some(after) => outcome.note(Text::ui("health.registry.retry_after").arg("seconds", after)),
+        Some(after) => {
+            outcome.note(Text::ui(ui::HEALTH_REGISTRY_RETRY_AFTER).arg("seconds", after))
+        }
         None => outcome,
     }
 }

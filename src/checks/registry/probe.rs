@@ -14,6 +14,7 @@ use super::without_query;
 use crate::azure::credential;
 use crate::net::http::{Download, RequestError, Response, Transport};
 use crate::oci::manifest::{self as oci, Descriptor, Digest, Manifest, Platform};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text};
 
 /// The most a probe downloads of one blob; the smallest blob of an image (its config, at
@@ -186,11 +187,11 @@ impl<'a> Probe<'a> {
             .map(|record| {
                 let ms = format!("{:.0}", record.duration.as_secs_f64() * 1000.0);
                 match record.exit {
-                    Some(status) => Text::ui("health.probe.request")
+                    Some(status) => Text::ui(ui::HEALTH_PROBE_REQUEST)
                         .arg("request", &record.command)
                         .arg("status", status)
                         .arg("ms", ms),
-                    None => Text::ui("health.probe.request_failed")
+                    None => Text::ui(ui::HEALTH_PROBE_REQUEST_FAILED)
                         .arg("request", &record.command)
                         .arg("ms", ms),
                 }
@@ -221,7 +222,7 @@ impl<'a> Probe<'a> {
         match result {
             Ok(response) if response.status == StatusCode::OK => {
                 Ok(first_string(&response, "repositories")
-                    .ok_or_else(|| Text::ui("health.probe.no_repository")))
+                    .ok_or_else(|| Text::ui(ui::HEALTH_PROBE_NO_REPOSITORY)))
             }
             Ok(response)
                 if matches!(
@@ -229,7 +230,7 @@ impl<'a> Probe<'a> {
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
                 ) =>
             {
-                Ok(Err(Text::ui("health.probe.catalog_refused")
+                Ok(Err(Text::ui(ui::HEALTH_PROBE_CATALOG_REFUSED)
                     .arg("status", response.status.as_u16())))
             }
             other => Err(self.manifest_refused(other)),
@@ -247,7 +248,7 @@ impl<'a> Probe<'a> {
         match result {
             Ok(response) if response.status == StatusCode::OK => {
                 Ok(first_string(&response, "tags")
-                    .ok_or_else(|| Text::ui("health.probe.no_tag").arg("repository", repository)))
+                    .ok_or_else(|| Text::ui(ui::HEALTH_PROBE_NO_TAG).arg("repository", repository)))
             }
             Ok(response) if response.status == StatusCode::NOT_FOUND => {
                 Ok(Err(not_found(repository, &response)))
@@ -274,7 +275,7 @@ impl<'a> Probe<'a> {
             let Some((entry, chosen)) = manifest.entry_for(&wanted) else {
                 let offered = manifest.platforms().join(", ");
                 return Err(self.manifest_failure().note(
-                    Text::ui("health.probe.no_platform")
+                    Text::ui(ui::HEALTH_PROBE_NO_PLATFORM)
                         .arg("platform", &wanted)
                         .arg(
                             "platforms",
@@ -296,7 +297,7 @@ impl<'a> Probe<'a> {
             if let Manifest::Index { .. } = manifest {
                 return Err(self
                     .manifest_failure()
-                    .note(Text::ui("health.probe.nested_index").arg("digest", digest)));
+                    .note(Text::ui(ui::HEALTH_PROBE_NESTED_INDEX).arg("digest", digest)));
             }
         }
         let Some(blob) = manifest.smallest_blob().cloned() else {
@@ -340,7 +341,7 @@ impl<'a> Probe<'a> {
                 return Err(Failure::new(Code::BLOB_DIGEST_ERROR)
                     .arg("digest", &wanted)
                     .arg("storage_host", &self.login_server)
-                    .note(Text::ui("health.probe.digest_got").arg("digest", got)));
+                    .note(Text::ui(ui::HEALTH_PROBE_DIGEST_GOT).arg("digest", got)));
             }
         }
         match Manifest::parse(response.header("content-type"), &response.body) {
@@ -349,11 +350,11 @@ impl<'a> Probe<'a> {
                 Ok(Ok((manifest, media_type)))
             }
             Err(oci::ManifestError::UnknownMediaType(kind)) => {
-                Ok(Err(Text::ui("health.probe.other_artifact")
+                Ok(Err(Text::ui(ui::HEALTH_PROBE_OTHER_ARTIFACT)
                     .arg("reference", format!("{repository}:{reference}"))
                     .arg("media_type", kind)))
             }
-            Err(oci::ManifestError::SchemaV1) => Ok(Err(Text::ui("health.probe.schema1")
+            Err(oci::ManifestError::SchemaV1) => Ok(Err(Text::ui(ui::HEALTH_PROBE_SCHEMA1)
                 .arg("reference", format!("{repository}:{reference}")))),
             Err(error @ (oci::ManifestError::NotJson | oci::ManifestError::Missing(_))) => {
                 Err(self.manifest_failure().note(manifest_reason(&error)))
@@ -410,7 +411,7 @@ impl<'a> Probe<'a> {
                         return Err(storage_failure(Code::BLOB_DIGEST_ERROR)
                             .arg("digest", &blob.digest)
                             .note(
-                                Text::ui("health.probe.digest_mismatch")
+                                Text::ui(ui::HEALTH_PROBE_DIGEST_MISMATCH)
                                     .arg("expected", &blob.digest)
                                     .arg("size", blob.size)
                                     .arg("digest", digest)
@@ -431,13 +432,13 @@ impl<'a> Probe<'a> {
                         .and_then(|location| url.join(location).ok())
                     else {
                         return Err(blob_failure().note(
-                            Text::ui("health.probe.redirect_without_location")
+                            Text::ui(ui::HEALTH_PROBE_REDIRECT_WITHOUT_LOCATION)
                                 .arg("status", response.status.as_u16()),
                         ));
                     };
                     if next.scheme() != "https" {
                         return Err(blob_failure().note(
-                            Text::ui("health.probe.redirect_not_https")
+                            Text::ui(ui::HEALTH_PROBE_REDIRECT_NOT_HTTPS)
                                 .arg("url", without_query(&next)),
                         ));
                     }
@@ -452,7 +453,7 @@ impl<'a> Probe<'a> {
                     };
                     return Err(storage_failure(code)
                         .note(
-                            Text::ui("health.probe.storage_status")
+                            Text::ui(ui::HEALTH_PROBE_STORAGE_STATUS)
                                 .arg("host", &host)
                                 .arg("status", response.status.as_u16()),
                         )
@@ -464,7 +465,7 @@ impl<'a> Probe<'a> {
                 Err(RequestError::BodyTooLarge) => {
                     return Err(storage_failure(Code::BLOB_DIGEST_ERROR)
                         .arg("digest", &blob.digest)
-                        .note(Text::ui("health.probe.too_long").arg("size", blob.size)));
+                        .note(Text::ui(ui::HEALTH_PROBE_TOO_LONG).arg("size", blob.size)));
                 }
                 Err(error) if on_login_server => {
                     return Err(blob_failure().note(credential::describe(&error)));
@@ -484,7 +485,8 @@ impl<'a> Probe<'a> {
                 }
             }
         }
-        Err(blob_failure().note(Text::ui("health.probe.redirect_loop").arg("hops", MAX_REDIRECTS)))
+        Err(blob_failure()
+            .note(Text::ui(ui::HEALTH_PROBE_REDIRECT_LOOP).arg("hops", MAX_REDIRECTS)))
     }
 
     /// The storage host's addresses (as `docker pull` would find them), or its `--resolve` pin.
@@ -519,7 +521,7 @@ impl<'a> Probe<'a> {
 pub fn delivery_notes(delivery: &Delivery, blob: &Descriptor, trust: Text) -> Vec<Text> {
     let mut notes = Vec::new();
     if delivery.redirected {
-        notes.push(Text::ui("health.probe.redirected").arg("host", &delivery.host));
+        notes.push(Text::ui(ui::HEALTH_PROBE_REDIRECTED).arg("host", &delivery.host));
         let addresses = delivery
             .addresses
             .iter()
@@ -527,19 +529,19 @@ pub fn delivery_notes(delivery: &Delivery, blob: &Descriptor, trust: Text) -> Ve
             .collect::<Vec<_>>()
             .join(", ");
         notes.push(match delivery.pinned {
-            Some(pin) => Text::ui("health.registry.dns_pinned")
+            Some(pin) => Text::ui(ui::HEALTH_REGISTRY_DNS_PINNED)
                 .arg("host", &delivery.host)
                 .arg("address", pin),
-            None => Text::ui("health.probe.storage_dns")
+            None => Text::ui(ui::HEALTH_PROBE_STORAGE_DNS)
                 .arg("host", &delivery.host)
                 .arg("addresses", addresses),
         });
     } else {
-        notes.push(Text::ui("health.probe.not_redirected"));
+        notes.push(Text::ui(ui::HEALTH_PROBE_NOT_REDIRECTED));
     }
     notes.push(trust);
     notes.push(
-        Text::ui("health.probe.digest_ok")
+        Text::ui(ui::HEALTH_PROBE_DIGEST_OK)
             .arg("digest", &blob.digest)
             .arg("length", delivery.length),
     );
@@ -549,10 +551,10 @@ pub fn delivery_notes(delivery: &Delivery, blob: &Descriptor, trust: Text) -> Ve
 /// The registry's answer as a finding's facts: its status and its own error.
 fn answered(failure: Failure, response: &Response) -> Failure {
     let failure = failure
-        .note(Text::ui("health.registry.refused_status").arg("status", response.status.as_u16()));
+        .note(Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS).arg("status", response.status.as_u16()));
     let failure = match response.header("retry-after") {
         Some(after) if response.status == StatusCode::TOO_MANY_REQUESTS => failure.note(
-            Text::ui("health.registry.retry_after")
+            Text::ui(ui::HEALTH_REGISTRY_RETRY_AFTER)
                 .arg("seconds", crate::net::http::printable(after)),
         ),
         _ => failure,
@@ -572,7 +574,7 @@ fn storage_error(response: &Response) -> Option<String> {
 /// A repository or tag that does not exist (yet: a pipeline may check before its first push)
 /// leaves nothing to probe; it is not a fault of the connection.
 fn not_found(what: &str, response: &Response) -> Nothing {
-    Text::ui("health.probe.not_found").arg("what", what).arg(
+    Text::ui(ui::HEALTH_PROBE_NOT_FOUND).arg("what", what).arg(
         "reason",
         response.registry_error().unwrap_or_else(|| "-".to_owned()),
     )
@@ -591,12 +593,12 @@ fn first_string(response: &Response, field: &str) -> Option<String> {
 
 fn manifest_reason(error: &oci::ManifestError) -> Text {
     match error {
-        oci::ManifestError::NotJson => Text::ui("health.probe.manifest_not_json"),
+        oci::ManifestError::NotJson => Text::ui(ui::HEALTH_PROBE_MANIFEST_NOT_JSON),
         oci::ManifestError::Missing(field) => {
-            Text::ui("health.probe.manifest_missing").arg("field", field)
+            Text::ui(ui::HEALTH_PROBE_MANIFEST_MISSING).arg("field", field)
         }
         oci::ManifestError::SchemaV1 | oci::ManifestError::UnknownMediaType(_) => {
-            Text::ui("health.probe.manifest_not_json")
+            Text::ui(ui::HEALTH_PROBE_MANIFEST_NOT_JSON)
         }
     }
 }
@@ -670,14 +672,15 @@ impl Probe<'_> {
         };
         let refusal = |text: Text| {
             vec![
-                Detail::Text(Text::ui("health.probe.token_refused").arg("scope", scope)),
+                Detail::Text(Text::ui(ui::HEALTH_PROBE_TOKEN_REFUSED).arg("scope", scope)),
                 Detail::Text(text),
             ]
         };
         let response = result.map_err(|error| refusal(credential::describe(&error)))?;
         if response.status != StatusCode::OK {
             let mut details = refusal(
-                Text::ui("health.registry.refused_status").arg("status", response.status.as_u16()),
+                Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS)
+                    .arg("status", response.status.as_u16()),
             );
             if let Some(error) = response.registry_error() {
                 details.push(Detail::Verbatim(error));
@@ -695,7 +698,7 @@ impl Probe<'_> {
             .filter(|t| !t.is_empty())
             .map(|token| Some(format!("Bearer {token}")))
             .ok_or_else(|| {
-                refusal(Text::ui("health.registry.no_token_in_answer").arg("field", field))
+                refusal(Text::ui(ui::HEALTH_REGISTRY_NO_TOKEN_IN_ANSWER).arg("field", field))
             })
     }
 }

@@ -16,6 +16,7 @@ use crate::checks::{Confirm, Context};
 use crate::net::dns::{self, Unresolved};
 use crate::net::http::{self, Transport};
 use crate::vocabulary::{Check, Code, Detail, Outcome, Text};
+use crate::vocabulary::ui;
 
 const CHECK: Check = Check::DockerPull;
 
@@ -59,7 +60,7 @@ async fn pull(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
     let failed = |details: Vec<Detail>| {
         details.into_iter().fold(
             Outcome::failed(CHECK, Code::DOCKER_PULL_ERROR)
-                .note(Text::ui("health.docker.pull_api_failed").arg("image", image)),
+                .note(Text::ui(ui::HEALTH_DOCKER_PULL_API_FAILED).arg("image", image)),
             Outcome::detail,
         )
     };
@@ -121,10 +122,10 @@ async fn steps(
     let delivery = probe
         .blob(repository, &image.blob, authorization.as_deref())
         .await?;
-    let line = Text::ui("health.docker.pull_api_ok").arg("image", reference);
-    let mut outcome = Outcome::ok(CHECK, line).note(Text::ui("health.docker.pull_api_why"));
+    let line = Text::ui(ui::HEALTH_DOCKER_PULL_API_OK).arg("image", reference);
+    let mut outcome = Outcome::ok(CHECK, line).note(Text::ui(ui::HEALTH_DOCKER_PULL_API_WHY));
     if let Some(platform) = &image.platform {
-        outcome = outcome.note(Text::ui("health.probe.platform").arg("platform", platform));
+        outcome = outcome.note(Text::ui(ui::HEALTH_PROBE_PLATFORM).arg("platform", platform));
     }
     Ok(
         probe::delivery_notes(&delivery, &image.blob, trust_note(&transport.trust))
@@ -149,7 +150,7 @@ async fn authorizer(probe: &mut Probe<'_>) -> Result<Authorizer, probe::Failure>
     }
     let refused = || {
         pull_failure(vec![Detail::Text(
-            Text::ui("health.registry.refused_status").arg("status", response.status.as_u16()),
+            Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS).arg("status", response.status.as_u16()),
         )])
     };
     if response.status != StatusCode::UNAUTHORIZED {
@@ -222,7 +223,7 @@ mod tests {
             let outcome = without_daemon(&context, image, early).await;
             assert_eq!(outcome.code, Some(Code::DOCKER_PULL_ERROR));
             // No request was made: the details are the lead and the resolver's answer only.
-            let keys: Vec<&str> = outcome
+            let keys: Vec<crate::vocabulary::Ui> = outcome
                 .details
                 .iter()
                 .filter_map(|d| match d {
@@ -232,14 +233,14 @@ mod tests {
                 .collect();
             // Which answer depends on this machine's resolver.
             let answers = [
-                "health.dns.no_such_name",
-                "health.dns.no_answer",
-                "health.dns.no_address",
-                "health.request.dns",
+                ui::HEALTH_DNS_NO_SUCH_NAME,
+                ui::HEALTH_DNS_NO_ANSWER,
+                ui::HEALTH_DNS_NO_ADDRESS,
+                ui::HEALTH_REQUEST_DNS,
             ];
             assert!(
                 keys.len() == 2
-                    && keys[0] == "health.docker.pull_api_failed"
+                    && keys[0] == ui::HEALTH_DOCKER_PULL_API_FAILED
                     && answers.contains(&keys[1]),
                 "{keys:?}"
             );

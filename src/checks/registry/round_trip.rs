@@ -9,6 +9,7 @@ use super::probe::{Failure, Probe};
 use super::{Chain, Session, granted_actions, without_query};
 use crate::net::http::RequestError;
 use crate::oci::manifest::{self as oci, Algorithm, Descriptor, Digest};
+use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Detail, Outcome, Text};
 
 /// The file in the probe image's layer, and what it says.
@@ -27,7 +28,7 @@ impl Chain<'_> {
         match push_pull_delete(probe, session, repository).await {
             Ok((reference, deleted)) => Outcome::ok(
                 check,
-                Text::ui("health.round_trip.ok").arg("reference", &reference),
+                Text::ui(ui::HEALTH_ROUND_TRIP_OK).arg("reference", &reference),
             )
             .note(deleted),
             Err(details) => Failure {
@@ -105,7 +106,7 @@ async fn push_pull_delete(
             .collect();
         if !missing.is_empty() {
             return Err(vec![Detail::Text(
-                Text::ui("health.round_trip.not_granted")
+                Text::ui(ui::HEALTH_ROUND_TRIP_NOT_GRANTED)
                     .arg("missing", missing.join(", "))
                     .arg("repository", repository),
             )]);
@@ -119,7 +120,7 @@ async fn push_pull_delete(
         push_blob(probe, session, repository, descriptor, bytes.clone(), auth).await?;
     }
     let manifest_url = probe.url(&format!("{repository}/manifests/{tag}"));
-    let step = || Text::ui("health.round_trip.step.manifest_put").arg("reference", &reference);
+    let step = || Text::ui(ui::HEALTH_ROUND_TRIP_STEP_MANIFEST_PUT).arg("reference", &reference);
     let response = probe
         .upload(
             Method::PUT,
@@ -135,7 +136,7 @@ async fn push_pull_delete(
     }
 
     // Pull back: the manifest by its tag, then the layer as a client downloads it.
-    let step = || Text::ui("health.round_trip.step.manifest_get").arg("reference", &reference);
+    let step = || Text::ui(ui::HEALTH_ROUND_TRIP_STEP_MANIFEST_GET).arg("reference", &reference);
     let response = probe
         .send(Method::GET, &manifest_url, auth, &[("accept", oci::ACCEPT)])
         .await
@@ -146,7 +147,7 @@ async fn push_pull_delete(
     let pulled = Digest::of(Algorithm::Sha256, &response.body);
     if pulled != image.digest {
         return Err(vec![Detail::Text(
-            Text::ui("health.round_trip.manifest_changed")
+            Text::ui(ui::HEALTH_ROUND_TRIP_MANIFEST_CHANGED)
                 .arg("expected", &image.digest)
                 .arg("digest", pulled),
         )]);
@@ -160,12 +161,12 @@ async fn push_pull_delete(
     let delete_url = probe.url(&format!("{repository}/manifests/{}", image.digest));
     let deleted = match probe.send(Method::DELETE, &delete_url, auth, &[]).await {
         Ok(response) if response.status.is_success() => {
-            Text::ui("health.round_trip.deleted").arg("reference", &reference)
+            Text::ui(ui::HEALTH_ROUND_TRIP_DELETED).arg("reference", &reference)
         }
-        Ok(response) => Text::ui("health.round_trip.not_deleted")
+        Ok(response) => Text::ui(ui::HEALTH_ROUND_TRIP_NOT_DELETED)
             .arg("status", response.status.as_u16())
             .arg("reference", &reference),
-        Err(error) => Text::ui("health.round_trip.not_deleted_error")
+        Err(error) => Text::ui(ui::HEALTH_ROUND_TRIP_NOT_DELETED_ERROR)
             .arg("reference", &reference)
             .arg_text("reason", crate::azure::credential::describe(&error)),
     };
@@ -182,7 +183,7 @@ async fn push_blob(
     auth: Option<&str>,
 ) -> Result<(), Vec<Detail>> {
     let start = probe.url(&format!("{repository}/blobs/uploads/"));
-    let step = || Text::ui("health.round_trip.step.upload_start");
+    let step = || Text::ui(ui::HEALTH_ROUND_TRIP_STEP_UPLOAD_START);
     let response = probe
         .send(Method::POST, &start, auth, &[])
         .await
@@ -192,19 +193,19 @@ async fn push_blob(
     }
     let Some(location) = response.header("location").and_then(|l| start.join(l).ok()) else {
         return Err(status_failed(
-            Text::ui("health.round_trip.step.upload_location"),
+            Text::ui(ui::HEALTH_ROUND_TRIP_STEP_UPLOAD_LOCATION),
             &response,
         ));
     };
     // The token goes to the login server only.
     if location.origin() != session.base.origin() {
         return Err(vec![Detail::Text(
-            Text::ui("health.round_trip.upload_elsewhere").arg("url", without_query(&location)),
+            Text::ui(ui::HEALTH_ROUND_TRIP_UPLOAD_ELSEWHERE).arg("url", without_query(&location)),
         )]);
     }
     let location = with_digest(location, &descriptor.digest);
     let step =
-        || Text::ui("health.round_trip.step.upload").arg("digest", descriptor.digest.short());
+        || Text::ui(ui::HEALTH_ROUND_TRIP_STEP_UPLOAD).arg("digest", descriptor.digest.short());
     let response = probe
         .upload(
             Method::PUT,
@@ -223,14 +224,14 @@ async fn push_blob(
 
 fn request_failed(step: Text, error: &RequestError) -> Vec<Detail> {
     vec![
-        Detail::Text(Text::ui("health.round_trip.step_error").arg_text("step", step)),
+        Detail::Text(Text::ui(ui::HEALTH_ROUND_TRIP_STEP_ERROR).arg_text("step", step)),
         Detail::Text(crate::azure::credential::describe(error)),
     ]
 }
 
 fn status_failed(step: Text, response: &crate::net::http::Response) -> Vec<Detail> {
     let mut details = vec![Detail::Text(
-        Text::ui("health.round_trip.step_failed")
+        Text::ui(ui::HEALTH_ROUND_TRIP_STEP_FAILED)
             .arg_text("step", step)
             .arg("status", response.status.as_u16()),
     )];

@@ -71,7 +71,27 @@ pub struct Link {
 pub struct Language {
     pub tag: &'static str,
     texts: &'static [CodeText],
-    ui: &'static [(&'static str, &'static str)],
+    /// In the order of `UI_KEYS`: every language has every key (the tidy refuses one that does
+    /// not).
+    ui: &'static [&'static str],
+}
+
+/// An interface string, named in Rust by its constant in [`ui`]: `ui::HEALTH_REGISTRY_DNS_OK`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ui(u16);
+
+impl Ui {
+    /// The key as `knowledge/<lang>/ui.yaml` writes it.
+    pub fn key(self) -> &'static str {
+        UI_KEYS[usize::from(self.0)]
+    }
+
+    /// The interface string with this key, for keys built at run time (a check's name, a
+    /// code's message, a flag's help) and for the templates.
+    pub fn named(key: &str) -> Option<Ui> {
+        let index = UI_KEYS.binary_search(&key).ok()?;
+        u16::try_from(index).ok().map(Ui)
+    }
 }
 
 impl Code {
@@ -99,27 +119,37 @@ impl Language {
         &self.texts[code as usize]
     }
 
-    /// The interface string for `key`. Every language has every key (build.rs checks it), so the
-    /// fallback to the key itself only shows for a key the program builds at run time wrongly.
-    pub fn ui<'k>(&self, key: &'k str) -> &'k str {
-        match self.ui.binary_search_by(|(k, _)| (*k).cmp(key)) {
-            Ok(i) => self.ui[i].1,
-            Err(_) => key,
-        }
+    /// The interface string in this language.
+    pub fn ui(&self, key: Ui) -> &'static str {
+        self.ui[usize::from(key.0)]
     }
 
     /// `ui(key)` with `{name}` placeholders filled in.
-    pub fn format(&self, key: &str, args: &[(&str, &str)]) -> String {
+    pub fn format(&self, key: Ui, args: &[(&str, &str)]) -> String {
         fill(self.ui(key), args)
     }
 
+    /// The interface string for a key built at run time; the key itself when there is none,
+    /// which only a key built wrongly can show (unit tests build every one the program can).
+    pub fn ui_named<'k>(&self, key: &'k str) -> &'k str {
+        match Ui::named(key) {
+            Some(ui) => self.ui(ui),
+            None => key,
+        }
+    }
+
+    /// `ui_named(key)` with `{name}` placeholders filled in.
+    pub fn format_named(&self, key: &str, args: &[(&str, &str)]) -> String {
+        fill(self.ui_named(key), args)
+    }
+
     pub fn has_ui(&self, key: &str) -> bool {
-        self.ui.binary_search_by(|(k, _)| (*k).cmp(key)).is_ok()
+        Ui::named(key).is_some()
     }
 
     /// The localized name of a check.
     pub fn check_name(&self, check: super::Check) -> String {
-        self.ui(&format!("check.{}", check.id())).to_owned()
+        self.ui_named(&format!("check.{}", check.id())).to_owned()
     }
 }
 

@@ -1106,12 +1106,11 @@ pub struct ProgramFile {
     pub text: String,
 }
 
-/// Tidy's other half: every code and interface string the program names exists.
-/// Codes are named as `Code::NAME`; interface strings as `ui("key")` in Rust and `t("key")` in
-/// templates.
+/// Tidy's other half: every interface string a template names (`t("key")`) exists. Rust code
+/// names codes and interface strings by type (`Code::NAME`, `ui::KEY`), so the compiler checks
+/// those.
 pub fn check_program(knowledge: &Knowledge, files: &[ProgramFile]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let known: BTreeSet<&str> = knowledge.codes.iter().map(|c| c.code.as_str()).collect();
     let ui = knowledge
         .language(REFERENCE_LANGUAGE)
         .map(|l| &l.ui)
@@ -1119,28 +1118,14 @@ pub fn check_program(knowledge: &Knowledge, files: &[ProgramFile]) -> Vec<Proble
         .unwrap_or_default();
     for file in files {
         for (number, line) in file.text.lines().enumerate() {
-            for code in names_after(line, "Code::") {
-                if code != "ALL" && is_code_name(&code) && !known.contains(code.as_str()) {
+            for key in quoted_after(line, "t(\"") {
+                if !ui.contains_key(&key) {
                     problems.push(problem(
                         &file.path,
                         number + 1,
-                        format!("the code {code} is used here but has no entry in the knowledge base"),
-                        format!(
-                            "add it to knowledge/codes.yaml and write knowledge/<lang>/{code}.md for every language"
-                        ),
+                        format!("the interface string {key:?} is used here but is not defined"),
+                        format!("add {key:?} to knowledge/<lang>/ui.yaml for every language"),
                     ));
-                }
-            }
-            for opener in ["ui(\"", "t(\""] {
-                for key in quoted_after(line, opener) {
-                    if !ui.contains_key(&key) {
-                        problems.push(problem(
-                            &file.path,
-                            number + 1,
-                            format!("the interface string {key:?} is used here but is not defined"),
-                            format!("add {key:?} to knowledge/<lang>/ui.yaml for every language"),
-                        ));
-                    }
                 }
             }
         }
@@ -1148,22 +1133,62 @@ pub fn check_program(knowledge: &Knowledge, files: &[ProgramFile]) -> Vec<Proble
     problems
 }
 
-fn names_after(line: &str, prefix: &str) -> Vec<String> {
-    line.match_indices(prefix)
-        .filter(|(at, _)| {
-            // `Code::` must not be the tail of a longer path segment such as `ErrorCode::`.
-            !line[..*at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_')
-        })
-        .map(|(at, _)| {
-            line[at + prefix.len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect()
+/// The interface strings that templates name, by key.
+pub fn template_keys(files: &[ProgramFile]) -> BTreeSet<String> {
+    files
+        .iter()
+        .flat_map(|file| {
+            file.text
+                .lines()
+                .flat_map(|line| quoted_after(line, "t(\""))
         })
         .collect()
+}
+
+/// Families of interface strings whose keys the program builds at run time (a check's name, a
+/// code's message, a flag's help): no constant names them, so the compiler cannot tell that
+/// they are used. Unit tests check that each one the program can build exists.
+pub const RUNTIME_KEY_FAMILIES: [&str; 7] = [
+    "check.",
+    "message.",
+    "severity.",
+    "status.",
+    "kb.marker.",
+    "help.",
+    "error.usage.value.",
+];
+
+/// `health.registry.dns_ok` → `HEALTH_REGISTRY_DNS_OK`.
+pub fn constant_name(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Two keys that would get the same constant.
+pub fn colliding_keys(knowledge: &Knowledge) -> Vec<Problem> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let Some(reference) = knowledge.language(REFERENCE_LANGUAGE) else {
+        return problems;
+    };
+    for key in reference.ui.keys() {
+        if let Some(other) = seen.insert(constant_name(key), key) {
+            problems.push(problem(
+                Path::new("knowledge/en/ui.yaml"),
+                1,
+                format!("the interface strings {other:?} and {key:?} differ only in punctuation"),
+                "rename one of them",
+            ));
+        }
+    }
+    problems
 }
 
 fn quoted_after(line: &str, opener: &str) -> Vec<String> {
@@ -1184,7 +1209,7 @@ fn quoted_after(line: &str, opener: &str) -> Vec<String> {
 }
 
 /// Writes the tables as Rust source: sorted, one item per line, readable in a diff.
-pub fn generate_rust(knowledge: &Knowledge) -> String {
+pub fn generate_rust(knowledge: &Knowledge, template_keys: &BTreeSet<String>) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let w = &mut out;
@@ -1244,6 +1269,34 @@ pub fn generate_rust(knowledge: &Knowledge) -> String {
         );
     }
     let _ = writeln!(w, "];");
+    if let Some(reference) = knowledge.language(REFERENCE_LANGUAGE) {
+        let _ = writeln!(w, "\n/// Every interface string's key, sorted.");
+        let _ = writeln!(w, "static UI_KEYS: [&str; {}] = [", reference.ui.len());
+        for key in reference.ui.keys() {
+            let _ = writeln!(w, "    {key:?},");
+        }
+        let _ = writeln!(w, "];\n");
+        let _ = writeln!(
+            w,
+            "/// Every interface string by its key: a missing or misspelt key does not compile, and \
+             one the program never names is a dead-code warning."
+        );
+        let _ = writeln!(w, "pub mod ui {{");
+        let _ = writeln!(w, "    use super::Ui;");
+        for (index, key) in reference.ui.keys().enumerate() {
+            let by_name = RUNTIME_KEY_FAMILIES.iter().any(|f| key.starts_with(f))
+                || template_keys.contains(key);
+            if by_name {
+                let _ = writeln!(w, "    #[allow(dead_code)]");
+            }
+            let _ = writeln!(
+                w,
+                "    pub(crate) const {}: Ui = Ui({index});",
+                constant_name(key)
+            );
+        }
+        let _ = writeln!(w, "}}");
+    }
     for language in &knowledge.languages {
         let upper = language.tag.to_uppercase().replace('-', "_");
         let _ = writeln!(w, "\n/// {:?}, in the order of [`CODES`].", language.tag);
@@ -1278,16 +1331,12 @@ pub fn generate_rust(knowledge: &Knowledge) -> String {
         let _ = writeln!(w, "];");
         let _ = writeln!(
             w,
-            "\n/// {:?} interface strings, sorted by key.",
+            "\n/// {:?} interface strings, in the order of [`UI_KEYS`].",
             language.tag
         );
-        let _ = writeln!(
-            w,
-            "static {upper}_UI: [(&str, &str); {}] = [",
-            language.ui.len()
-        );
-        for (key, value) in &language.ui {
-            let _ = writeln!(w, "    ({key:?}, {value:?}),");
+        let _ = writeln!(w, "static {upper}_UI: [&str; {}] = [", language.ui.len());
+        for value in language.ui.values() {
+            let _ = writeln!(w, "    {value:?},");
         }
         let _ = writeln!(w, "];");
     }
