@@ -2,17 +2,15 @@
 //! podman, helm, notary) against fake clients on a private PATH, and once against the real docker
 //! client of this machine with no daemon.
 
-use std::borrow::BorrowMut;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-
-/// The real docker client of this machine (a static client with no daemon).
-const REAL_DOCKER: &str = "/usr/local/bin/docker";
+use support::*;
 
 /// `12 ms` → `[MS] ms`: request times differ from run to run.
 fn without_times(text: &str) -> String {
@@ -27,222 +25,61 @@ const PULLED_WITHOUT_DAEMON: &str = "  There is no Docker daemon, so mcr.microso
 
 /// A proxy address where nothing listens (port 1 on loopback).
 const NO_PROXY_HERE: &str = "http://127.0.0.1:1";
-const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 
-const DOCKER_VERSION_JSON: &str =
-    r#"{"Client":{"Version":"28.2.2","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"}}"#;
-/// The daemon answers: `docker version` exits 0 after printing both parts.
-const DAEMON_UP: &str = ":";
 const FAKE_DAEMON_DOWN: &str = r#"echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1"#;
 /// A pull that works, and leaves a mark so a test can tell that it ran.
-const PULL_OK: &str = r#": > "$HOME/pulled"; echo "Status: Image is up to date for $2""#;
-const HELM_3: &str = r#"version.BuildInfo{Version:"v3.14.0", GitCommit:"3fc9f4b", GitTreeState:"clean", GoVersion:"go1.21.5"}"#;
+const PULL_AND_MARK: &str = r#": > "$HOME/pulled"; echo "Status: Image is up to date for $2""#;
 const HELM_2: &str =
     r#"Client: &version.Version{SemVer:"v2.16.12", GitCommit:"47f0b88", GitTreeState:"clean"}"#;
 const HELM_2_10: &str =
     r#"Client: &version.Version{SemVer:"v2.10.0", GitCommit:"9ad53aa", GitTreeState:"clean"}"#;
 
-/// A fake docker: `docker version --format json` prints the client block of docker 28.2.2 and
-/// then runs the shell code `daemon` (which decides whether the daemon answered), `docker pull
-/// <image>` runs the code `pull`; any other command line is a usage error (exit 64), so a wrong one
-/// shows up as a failed check.
-fn docker(daemon: &str, pull: &str) -> String {
-    format!(
-        r#"case "$1" in
-  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{DOCKER_VERSION_JSON}'; {daemon} ;;
-  pull) [ "$2" = "{IMAGE}" ] || exit 64; {pull} ;;
-  *) echo "fake docker: unexpected arguments: $*" >&2; exit 64 ;;
-esac"#
-    )
-}
-
-/// A fake helm whose `helm version --client` prints `stdout`.
-fn helm(stdout: &str) -> String {
-    format!(
-        r#"[ "$*" = "version --client" ] || {{ echo "fake helm: unexpected arguments: $*" >&2; exit 64; }}
-echo '{stdout}'"#
-    )
-}
-
-/// A fake notary whose `notary version` prints `stdout` (with `printf`, so `\n` are newlines).
-fn notary(stdout: &str) -> String {
-    format!(
-        r#"[ "$*" = "version" ] || {{ echo "fake notary: unexpected arguments: $*" >&2; exit 64; }}
-printf '{stdout}'"#
-    )
-}
-
-const NOTARY_0_6_1: &str = r"notary\n Version:    0.6.1\n Git commit: abc\n";
-
-/// docker, helm 3 and notary 0.6.1, all working.
+/// docker, helm 3 and notary 0.6.1, all working; docker's pull leaves its mark.
 fn working() -> Vec<(&'static str, String)> {
-    vec![
-        ("docker", docker(DAEMON_UP, PULL_OK)),
-        ("helm", helm(HELM_3)),
-        ("notary", notary(NOTARY_0_6_1)),
-    ]
+    with_tool(
+        working_tools(),
+        "docker",
+        fake_docker(DAEMON_UP, PULL_AND_MARK),
+    )
 }
 
-/// `tools` with the one called `name` replaced by `body` (or left out when `body` is `None`).
-fn replace(
-    mut tools: Vec<(&'static str, String)>,
-    name: &'static str,
-    body: Option<String>,
-) -> Vec<(&'static str, String)> {
-    tools.retain(|(n, _)| *n != name);
-    tools.extend(body.map(|b| (name, b)));
-    tools
+/// A sandbox with `tools` in `bin/`. Without a daemon the test pull goes through the registry
+/// API; a proxy where nothing listens keeps it on loopback (it is refused at once).
+fn sandbox_with(tools: &[(&str, String)]) -> Sandbox {
+    Sandbox::with_tools(tools).with_env("HTTPS_PROXY", NO_PROXY_HERE)
 }
 
-/// A temporary directory with the fake tools in `bin/`, the few system tools the fakes use in
-/// `sys/` (so PATH holds nothing else of this machine), an empty `home/` and an empty `work/`
-/// that is the current directory.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new(tools: &[(&str, String)]) -> Sandbox {
-        let sandbox = Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for sub in ["bin", "sys", "home", "work"] {
-            std::fs::create_dir(sandbox.path(sub)).unwrap();
-        }
-        for tool in ["sh", "sleep", "cat"] {
-            let real = ["/usr/bin", "/bin"]
-                .iter()
-                .map(|d| Path::new(d).join(tool))
-                .find(|p| p.exists())
-                .unwrap_or_else(|| panic!("{tool} is not in /usr/bin or /bin"));
-            std::os::unix::fs::symlink(real, sandbox.path("sys").join(tool)).unwrap();
-        }
-        for (name, body) in tools {
-            sandbox.script(&sandbox.path("bin").join(name), body);
-        }
-        sandbox
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.dir.path().join(sub)
-    }
-
-    /// Writes an executable `#!/bin/sh` script.
-    fn script(&self, path: &Path, body: &str) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-
-    /// `bin:sys`: the fakes and nothing else.
-    fn default_path(&self) -> String {
-        format!(
-            "{}:{}",
-            self.path("bin").display(),
-            self.path("sys").display()
-        )
-    }
-
-    /// The binary with only PATH and HOME set, in `work/`.
-    fn command(&self, path: &str) -> Command {
-        let mut cmd = Command::cargo_bin("acr-health").unwrap();
-        // Without a daemon the test pull goes through the registry API; a proxy where nothing
-        // listens keeps it on loopback (it is refused at once).
-        cmd.env_clear()
-            .env("PATH", path)
-            .env("HOME", self.path("home"))
-            .env("HTTPS_PROXY", NO_PROXY_HERE)
-            .current_dir(self.path("work"));
-        cmd
-    }
-
-    /// `acr-health acr check-health ARGS` on the fakes' PATH.
-    fn check_health(&self, args: &[&str]) -> Command {
-        let mut cmd = self.command(&self.default_path());
-        cmd.args(["acr", "check-health"]).args(args);
-        cmd
-    }
-
-    /// Runs `cmd`, checks its exit code, and gives stdout and stderr with the temporary
-    /// directory written as `[TMP]`.
-    fn run(&self, mut cmd: impl BorrowMut<Command>, code: i32) -> (String, String) {
-        let output = cmd.borrow_mut().assert().code(code).get_output().clone();
-        (self.clean(&output.stdout), self.clean(&output.stderr))
-    }
-
-    fn clean(&self, bytes: &[u8]) -> String {
-        let mut text = String::from_utf8(bytes.to_vec()).unwrap();
-        let dir = self.dir.path();
-        if let Ok(real) = dir.canonicalize() {
-            text = text.replace(real.to_str().unwrap(), "[TMP]");
-        }
-        text.replace(dir.to_str().unwrap(), "[TMP]")
-    }
-
-    /// Whether the fake docker's `pull` ran.
-    fn pulled(&self) -> bool {
-        self.path("home").join("pulled").exists()
-    }
-}
-
-/// Snapshots a report for people, with what varies between runs filtered out.
-macro_rules! assert_report {
-    ($name:expr, $text:expr) => {
-        insta::with_settings!({filters => vec![
-            (r"\b\d+ ms\b", "[MS] ms"),
-            (r"(\d+) checks in \d+\.\d+ s", "$1 checks in [S] s"),
-            (r"(acr-health version|acr-health-versie): \S+", "$1: [VERSION]"),
-        ]}, {
-            insta::assert_snapshot!($name, $text);
-        })
-    };
-}
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-/// The entry of `check` in a `-o json` document.
-fn check<'a>(document: &'a Value, name: &str) -> &'a Value {
-    document["checks"]
-        .as_array()
-        .expect("a checks array")
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {document:#}"))
-}
-
-fn status<'a>(document: &'a Value, name: &str) -> &'a str {
-    check(document, name)["status"].as_str().unwrap()
+/// Whether the fake docker's pull ran.
+fn pulled(sandbox: &Sandbox) -> bool {
+    sandbox.path("home").join("pulled").exists()
 }
 
 // ---------------------------------------------------------------------------------------------
 // The real docker client, no daemon
 
-/// PATH with the real docker of this machine and nothing else of it, talking to a socket that does
-/// not exist.
+/// `acr check-health ARGS` with the real docker of this machine and nothing else of it, talking
+/// to a socket that does not exist.
 fn real_docker(sandbox: &Sandbox, args: &[&str]) -> Command {
-    assert!(
-        Path::new(REAL_DOCKER).is_file(),
-        "this test needs the real docker client at {REAL_DOCKER}, and it is not there"
-    );
-    let path = format!("/usr/local/bin:{}", sandbox.path("sys").display());
-    let mut cmd = sandbox.command(&path);
-    cmd.env("DOCKER_HOST", "unix:///nonexistent.sock")
-        .args(["acr", "check-health"])
-        .args(args);
+    let mut cmd = sandbox.real_docker_without_daemon();
+    cmd.args(["acr", "check-health"]).args(args);
     cmd
+}
+
+/// The report's first line with the real docker.
+fn real_docker_client_line() -> String {
+    format!("Docker client: {}", docker_client().display())
 }
 
 const DAEMON_DOWN: &str = "Cannot connect to the Docker daemon at unix:///nonexistent.sock. Is the docker daemon running?";
 
 #[test]
 fn the_real_docker_without_a_daemon_gives_the_daemon_error_and_the_run_goes_on() {
-    let sandbox = Sandbox::new(&[]);
-    let (stdout, stderr) = sandbox.run(real_docker(&sandbox, &["--ignore-errors", "--yes"]), 0);
+    let sandbox = sandbox_with(&[]);
+    let Run { stdout, stderr, .. } =
+        sandbox.run(real_docker(&sandbox, &["--ignore-errors", "--yes"]), 0);
     assert_eq!(stdout, "");
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines[0], "Docker client: /usr/local/bin/docker");
+    assert_eq!(lines[0], real_docker_client_line());
     assert_eq!(lines[1], "An error occurred: DOCKER_DAEMON_ERROR");
     assert!(
         lines.contains(&format!("    {DAEMON_DOWN}").as_str()),
@@ -263,7 +100,11 @@ fn the_real_docker_without_a_daemon_gives_the_daemon_error_and_the_run_goes_on()
     }
     assert!(!stderr.contains("Stopped at the first error"), "{stderr}");
 
-    let (stdout, stderr_with_json) = sandbox.run(
+    let Run {
+        stdout,
+        stderr: stderr_with_json,
+        ..
+    } = sandbox.run(
         real_docker(&sandbox, &["--ignore-errors", "--yes", "-o", "json"]),
         0,
     );
@@ -272,7 +113,7 @@ fn the_real_docker_without_a_daemon_gives_the_daemon_error_and_the_run_goes_on()
         without_times(&stderr),
         "-o changes only stdout"
     );
-    let document = json(&stdout);
+    let document = json_document(&stdout);
     let names: Vec<&str> = document["checks"]
         .as_array()
         .unwrap()
@@ -294,20 +135,23 @@ fn the_real_docker_without_a_daemon_gives_the_daemon_error_and_the_run_goes_on()
             "notary.version"
         ]
     );
-    let daemon = check(&document, "docker.daemon");
+    let daemon = check_in(&document, "docker.daemon");
     assert_eq!(daemon["status"], "error");
     assert_eq!(daemon["code"], "DOCKER_DAEMON_ERROR");
     assert_eq!(daemon["details"], serde_json::json!([DAEMON_DOWN]));
     assert_eq!(
-        check(&document, "helm.command")["code"],
+        check_in(&document, "helm.command")["code"],
         "HELM_COMMAND_ERROR"
     );
-    assert_eq!(status(&document, "notary.command"), "warning");
+    assert_eq!(status_in(&document, "notary.command"), "warning");
     assert_eq!(
-        check(&document, "notary.command")["code"],
+        check_in(&document, "notary.command")["code"],
         "NOTARY_COMMAND_ERROR"
     );
-    assert_eq!(check(&document, "docker.pull")["code"], "DOCKER_PULL_ERROR");
+    assert_eq!(
+        check_in(&document, "docker.pull")["code"],
+        "DOCKER_PULL_ERROR"
+    );
     let summary = &document["summary"];
     assert_eq!(summary["status"], "error");
     // The daemon, the pull through the registry API (refused: no network here) and helm.
@@ -318,13 +162,14 @@ fn the_real_docker_without_a_daemon_gives_the_daemon_error_and_the_run_goes_on()
 
 #[test]
 fn the_real_docker_without_a_daemon_stops_the_run_without_ignore_errors() {
-    let sandbox = Sandbox::new(&[]);
-    let (stdout, stderr) = sandbox.run(real_docker(&sandbox, &["--yes"]), 1);
+    let sandbox = sandbox_with(&[]);
+    let Run { stdout, stderr, .. } = sandbox.run(real_docker(&sandbox, &["--yes"]), 1);
     assert_eq!(stdout, "");
     assert!(
-        stderr.starts_with(
-            "Docker client: /usr/local/bin/docker\nAn error occurred: DOCKER_DAEMON_ERROR\n"
-        ),
+        stderr.starts_with(&format!(
+            "{}\nAn error occurred: DOCKER_DAEMON_ERROR\n",
+            real_docker_client_line()
+        )),
         "{stderr}"
     );
     assert!(stderr.contains(DAEMON_DOWN), "{stderr}");
@@ -348,10 +193,10 @@ fn the_real_docker_without_a_daemon_stops_the_run_without_ignore_errors() {
         );
     }
 
-    let (stdout, _) = sandbox.run(real_docker(&sandbox, &["--yes", "-o", "json"]), 1);
-    let document = json(&stdout);
-    assert_eq!(status(&document, "docker.client"), "ok");
-    assert_eq!(status(&document, "docker.daemon"), "error");
+    let Run { stdout, .. } = sandbox.run(real_docker(&sandbox, &["--yes", "-o", "json"]), 1);
+    let document = json_document(&stdout);
+    assert_eq!(status_in(&document, "docker.client"), "ok");
+    assert_eq!(status_in(&document, "docker.daemon"), "error");
     for later in [
         "docker.version",
         "docker.pull",
@@ -362,9 +207,9 @@ fn the_real_docker_without_a_daemon_stops_the_run_without_ignore_errors() {
         "notary.command",
         "notary.version",
     ] {
-        assert_eq!(status(&document, later), "skipped", "{later}");
+        assert_eq!(status_in(&document, later), "skipped", "{later}");
         assert_eq!(
-            check(&document, later)["message"],
+            check_in(&document, later)["message"],
             "Not run: the run stopped at the first error."
         );
     }
@@ -374,8 +219,10 @@ fn the_real_docker_without_a_daemon_stops_the_run_without_ignore_errors() {
 
 #[test]
 fn the_report_in_dutch_by_flag_and_by_locale() {
-    let sandbox = Sandbox::new(&[]);
-    let (_, by_flag) = sandbox.run(
+    let sandbox = sandbox_with(&[]);
+    let Run {
+        stderr: by_flag, ..
+    } = sandbox.run(
         real_docker(&sandbox, &["--ignore-errors", "--yes", "--lang", "nl"]),
         0,
     );
@@ -396,9 +243,13 @@ fn the_report_in_dutch_by_flag_and_by_locale() {
             None => format!("{l}\n"),
         })
         .collect();
-    assert_report!("dutch", &snapshot);
+    // So is its path.
+    let docker = regex_literal(&docker_client().display().to_string());
+    assert_report!("dutch", &snapshot, &[(docker.as_str(), "[DOCKER]")]);
 
-    let (_, by_locale) = sandbox.run(
+    let Run {
+        stderr: by_locale, ..
+    } = sandbox.run(
         real_docker(&sandbox, &["--ignore-errors", "--yes"]).env("LANG", "nl_NL.UTF-8"),
         0,
     );
@@ -410,8 +261,8 @@ fn the_report_in_dutch_by_flag_and_by_locale() {
 
 #[test]
 fn a_working_machine_passes_every_check() {
-    let sandbox = Sandbox::new(&working());
-    let (stdout, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let sandbox = sandbox_with(&working());
+    let Run { stdout, stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert_eq!(stdout, "");
     for line in [
         "Docker client: [TMP]/bin/docker",
@@ -427,24 +278,25 @@ fn a_working_machine_passes_every_check() {
             "no line {line:?} in:\n{stderr}"
         );
     }
-    assert!(sandbox.pulled());
+    assert!(pulled(&sandbox));
     assert!(!stderr.contains("An error occurred"), "{stderr}");
     assert_report!("working_machine", &stderr);
 }
 
 #[test]
 fn only_show_errors_prints_nothing_when_every_check_passed() {
-    let sandbox = Sandbox::new(&working());
-    let (stdout, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--only-show-errors"]), 0);
+    let sandbox = sandbox_with(&working());
+    let Run { stdout, stderr, .. } =
+        sandbox.run(sandbox.check_health(&["--yes", "--only-show-errors"]), 0);
     assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""));
 }
 
 #[test]
 fn only_show_errors_prints_the_errors_and_nothing_else() {
     // helm is missing (an error) and notary too (a warning); docker works.
-    let tools = replace(replace(working(), "helm", None), "notary", None);
-    let sandbox = Sandbox::new(&tools);
-    let (_, stderr) = sandbox.run(
+    let tools = without_tool(without_tool(working(), "helm"), "notary");
+    let sandbox = sandbox_with(&tools);
+    let Run { stderr, .. } = sandbox.run(
         sandbox.check_health(&["--yes", "--ignore-errors", "--only-show-errors"]),
         0,
     );
@@ -465,7 +317,7 @@ fn only_show_errors_prints_the_errors_and_nothing_else() {
     }
 
     // Without --ignore-errors the line that says where the run stopped is an error line too.
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--only-show-errors"]), 1);
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes", "--only-show-errors"]), 1);
     assert!(
         stderr.starts_with("An error occurred: HELM_COMMAND_ERROR\n"),
         "{stderr}"
@@ -484,8 +336,12 @@ fn only_show_errors_prints_the_errors_and_nothing_else() {
 #[test]
 fn a_failed_pull_is_a_pull_error_with_the_clients_own_words() {
     let pull = r#"echo 'Error response from daemon: Get "https://mcr.microsoft.com/v2/": dial tcp: lookup mcr.microsoft.com: no such host' >&2; exit 1"#;
-    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(DAEMON_UP, pull))));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 1);
+    let sandbox = sandbox_with(&with_tool(
+        working(),
+        "docker",
+        fake_docker(DAEMON_UP, pull),
+    ));
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 1);
     assert!(
         stderr.contains(
             "An error occurred: DOCKER_PULL_ERROR\n  The sample image could not be pulled."
@@ -503,8 +359,12 @@ fn a_failed_pull_is_a_pull_error_with_the_clients_own_words() {
 #[test]
 fn a_pull_of_an_image_for_another_platform_passes_with_a_note() {
     let pull = r#"echo "image with reference $2 was found but does not match the specified platform: wanted linux/riscv64; the image cannot be used on this platform" >&2; exit 1"#;
-    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(DAEMON_UP, pull))));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let sandbox = sandbox_with(&with_tool(
+        working(),
+        "docker",
+        fake_docker(DAEMON_UP, pull),
+    ));
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.contains(
             "Docker pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK\n  Image 'mcr.microsoft.com/mcr/hello-world:latest' can be pulled but cannot be used on this platform.\n"
@@ -522,10 +382,10 @@ fn podman_is_used_when_there_is_no_docker() {
   pull) echo "Trying to pull $2..." >&2; echo "d2c94e258dcb" ;;
   *) exit 64 ;;
 esac"#;
-    let mut tools = replace(working(), "docker", None);
+    let mut tools = without_tool(working(), "docker");
     tools.push(("podman", podman.to_owned()));
-    let sandbox = Sandbox::new(&tools);
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let sandbox = sandbox_with(&tools);
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.starts_with(
             "Podman client: [TMP]/bin/podman\n\
@@ -540,10 +400,10 @@ esac"#;
 #[test]
 fn docker_command_names_the_client_by_its_absolute_path() {
     // No docker on PATH; the one named by DOCKER_COMMAND is used.
-    let sandbox = Sandbox::new(&replace(working(), "docker", None));
+    let sandbox = sandbox_with(&without_tool(working(), "docker"));
     let named = sandbox.path("opt/docker");
-    sandbox.script(&named, &docker(DAEMON_UP, PULL_OK));
-    let (_, stderr) = sandbox.run(
+    sandbox.script(&named, &fake_docker(DAEMON_UP, PULL_AND_MARK));
+    let Run { stderr, .. } = sandbox.run(
         sandbox
             .check_health(&["--yes"])
             .env("DOCKER_COMMAND", &named),
@@ -558,18 +418,18 @@ fn docker_command_names_the_client_by_its_absolute_path() {
         ),
         "{stderr}"
     );
-    assert!(sandbox.pulled());
+    assert!(pulled(&sandbox));
 }
 
 #[test]
 fn a_docker_planted_in_the_current_directory_is_refused() {
-    let sandbox = Sandbox::new(&replace(working(), "docker", None));
+    let sandbox = sandbox_with(&without_tool(working(), "docker"));
     let planted = sandbox.path("work/docker");
-    sandbox.script(&planted, &docker(DAEMON_UP, PULL_OK));
+    sandbox.script(&planted, &fake_docker(DAEMON_UP, PULL_AND_MARK));
     let path = format!(".:{}", sandbox.default_path());
-    let (_, stderr) = sandbox.run(
+    let Run { stderr, .. } = sandbox.run(
         sandbox
-            .command(&path)
+            .command_on_path(&path)
             .args(["acr", "check-health", "--yes", "--ignore-errors"]),
         0,
     );
@@ -583,10 +443,10 @@ fn a_docker_planted_in_the_current_directory_is_refused() {
         stderr.contains("Docker daemon: not checked because of DOCKER_COMMAND_ERROR\n"),
         "{stderr}"
     );
-    assert!(!sandbox.pulled(), "the planted docker ran");
+    assert!(!pulled(&sandbox), "the planted docker ran");
 
     // A relative DOCKER_COMMAND into the current directory is refused too ...
-    let (_, stderr) = sandbox.run(
+    let Run { stderr, .. } = sandbox.run(
         sandbox
             .check_health(&["--yes", "--ignore-errors"])
             .env("DOCKER_COMMAND", "./docker"),
@@ -597,7 +457,7 @@ fn a_docker_planted_in_the_current_directory_is_refused() {
         "{stderr}"
     );
     // ... and the same binary named by its absolute path is trusted.
-    let (_, stderr) = sandbox.run(
+    let Run { stderr, .. } = sandbox.run(
         sandbox
             .check_health(&["--yes"])
             .env("DOCKER_COMMAND", &planted),
@@ -611,12 +471,12 @@ fn a_docker_planted_in_the_current_directory_is_refused() {
 
 #[test]
 fn a_tool_found_through_a_relative_path_entry_is_shown_by_its_clean_path() {
-    let sandbox = Sandbox::new(&replace(working(), "helm", None));
-    sandbox.script(&sandbox.path("work/tools/helm"), &helm(HELM_3));
+    let sandbox = sandbox_with(&without_tool(working(), "helm"));
+    sandbox.script(&sandbox.path("work/tools/helm"), &fake_helm(HELM_3));
     let path = format!("./tools:{}", sandbox.default_path());
-    let (_, stderr) = sandbox.run(
+    let Run { stderr, .. } = sandbox.run(
         sandbox
-            .command(&path)
+            .command_on_path(&path)
             .args(["acr", "check-health", "--yes"]),
         0,
     );
@@ -628,12 +488,12 @@ fn a_tool_found_through_a_relative_path_entry_is_shown_by_its_clean_path() {
 
 #[test]
 fn a_helm_planted_in_the_current_directory_is_refused_too() {
-    let sandbox = Sandbox::new(&replace(working(), "helm", None));
-    sandbox.script(&sandbox.path("work/helm"), &helm(HELM_3));
+    let sandbox = sandbox_with(&without_tool(working(), "helm"));
+    sandbox.script(&sandbox.path("work/helm"), &fake_helm(HELM_3));
     let path = format!(".:{}", sandbox.default_path());
-    let (_, stderr) = sandbox.run(
+    let Run { stderr, .. } = sandbox.run(
         sandbox
-            .command(&path)
+            .command_on_path(&path)
             .args(["acr", "check-health", "--yes", "--ignore-errors"]),
         0,
     );
@@ -648,8 +508,8 @@ fn a_helm_planted_in_the_current_directory_is_refused_too() {
 
 #[test]
 fn no_container_client_is_a_command_error_and_the_rest_of_the_chain_is_skipped() {
-    let sandbox = Sandbox::new(&replace(working(), "docker", None));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--ignore-errors"]), 0);
+    let sandbox = sandbox_with(&without_tool(working(), "docker"));
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes", "--ignore-errors"]), 0);
     assert!(
         stderr.starts_with(
             "An error occurred: DOCKER_COMMAND_ERROR\n  No working Docker client was found. Check that Docker is installed and on PATH.\n  'docker' was not found on PATH.\n"
@@ -669,23 +529,26 @@ fn no_container_client_is_a_command_error_and_the_rest_of_the_chain_is_skipped()
         );
     }
 
-    let (stdout, _) = sandbox.run(
+    let Run { stdout, .. } = sandbox.run(
         sandbox.check_health(&["--yes", "--ignore-errors", "-o", "json"]),
         0,
     );
-    let document = json(&stdout);
-    assert_eq!(status(&document, "docker.client"), "error");
+    let document = json_document(&stdout);
+    assert_eq!(status_in(&document, "docker.client"), "error");
     assert_eq!(
-        check(&document, "docker.client")["code"],
+        check_in(&document, "docker.client")["code"],
         "DOCKER_COMMAND_ERROR"
     );
     for skipped in ["docker.daemon", "docker.version"] {
-        assert_eq!(status(&document, skipped), "skipped", "{skipped}");
+        assert_eq!(status_in(&document, skipped), "skipped", "{skipped}");
     }
     // No client: the test pull goes through the registry API.
-    assert_eq!(check(&document, "docker.pull")["code"], "DOCKER_PULL_ERROR");
+    assert_eq!(
+        check_in(&document, "docker.pull")["code"],
+        "DOCKER_PULL_ERROR"
+    );
 
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 1);
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 1);
     assert!(
         stderr.ends_with("Stopped at the first error (DOCKER_COMMAND_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"),
         "{stderr}"
@@ -695,12 +558,12 @@ fn no_container_client_is_a_command_error_and_the_rest_of_the_chain_is_skipped()
 #[test]
 fn a_warning_from_docker_does_not_make_the_daemon_unavailable() {
     let warning = r#"echo "WARNING: Error loading config file: /root/.docker/config.json: permission denied" >&2"#;
-    let sandbox = Sandbox::new(&replace(
+    let sandbox = sandbox_with(&with_tool(
         working(),
         "docker",
-        Some(docker(warning, PULL_OK)),
+        fake_docker(warning, PULL_AND_MARK),
     ));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.contains("Docker daemon status: available\n    WARNING: Error loading config file: /root/.docker/config.json: permission denied\n"),
         "{stderr}"
@@ -712,9 +575,13 @@ fn a_warning_from_docker_does_not_make_the_daemon_unavailable() {
 fn a_hanging_client_is_stopped_at_the_timeout() {
     // The daemon never answers, and what the client started in the background must go with it.
     let hang = r#"sleep 30 & echo $! > "$HOME/ps.pid"; wait"#;
-    let sandbox = Sandbox::new(&replace(working(), "docker", Some(docker(hang, PULL_OK))));
+    let sandbox = sandbox_with(&with_tool(
+        working(),
+        "docker",
+        fake_docker(hang, PULL_AND_MARK),
+    ));
     let started = Instant::now();
-    let (_, stderr) = sandbox.run(
+    let Run { stderr, .. } = sandbox.run(
         sandbox.check_health(&["--yes", "--ignore-errors", "--timeout", "1"]),
         0,
     );
@@ -744,15 +611,15 @@ fn a_hanging_client_is_stopped_at_the_timeout() {
 
 #[test]
 fn without_a_terminal_and_without_yes_the_pull_is_skipped() {
-    let sandbox = Sandbox::new(&working());
-    let (_, stderr) = sandbox.run(sandbox.check_health(&[]), 0);
+    let sandbox = sandbox_with(&working());
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&[]), 0);
     assert!(
         stderr.contains("Docker version: 28.2.2, build e6534b4, platform linux/amd64\nSkipping the pull check: there is no terminal to ask for confirmation. Add --yes to pull without asking.\n"),
         "{stderr}"
     );
-    assert!(!sandbox.pulled());
-    let (stdout, _) = sandbox.run(sandbox.check_health(&["-o", "json"]), 0);
-    assert_eq!(status(&json(&stdout), "docker.pull"), "skipped");
+    assert!(!pulled(&sandbox));
+    let Run { stdout, .. } = sandbox.run(sandbox.check_health(&["-o", "json"]), 0);
+    assert_eq!(status_in(&json_document(&stdout), "docker.pull"), "skipped");
 }
 
 /// Runs check-health on a pseudo-terminal (util-linux `script`), with `answer` typed in.
@@ -762,21 +629,13 @@ fn on_a_terminal(sandbox: &Sandbox, answer: &str) -> String {
         .find(|p| Path::new(p).is_file())
         .expect("this test needs util-linux `script` in /usr/bin or /bin");
     let command = format!("'{}' acr check-health", env!("CARGO_BIN_EXE_acr-health"));
-    let output = Command::new(script)
-        .env_clear()
-        .env("PATH", sandbox.default_path())
-        .env("HOME", sandbox.path("home"))
-        .env("NO_COLOR", "1")
-        .current_dir(sandbox.path("work"))
+    let mut cmd = sandbox.command_running(script, &sandbox.default_path());
+    cmd.env("NO_COLOR", "1")
         .args(["-qec", &command, "/dev/null"])
-        .write_stdin(answer)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+        .write_stdin(answer);
     sandbox
-        .clean(&output.stdout)
+        .run(cmd, 0)
+        .stdout
         .replace("\r\x1b[K", "")
         .replace("\r\n", "\n")
 }
@@ -786,7 +645,7 @@ const PROMPT: &str =
 
 #[test]
 fn the_prompt_answered_yes_pulls() {
-    let sandbox = Sandbox::new(&working());
+    let sandbox = sandbox_with(&working());
     // An answer that is neither yes nor no asks again.
     let screen = on_a_terminal(&sandbox, "maybe\ny\n");
     assert_eq!(screen.matches(PROMPT).count(), 2, "{screen}");
@@ -794,31 +653,31 @@ fn the_prompt_answered_yes_pulls() {
         screen.contains("✓ Docker pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK\n"),
         "{screen}"
     );
-    assert!(sandbox.pulled());
+    assert!(pulled(&sandbox));
 }
 
 #[test]
 fn the_prompt_answered_no_skips_the_pull() {
-    let sandbox = Sandbox::new(&working());
+    let sandbox = sandbox_with(&working());
     let screen = on_a_terminal(&sandbox, "n\n");
     assert!(screen.contains(PROMPT), "{screen}");
     assert!(screen.contains("- Skipping pull check.\n"), "{screen}");
     assert!(!screen.contains("pull of"), "{screen}");
-    assert!(!sandbox.pulled());
+    assert!(!pulled(&sandbox));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helm
 
 fn helm_report(helm_script: String, code: i32) -> String {
-    let sandbox = Sandbox::new(&replace(working(), "helm", Some(helm_script)));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), code);
+    let sandbox = sandbox_with(&with_tool(working(), "helm", helm_script));
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), code);
     stderr
 }
 
 #[test]
 fn helm_2_passes() {
-    let stderr = helm_report(helm(HELM_2), 0);
+    let stderr = helm_report(fake_helm(HELM_2), 0);
     assert!(
         stderr.contains("Helm client: [TMP]/bin/helm\nHelm version: 2.16.12\nNotary"),
         "{stderr}"
@@ -827,7 +686,7 @@ fn helm_2_passes() {
 
 #[test]
 fn helm_2_10_is_too_old() {
-    let stderr = helm_report(helm(HELM_2_10), 1);
+    let stderr = helm_report(fake_helm(HELM_2_10), 1);
     assert!(
         stderr.contains("Helm version: 2.10.0\nAn error occurred: HELM_VERSION_ERROR\n"),
         "{stderr}"
@@ -846,7 +705,7 @@ fn helm_2_10_is_too_old() {
 
 #[test]
 fn a_helm_version_that_cannot_be_read_is_a_version_error() {
-    let stderr = helm_report(helm("something else entirely"), 1);
+    let stderr = helm_report(fake_helm("something else entirely"), 1);
     assert!(
         stderr.contains("Helm client: [TMP]/bin/helm\nAn error occurred: HELM_VERSION_ERROR\n"),
         "{stderr}"
@@ -863,7 +722,7 @@ fn a_helm_version_that_cannot_be_read_is_a_version_error() {
 fn a_warning_from_helm_is_shown_but_is_not_an_error() {
     let script = format!(
         "echo 'WARNING: Kubernetes configuration file is group-readable. This is insecure. Location: /root/.kube/config' >&2\n{}",
-        helm(HELM_3)
+        fake_helm(HELM_3)
     );
     let stderr = helm_report(script, 0);
     assert!(
@@ -879,8 +738,8 @@ fn a_warning_from_helm_is_shown_but_is_not_an_error() {
 
 #[test]
 fn a_missing_notary_is_a_warning_that_never_fails_the_run() {
-    let sandbox = Sandbox::new(&replace(working(), "notary", None));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let sandbox = sandbox_with(&without_tool(working(), "notary"));
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.contains(
             "Warning: NOTARY_COMMAND_ERROR\n  No notary client was found. It is only needed for Docker Content Trust.\n  'notary' was not found on PATH.\n"
@@ -892,8 +751,8 @@ fn a_missing_notary_is_a_warning_that_never_fails_the_run() {
         "{stderr}"
     );
     assert!(!stderr.contains("Stopped at the first error"), "{stderr}");
-    let (stdout, _) = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
-    let summary = &json(&stdout)["summary"];
+    let Run { stdout, .. } = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
+    let summary = &json_document(&stdout)["summary"];
     assert_eq!(
         (&summary["status"], &summary["errors"], &summary["warnings"]),
         (&Value::from("warning"), &Value::from(0), &Value::from(1))
@@ -903,9 +762,9 @@ fn a_missing_notary_is_a_warning_that_never_fails_the_run() {
 #[test]
 fn a_notary_without_a_version_is_a_version_warning() {
     // Debian's notary 0.7.0 prints an empty version.
-    let empty = notary(r"notary\n Version:    \n Git commit: \n");
-    let sandbox = Sandbox::new(&replace(working(), "notary", Some(empty)));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let empty = fake_notary(r"notary\n Version:    \n Git commit: \n");
+    let sandbox = sandbox_with(&with_tool(working(), "notary", empty));
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.contains("Notary client: [TMP]/bin/notary\nWarning: NOTARY_VERSION_ERROR\n"),
         "{stderr}"
@@ -924,12 +783,13 @@ fn a_notary_without_a_version_is_a_version_warning() {
 fn in_azure_cloud_shell_the_environment_checks_are_skipped() {
     // Every tool would leave a mark if it ran.
     let mark = r#": > "$HOME/ran-${0##*/}"; exit 1"#;
-    let sandbox = Sandbox::new(&[
+    let sandbox = sandbox_with(&[
         ("docker", mark.to_owned()),
         ("helm", mark.to_owned()),
         ("notary", mark.to_owned()),
     ]);
-    let (stdout, stderr) = sandbox.run(sandbox.check_health(&[]).env("ACC_CLOUD", "1"), 0);
+    let Run { stdout, stderr, .. } =
+        sandbox.run(sandbox.check_health(&[]).env("ACC_CLOUD", "1"), 0);
     assert_eq!(stdout, "");
     assert_report!("cloud_shell", &stderr);
     assert!(
@@ -945,8 +805,8 @@ fn in_azure_cloud_shell_the_environment_checks_are_skipped() {
 
 #[test]
 fn without_a_registry_name_the_connectivity_checks_are_skipped_and_say_why() {
-    let sandbox = Sandbox::new(&working());
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let sandbox = sandbox_with(&working());
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
     assert!(
         stderr.contains(&format!(
             "acr-health version: {}\nRegistry name must be provided to check connectivity.\n",
@@ -954,8 +814,8 @@ fn without_a_registry_name_the_connectivity_checks_are_skipped_and_say_why() {
         )),
         "{stderr}"
     );
-    let (stdout, _) = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
-    let registry = check(&json(&stdout), "registry.name").clone();
+    let Run { stdout, .. } = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
+    let registry = check_in(&json_document(&stdout), "registry.name").clone();
     assert_eq!(registry["status"], "skipped");
     assert_eq!(
         registry["message"],
@@ -968,8 +828,8 @@ fn without_a_registry_name_the_connectivity_checks_are_skipped_and_say_why() {
 
 #[test]
 fn verbose_shows_how_long_each_check_took_and_the_total() {
-    let sandbox = Sandbox::new(&working());
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--verbose"]), 0);
+    let sandbox = sandbox_with(&working());
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes", "--verbose"]), 0);
     assert!(
         stderr
             .lines()
@@ -988,12 +848,12 @@ fn verbose_shows_how_long_each_check_took_and_the_total() {
 
 #[test]
 fn debug_shows_the_commands_that_ran_and_their_output() {
-    let sandbox = Sandbox::new(&replace(
+    let sandbox = sandbox_with(&with_tool(
         working(),
         "docker",
-        Some(docker(FAKE_DAEMON_DOWN, PULL_OK)),
+        fake_docker(FAKE_DAEMON_DOWN, PULL_AND_MARK),
     ));
-    let (_, stderr) = sandbox.run(sandbox.check_health(&["--yes", "--debug"]), 1);
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes", "--debug"]), 1);
     assert!(
         stderr.lines().any(|l| l
             .starts_with("  ran 'docker version --format json': exit code 1, ")
@@ -1007,7 +867,7 @@ fn debug_shows_the_commands_that_ran_and_their_output() {
     assert_report!("debug", &stderr);
 
     // Every command, with what it printed, when the run goes on.
-    let (_, stderr) = sandbox.run(
+    let Run { stderr, .. } = sandbox.run(
         sandbox.check_health(&["--yes", "--debug", "--ignore-errors"]),
         0,
     );
@@ -1032,12 +892,12 @@ fn debug_shows_the_commands_that_ran_and_their_output() {
 
 #[test]
 fn yaml_output_holds_the_same_document() {
-    let sandbox = Sandbox::new(&replace(working(), "notary", None));
-    let (yaml, _) = sandbox.run(sandbox.check_health(&["--yes", "-o", "yaml"]), 0);
+    let sandbox = sandbox_with(&without_tool(working(), "notary"));
+    let Run { stdout: yaml, .. } = sandbox.run(sandbox.check_health(&["--yes", "-o", "yaml"]), 0);
     let document: Value = serde_saphyr::from_str(&yaml).unwrap();
-    assert_eq!(status(&document, "docker.pull"), "ok");
+    assert_eq!(status_in(&document, "docker.pull"), "ok");
     assert_eq!(
-        check(&document, "notary.command")["code"],
+        check_in(&document, "notary.command")["code"],
         "NOTARY_COMMAND_ERROR"
     );
     assert_eq!(document["summary"]["status"], "warning");
@@ -1046,19 +906,22 @@ fn yaml_output_holds_the_same_document() {
 
 #[test]
 fn a_query_picks_from_the_document() {
-    let sandbox = Sandbox::new(&replace(replace(working(), "helm", None), "notary", None));
+    let sandbox = sandbox_with(&without_tool(without_tool(working(), "helm"), "notary"));
     let query = "checks[?status=='error'].code";
-    let (stdout, stderr) = sandbox.run(
+    let Run { stdout, stderr, .. } = sandbox.run(
         sandbox.check_health(&["--yes", "--ignore-errors", "--query", query]),
         0,
     );
     // --query alone means JSON, as in az.
-    assert_eq!(json(&stdout), serde_json::json!(["HELM_COMMAND_ERROR"]));
+    assert_eq!(
+        json_document(&stdout),
+        serde_json::json!(["HELM_COMMAND_ERROR"])
+    );
     assert!(
         stderr.contains("An error occurred: HELM_COMMAND_ERROR"),
         "{stderr}"
     );
-    let (stdout, _) = sandbox.run(
+    let Run { stdout, .. } = sandbox.run(
         sandbox.check_health(&[
             "--yes",
             "--ignore-errors",
@@ -1075,7 +938,7 @@ fn a_query_picks_from_the_document() {
 #[test]
 fn usage_errors_exit_2_before_any_check_runs() {
     let mark = r#": > "$HOME/ran-${0##*/}"; exit 1"#;
-    let sandbox = Sandbox::new(&[("docker", mark.to_owned())]);
+    let sandbox = sandbox_with(&[("docker", mark.to_owned())]);
     sandbox
         .check_health(&["--timeout", "0"])
         .assert()
@@ -1112,24 +975,20 @@ fn usage_errors_exit_2_before_any_check_runs() {
 
 #[test]
 fn check_health_alone_is_acr_check_health() {
-    let sandbox = Sandbox::new(&replace(working(), "notary", None));
-    let (_, long) = sandbox.run(sandbox.check_health(&["--yes"]), 0);
-    let (_, short) = sandbox.run(
-        sandbox
-            .command(&sandbox.default_path())
-            .args(["check-health", "--yes"]),
-        0,
-    );
+    let sandbox = sandbox_with(&without_tool(working(), "notary"));
+    let Run { stderr: long, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    let Run { stderr: short, .. } =
+        sandbox.run(sandbox.command().args(["check-health", "--yes"]), 0);
     assert_eq!(short, long);
     assert!(long.contains("NOTARY_COMMAND_ERROR"), "{long}");
 }
 
 #[test]
 fn a_ca_bundle_that_cannot_be_read_is_named_with_the_variable() {
-    let sandbox = Sandbox::new(&working());
+    let sandbox = sandbox_with(&working());
     // The challenge's first detail when REQUESTS_CA_BUNDLE names `bundle`.
     let detail = |bundle: &Path, lang: &str| {
-        let (stdout, _) = sandbox.run(
+        let Run { stdout, .. } = sandbox.run(
             sandbox
                 .check_health(&[
                     "--yes",
@@ -1145,8 +1004,8 @@ fn a_ca_bundle_that_cannot_be_read_is_named_with_the_variable() {
                 .env("IMDS_ENDPOINT", "http://127.0.0.1:1"),
             0,
         );
-        let document = json(&stdout);
-        let challenge = check(&document, "registry.challenge");
+        let document = json_document(&stdout);
+        let challenge = check_in(&document, "registry.challenge");
         assert_eq!(challenge["code"], "CONNECTIVITY_SSL_ERROR");
         challenge["details"][0]
             .as_str()

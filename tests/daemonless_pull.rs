@@ -5,18 +5,14 @@
 
 mod support;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use support::*;
 
-const REAL_DOCKER: &str = "/usr/local/bin/docker";
 const MCR: &str = "mcr.microsoft.com";
 const STORAGE: &str = "storage.test";
-const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 
 /// A fake MCR serving `mcr/hello-world:latest` as an index; the config blob redirects to
 /// `location`. `/v2/` is open, as MCR's is, unless the test sets a challenge.
@@ -51,18 +47,9 @@ fn storage(ca: &TestCa, reply: Reply) -> Arc<FakeRegistry> {
 /// `acr check-health --yes --ignore-errors -o json` with the real docker client and no daemon,
 /// MCR and storage pinned to loopback, trusting the test CA.
 fn run(ca: &TestCa, mcr_port: u16, storage_port: u16) -> (Value, String) {
-    assert!(
-        Path::new(REAL_DOCKER).is_file(),
-        "this test needs the real docker client at {REAL_DOCKER}"
-    );
-    let home = tempfile::tempdir().unwrap();
-    let output = Command::cargo_bin("acr-health")
-        .unwrap()
-        .env_clear()
-        .env("PATH", "/usr/local/bin")
-        .env("HOME", home.path())
-        .env("DOCKER_HOST", "unix:///nonexistent.sock")
-        .env("REQUESTS_CA_BUNDLE", ca.pem_path())
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.real_docker_without_daemon();
+    cmd.env("REQUESTS_CA_BUNDLE", ca.pem_path())
         .args([
             "acr",
             "check-health",
@@ -75,20 +62,9 @@ fn run(ca: &TestCa, mcr_port: u16, storage_port: u16) -> (Value, String) {
         .arg(format!("{MCR}:443:127.0.0.1:{mcr_port}"))
         .arg("--resolve")
         .arg(format!("{STORAGE}:{storage_port}:127.0.0.1"))
-        .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let pull = document["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "docker.pull")
-        .cloned()
-        .unwrap();
-    (pull, stderr)
+        .timeout(Duration::from_secs(30));
+    let run = sandbox.run(cmd, 0);
+    (run.check("docker.pull"), run.stderr)
 }
 
 fn details(check: &Value) -> Vec<String> {
@@ -110,7 +86,9 @@ fn without_a_daemon_the_sample_image_is_pulled_through_the_registry_api() {
     let (pull, stderr) = run(&ca, mcr.port(), storage.port());
     assert_eq!(pull["status"], "ok", "{stderr}");
     assert!(
-        stderr.contains(&format!("Pull of '{IMAGE}' through the registry API : OK")),
+        stderr.contains(&format!(
+            "Pull of '{TEST_PULL_IMAGE}' through the registry API : OK"
+        )),
         "{stderr}"
     );
     let details = details(&pull);
@@ -199,7 +177,7 @@ fn an_unreachable_registry_is_a_pull_error_that_says_how_it_was_pulled() {
     assert_eq!(
         details[0],
         format!(
-            "There is no Docker daemon, so {IMAGE} was pulled through the registry API, and that failed:"
+            "There is no Docker daemon, so {TEST_PULL_IMAGE} was pulled through the registry API, and that failed:"
         )
     );
     assert!(

@@ -16,23 +16,19 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use assert_cmd::Command;
 use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The ACR the fakes play (`-n example`, reached through `--resolve`).
-const ACR: &str = "example.azurecr.io";
 
 /// `--timeout` of every run; a run must end within it plus [`GRACE`].
 const TIMEOUT: u64 = 2;
@@ -208,293 +204,18 @@ async fn serve_raw(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sandbox and a run
-
-/// Fake docker, helm and notary that succeed, an empty home, a work directory.
-struct Sandbox {
-    dir: tempfile::TempDir,
-    imds: SocketAddr,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let sandbox = Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-            imds: refused_addr(),
-        };
-        for sub in ["bin", "sys", "home", "work"] {
-            std::fs::create_dir(sandbox.path(sub)).unwrap();
-        }
-        install_working_tools(sandbox.dir.path());
-        sandbox
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.dir.path().join(sub)
-    }
-
-    /// Writes a file under `home/` (bytes as given) and gives its path.
-    fn home_file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.path("home").join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    /// The binary on a clean environment: PATH of the fake tools, HOME, IMDS nowhere.
-    fn command(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_acr-health"));
-        cmd.env_clear()
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    self.path("bin").display(),
-                    self.path("sys").display()
-                ),
-            )
-            .env("HOME", self.path("home"))
-            .env("IMDS_ENDPOINT", format!("http://{}", self.imds))
-            .current_dir(self.path("work"))
-            .stdin(Stdio::null());
-        cmd
-    }
-}
-
-/// What a run gave.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-/// Runs `cmd` with `stdin` (closed when `None`), killing it after 60 s.
-fn run(mut cmd: std::process::Command, stdin: Option<&str>) -> Run {
-    if stdin.is_some() {
-        cmd.stdin(Stdio::piped());
-    }
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = cmd.spawn().expect("run acr-health");
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(text.as_bytes()).unwrap();
-    }
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        out.read_to_end(&mut text).unwrap();
-        text
-    });
-    let mut stderr = Vec::new();
-    err.read_to_end(&mut stderr).unwrap();
-    let stdout = reader.join().unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("acr-health ran for more than 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
-        elapsed: started.elapsed(),
-    }
-}
-
-impl Run {
-    fn doc(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn check(&self, name: &str) -> Value {
-        self.doc()["checks"]
-            .as_array()
-            .expect("a checks array")
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no check {name} in:\n{}", self.stdout))
-    }
-
-    fn details(&self, name: &str) -> Vec<String> {
-        self.check(name)["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_str().unwrap().to_owned())
-            .collect()
-    }
-
-    /// `check` failed with `code`, and its first detail is `detail`.
-    fn failed(&self, check: &str, code: &str, detail: &str) {
-        let found = self.check(check);
-        assert_eq!(found["status"], "error", "{check}:\n{}", self.stderr);
-        assert_eq!(found["code"], code, "{check}:\n{}", self.stderr);
-        let details = self.details(check);
-        assert_eq!(
-            details.first().map(String::as_str),
-            Some(detail),
-            "{check}: {details:#?}"
-        );
-        assert!(
-            self.stderr.contains(&format!("An error occurred: {code}")),
-            "{}",
-            self.stderr
-        );
-    }
-
-    /// No panic, no backtrace, whatever the run was.
-    fn no_crash(&self) {
-        for text in [&self.stdout, &self.stderr] {
-            for sign in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
-                assert!(!text.contains(sign), "{sign}:\n{text}");
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Hostile scenarios
 
-type Check = Box<dyn Fn(&Run)>;
-
-/// One hostile setup: servers (kept alive), the run's arguments and environment, what it must
-/// show and what the servers must (not) have seen.
-struct Hostile {
-    name: &'static str,
-    sandbox: Sandbox,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-    stdin: Option<String>,
-    exit: i32,
-    /// `--timeout` (the run must end within it plus [`GRACE`]).
-    timeout: u64,
-    /// Given secrets: none may leave the login server's HTTPS, nor reach the output.
-    secrets: Vec<String>,
-    /// Tokens the fakes issued, read after the run.
-    issued: Vec<Box<dyn Fn() -> Vec<String>>>,
-    expect: Vec<Check>,
-    keep: Vec<Box<dyn std::any::Any>>,
-}
-
-impl Hostile {
-    /// `check-health --yes -n example --resolve example.azurecr.io:443:127.0.0.1:<port>`, with
-    /// the Entra token and the test CA trusted, expecting exit 1.
-    fn acr(name: &'static str, ca: &Arc<TestCa>, port: u16) -> Hostile {
-        let entra = entra_token();
-        let mut hostile = Hostile {
-            name,
-            sandbox: Sandbox::new(),
-            args: Vec::new(),
-            env: Vec::new(),
-            stdin: None,
-            exit: 1,
-            timeout: TIMEOUT,
-            secrets: vec![entra.clone()],
-            issued: Vec::new(),
-            expect: Vec::new(),
-            keep: vec![Box::new(ca.clone())],
-        };
-        let resolve = format!("{ACR}:443:127.0.0.1:{port}");
-        hostile.args = ["--yes", "-n", "example", "--resolve", &resolve]
-            .map(str::to_owned)
-            .to_vec();
-        hostile
-            .env("REQUESTS_CA_BUNDLE", ca.pem_path().display().to_string())
-            .env("ACR_HEALTH_AAD_TOKEN", entra)
-    }
-
-    fn env(mut self, name: &str, value: impl Into<String>) -> Hostile {
-        self.env.push((name.to_owned(), value.into()));
-        self
-    }
-
-    fn args(mut self, args: &[&str]) -> Hostile {
-        self.args.extend(args.iter().map(|a| a.to_string()));
-        self
-    }
-
-    fn exit(mut self, code: i32) -> Hostile {
-        self.exit = code;
-        self
-    }
-
-    fn keep(mut self, thing: impl std::any::Any) -> Hostile {
-        self.keep.push(Box::new(thing));
-        self
-    }
-
-    fn issued_by(mut self, tokens: &AcrTokens) -> Hostile {
-        let tokens = tokens.clone();
-        self.issued.push(Box::new(move || {
-            let mut all = tokens.issued_refresh_tokens();
-            all.extend(tokens.issued_access_tokens());
-            all
-        }));
-        self
-    }
-
-    fn expect(mut self, check: impl Fn(&Run) + 'static) -> Hostile {
-        self.expect.push(Box::new(check));
-        self
-    }
-
-    fn command(&self, extra: &[&str]) -> std::process::Command {
-        let mut cmd = self.sandbox.command();
-        for (name, value) in &self.env {
-            cmd.env(name, value);
-        }
-        cmd.arg("check-health")
-            .args(&self.args)
-            .args(["--timeout", &self.timeout.to_string()])
-            .args(extra);
-        cmd
-    }
-
-    /// Runs it with `extra` arguments: the exit code, the time bound, no crash.
-    fn output(&self, extra: &[&str]) -> Run {
-        let run = run(self.command(extra), self.stdin.as_deref());
-        assert_eq!(
-            run.code, self.exit,
-            "{}: exit code with {extra:?}:\n{}",
-            self.name, run.stderr
-        );
-        assert!(
-            run.elapsed < Duration::from_secs(self.timeout) + GRACE,
-            "{}: took {:?}:\n{}",
-            self.name,
-            run.elapsed,
-            run.stderr
-        );
-        run.no_crash();
-        run
-    }
-
-    /// The run for its own test (`-o json`): everything it must show.
-    fn verify(self) {
-        let run = self.output(&["-o", "json"]);
-        for check in &self.expect {
-            check(&run);
-        }
-    }
-
-    fn all_secrets(&self) -> Vec<String> {
-        let mut all = self.secrets.clone();
-        all.extend(self.issued.iter().flat_map(|read_back| read_back()));
-        all
-    }
+/// `check-health --yes -n example --resolve example.azurecr.io:443:127.0.0.1:<port>`, with the
+/// Entra token and the test CA trusted, expecting exit 1 within `--timeout` plus [`GRACE`].
+fn hostile_acr(ca: &Arc<TestCa>, port: u16) -> Scenario {
+    Scenario::new()
+        .acr(port)
+        .trust(ca)
+        .entra(&entra_token())
+        .exit(1)
+        .timeout(TIMEOUT)
+        .grace(GRACE)
 }
 
 /// A fake ACR on `127.0.0.1` for `example.azurecr.io`: `/v2/` challenges once, then says 200.
@@ -530,13 +251,13 @@ mod scenario {
     use super::*;
 
     /// `/v2/` redirects (302) to another host over HTTPS that would answer: not followed.
-    pub fn redirect_to_another_host() -> Hostile {
+    pub fn redirect_to_another_host() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         let elsewhere = Arc::new(FakeRegistry::start(&ca));
         registry.v2(Reply::redirect(302, &elsewhere.url("/v2/")));
         let (r, e) = (registry.clone(), elsewhere.clone());
-        Hostile::acr("redirect_to_another_host", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .keep(elsewhere)
             .issued_by(registry.tokens())
@@ -553,7 +274,7 @@ mod scenario {
     }
 
     /// Every request is answered with a 302 to itself: one request, no loop.
-    pub fn redirect_to_itself() -> Hostile {
+    pub fn redirect_to_itself() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         let itself = format!("https://{ACR}/v2/");
@@ -562,7 +283,7 @@ mod scenario {
             registry.on(path, Reply::redirect(302, &format!("https://{ACR}{path}")));
         }
         let r = registry.clone();
-        Hostile::acr("redirect_to_itself", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .expect(move |run| {
                 run.failed(
@@ -577,7 +298,7 @@ mod scenario {
 
     /// The exchange (which carries the Entra token) answers 307 to plain HTTP on another host:
     /// a client that followed it would post the token there in clear text.
-    pub fn exchange_redirects_to_plain_http() -> Hostile {
+    pub fn exchange_redirects_to_plain_http() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         let plain = Arc::new(FakeRegistry::start_plain());
@@ -586,7 +307,7 @@ mod scenario {
             Reply::redirect(307, &plain.url("/oauth2/exchange")),
         );
         let (r, p) = (registry.clone(), plain.clone());
-        Hostile::acr("exchange_redirects_to_plain_http", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .keep(plain)
             .expect(move |run| {
@@ -605,14 +326,14 @@ mod scenario {
 
     /// The realm hides another host behind the registry's name as user info
     /// (`https://example.azurecr.io@127.0.0.1:P/oauth2/token`): it is another host.
-    pub fn realm_with_the_registry_as_user_info() -> Hostile {
+    pub fn realm_with_the_registry_as_user_info() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         let elsewhere = Arc::new(FakeRegistry::start(&ca));
         let realm = format!("https://{ACR}@127.0.0.1:{}/oauth2/token", elsewhere.port());
         registry.v2(Reply::acr_challenge(&realm, ACR));
         let (r, e) = (registry.clone(), elsewhere.clone());
-        Hostile::acr("realm_with_the_registry_as_user_info", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .keep(elsewhere)
             .expect(move |run| {
@@ -628,7 +349,7 @@ mod scenario {
 
     /// A realm on the registry's own name over plain HTTP on another port, with a password for a
     /// `--login-server` registry: the password is not sent there.
-    pub fn password_and_a_plain_http_realm() -> Hostile {
+    pub fn password_and_a_plain_http_realm() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = Arc::new(FakeRegistry::start(&ca));
         let plain = Arc::new(FakeRegistry::start_plain());
@@ -638,9 +359,8 @@ mod scenario {
         ));
         let login_server = registry.authority();
         let (r, p) = (registry.clone(), plain.clone());
-        let mut hostile = Hostile::acr("password_and_a_plain_http_realm", &ca, registry.port());
+        let mut hostile = hostile_acr(&ca, registry.port()).stdin(&format!("{PASSWORD}\n"));
         hostile.args = vec!["--yes".into()];
-        hostile.stdin = Some(format!("{PASSWORD}\n"));
         hostile.secrets.push(PASSWORD.to_owned());
         hostile.secrets.push(basic(USER, PASSWORD));
         hostile
@@ -677,7 +397,7 @@ mod scenario {
     }
 
     /// `/v2/` answers with ten megabytes of headers (a thousand 10 KiB headers).
-    pub fn ten_megabytes_of_headers() -> Hostile {
+    pub fn ten_megabytes_of_headers() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         let pad = "x".repeat(10 * 1024);
@@ -687,10 +407,9 @@ mod scenario {
         }
         registry.v2(reply);
         let r = registry.clone();
-        let mut hostile = Hostile::acr("ten_megabytes_of_headers", &ca, registry.port());
         // The fake (a debug build) takes a while to encode ten megabytes; the client gives up on
         // the first 16 KiB.
-        hostile.timeout = 10;
+        let hostile = hostile_acr(&ca, registry.port()).timeout(10);
         hostile.keep(registry.clone()).expect(move |run| {
             // HTTP/2 allows 16 KiB of headers: the connection is given up, and the report names
             // the protocol's error code, not h2's English sentence.
@@ -706,7 +425,7 @@ mod scenario {
     }
 
     /// One `WWW-Authenticate` header of ten megabytes, over HTTP/1.1.
-    pub fn one_ten_megabyte_header() -> Hostile {
+    pub fn one_ten_megabyte_header() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let mut answer = format!(
             "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Bearer realm=\"https://{ACR}/oauth2/token\",service=\"{ACR}\",pad=\""
@@ -716,24 +435,22 @@ mod scenario {
         answer.extend_from_slice(b"\"\r\n\r\n");
         let raw = Arc::new(RawServer::start(&ca, Raw::Answer(answer)));
         let r = raw.clone();
-        Hostile::acr("one_ten_megabyte_header", &ca, raw.port())
-            .keep(raw)
-            .expect(move |run| {
-                // HTTP/1.1 reads about 400 KB of a head at most.
-                run.failed(
-                    "registry.challenge",
-                    "CONNECTIVITY_CHALLENGE_ERROR",
-                    "The status line and headers of the answer are too large; they were not read.",
-                );
-                r.saw_one_anonymous_challenge();
-                assert!(run.stdout.len() + run.stderr.len() < 64 * 1024);
-            })
+        hostile_acr(&ca, raw.port()).keep(raw).expect(move |run| {
+            // HTTP/1.1 reads about 400 KB of a head at most.
+            run.failed(
+                "registry.challenge",
+                "CONNECTIVITY_CHALLENGE_ERROR",
+                "The status line and headers of the answer are too large; they were not read.",
+            );
+            r.saw_one_anonymous_challenge();
+            assert!(run.stdout.len() + run.stderr.len() < 64 * 1024);
+        })
     }
 
     /// A 400 KB challenge of one-letter words (as much as HTTP/1.1 lets through): each word is
     /// a scheme. Before the fix this took a minute of CPU, past any `--timeout`, and the report
     /// listed every word.
-    pub fn a_challenge_of_many_words() -> Hostile {
+    pub fn a_challenge_of_many_words() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let answer = format!(
             "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: {}\r\n\r\n",
@@ -742,7 +459,7 @@ mod scenario {
         let raw = Arc::new(RawServer::start(&ca, Raw::Answer(answer.into_bytes())));
         let r = raw.clone();
         let schemes = vec!["a"; 16].join(", ");
-        Hostile::acr("a_challenge_of_many_words", &ca, raw.port())
+        hostile_acr(&ca, raw.port())
             .keep(raw)
             .expect(move |run| {
                 run.failed(
@@ -756,12 +473,12 @@ mod scenario {
     }
 
     /// The body of `/v2/` arrives one byte a second: the run ends at `--timeout`.
-    pub fn body_drips() -> Hostile {
+    pub fn body_drips() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.v2(Reply::trickle(Duration::from_secs(1)));
         let r = registry.clone();
-        Hostile::acr("body_drips", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .expect(move |run| {
                 run.failed(
@@ -775,7 +492,7 @@ mod scenario {
     }
 
     /// The status line and headers arrive one byte a second.
-    pub fn head_drips() -> Hostile {
+    pub fn head_drips() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let answer = format!(
             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"https://{ACR}/oauth2/token\",service=\"{ACR}\"\r\nContent-Length: 0\r\n\r\n"
@@ -785,83 +502,75 @@ mod scenario {
             Raw::Drip(answer.into_bytes(), Duration::from_secs(1)),
         ));
         let r = raw.clone();
-        Hostile::acr("head_drips", &ca, raw.port())
-            .keep(raw)
-            .expect(move |run| {
-                run.failed(
-                    "registry.challenge",
-                    "CONNECTIVITY_CHALLENGE_ERROR",
-                    &format!("No answer within {TIMEOUT} s."),
-                );
-                assert!(run.elapsed >= Duration::from_secs(TIMEOUT));
-                r.saw_one_anonymous_challenge();
-                assert_eq!(r.heads().len(), 1);
-                assert!(!r.heads()[0].contains(ENTRA_CANARY));
-            })
+        hostile_acr(&ca, raw.port()).keep(raw).expect(move |run| {
+            run.failed(
+                "registry.challenge",
+                "CONNECTIVITY_CHALLENGE_ERROR",
+                &format!("No answer within {TIMEOUT} s."),
+            );
+            assert!(run.elapsed >= Duration::from_secs(TIMEOUT));
+            r.saw_one_anonymous_challenge();
+            assert_eq!(r.heads().len(), 1);
+            assert!(!r.heads()[0].contains(ENTRA_CANARY));
+        })
     }
 
     /// The connection is closed right after the ClientHello.
-    pub fn closed_after_client_hello() -> Hostile {
+    pub fn closed_after_client_hello() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let raw = Arc::new(RawServer::start(&ca, Raw::CloseAfterClientHello));
         let r = raw.clone();
-        Hostile::acr("closed_after_client_hello", &ca, raw.port())
-            .keep(raw)
-            .expect(move |run| {
-                run.failed(
-                    "registry.challenge",
-                    "CONNECTIVITY_CHALLENGE_ERROR",
-                    "The connection was closed or reset before an answer came.",
-                );
-                r.saw_one_anonymous_challenge();
-                assert!(r.heads().is_empty());
-            })
+        hostile_acr(&ca, raw.port()).keep(raw).expect(move |run| {
+            run.failed(
+                "registry.challenge",
+                "CONNECTIVITY_CHALLENGE_ERROR",
+                "The connection was closed or reset before an answer came.",
+            );
+            r.saw_one_anonymous_challenge();
+            assert!(r.heads().is_empty());
+        })
     }
 
     /// Half a ServerHello, then the connection closes.
-    pub fn closed_mid_server_hello() -> Hostile {
+    pub fn closed_mid_server_hello() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let raw = Arc::new(RawServer::start(&ca, Raw::HalfServerHello));
         let r = raw.clone();
-        Hostile::acr("closed_mid_server_hello", &ca, raw.port())
-            .keep(raw)
-            .expect(move |run| {
-                run.failed(
-                    "registry.challenge",
-                    "CONNECTIVITY_CHALLENGE_ERROR",
-                    "The connection was closed or reset before an answer came.",
-                );
-                r.saw_one_anonymous_challenge();
-            })
+        hostile_acr(&ca, raw.port()).keep(raw).expect(move |run| {
+            run.failed(
+                "registry.challenge",
+                "CONNECTIVITY_CHALLENGE_ERROR",
+                "The connection was closed or reset before an answer came.",
+            );
+            r.saw_one_anonymous_challenge();
+        })
     }
 
     /// A challenge with bytes that are not UTF-8 in the realm.
-    pub fn invalid_utf8_in_the_challenge() -> Hostile {
+    pub fn invalid_utf8_in_the_challenge() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let mut answer = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Bearer realm=\"https://example.azurecr.io/oauth2/token\xff\xfe\",service=\"example.azurecr.io\"\r\n\r\n".to_vec();
         answer.shrink_to_fit();
         let raw = Arc::new(RawServer::start(&ca, Raw::Answer(answer)));
         let r = raw.clone();
-        Hostile::acr("invalid_utf8_in_the_challenge", &ca, raw.port())
-            .keep(raw)
-            .expect(move |run| {
-                run.failed(
-                    "registry.challenge",
-                    "CONNECTIVITY_CHALLENGE_ERROR",
-                    "/v2/ answered 401 without a WWW-Authenticate header.",
-                );
-                assert_eq!(r.heads().len(), 1);
-                r.saw_one_anonymous_challenge();
-            })
+        hostile_acr(&ca, raw.port()).keep(raw).expect(move |run| {
+            run.failed(
+                "registry.challenge",
+                "CONNECTIVITY_CHALLENGE_ERROR",
+                "/v2/ answered 401 without a WWW-Authenticate header.",
+            );
+            assert_eq!(r.heads().len(), 1);
+            r.saw_one_anonymous_challenge();
+        })
     }
 
     /// A NUL byte inside a header.
-    pub fn nul_in_a_header() -> Hostile {
+    pub fn nul_in_a_header() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let answer = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Bearer realm=\"https://example.azurecr.io/oauth2/token\x00\",service=\"example.azurecr.io\"\r\n\r\n".to_vec();
         let raw = Arc::new(RawServer::start(&ca, Raw::Answer(answer)));
         let r = raw.clone();
-        Hostile::acr("nul_in_a_header", &ca, raw.port())
+        hostile_acr(&ca, raw.port())
             .keep(raw)
             .expect(move |run| {
                 run.failed(
@@ -875,7 +584,7 @@ mod scenario {
     }
 
     /// The exchange answers 200 with JSON that is not UTF-8.
-    pub fn invalid_utf8_in_the_token_json() -> Hostile {
+    pub fn invalid_utf8_in_the_token_json() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.on(
@@ -885,7 +594,7 @@ mod scenario {
                 .body(b"{\"refresh_token\":\"\xff\xfe\x00abc\"}".to_vec()),
         );
         let r = registry.clone();
-        Hostile::acr("invalid_utf8_in_the_token_json", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .expect(move |run| {
                 run.failed(
@@ -898,7 +607,7 @@ mod scenario {
     }
 
     /// The registry's error document carries NUL, escape sequences and a carriage return.
-    pub fn control_characters_in_the_registry_error() -> Hostile {
+    pub fn control_characters_in_the_registry_error() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.on(
@@ -911,32 +620,30 @@ mod scenario {
                 ),
             ),
         );
-        Hostile::acr(
-            "control_characters_in_the_registry_error",
-            &ca,
-            registry.port(),
-        )
-        .keep(registry.clone())
-        .expect(move |run| {
-            let details = run.details("registry.refresh_token");
-            assert_eq!(details[0], "The registry answered HTTP 401.");
-            assert_eq!(
-                details[1],
-                "UNAUTHORIZED: bad\u{fffd}token\u{fffd}[2J\u{fffd}[31mred\u{fffd}spoofed"
-            );
-            for text in [&run.stdout, &run.stderr] {
-                assert!(!text.contains('\u{1b}') && !text.contains('\0') && !text.contains('\r'));
-            }
-        })
+        hostile_acr(&ca, registry.port())
+            .keep(registry.clone())
+            .expect(move |run| {
+                let details = run.details("registry.refresh_token");
+                assert_eq!(details[0], "The registry answered HTTP 401.");
+                assert_eq!(
+                    details[1],
+                    "UNAUTHORIZED: bad\u{fffd}token\u{fffd}[2J\u{fffd}[31mred\u{fffd}spoofed"
+                );
+                for text in [&run.stdout, &run.stderr] {
+                    assert!(
+                        !text.contains('\u{1b}') && !text.contains('\0') && !text.contains('\r')
+                    );
+                }
+            })
     }
 
     /// The exchange issues a refresh token that is not a JWT; the token endpoint refuses it.
-    pub fn refresh_token_not_a_jwt() -> Hostile {
+    pub fn refresh_token_not_a_jwt() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.tokens().set_exchange(Behavior::NonJwt);
         let r = registry.clone();
-        Hostile::acr("refresh_token_not_a_jwt", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .issued_by(registry.tokens())
             .expect(move |run| {
@@ -957,11 +664,11 @@ mod scenario {
     }
 
     /// With `--repository`, an access token that is not a JWT grants nothing readable.
-    pub fn access_token_not_a_jwt() -> Hostile {
+    pub fn access_token_not_a_jwt() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.tokens().set_token(Behavior::NonJwt);
-        Hostile::acr("access_token_not_a_jwt", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .args(&["--repository", "team/app"])
             .keep(registry.clone())
             .issued_by(registry.tokens())
@@ -975,14 +682,14 @@ mod scenario {
     }
 
     /// A captive portal: `/v2/` answers 200 with an HTML login page.
-    pub fn captive_portal() -> Hostile {
+    pub fn captive_portal() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.v2(Reply::status(200).header("content-type", "text/html").body(
             "<!DOCTYPE html><html><head><title>Sign in to the guest network</title></head><body><form method=\"post\" action=\"/login\"><input name=\"password\" type=\"password\"></form></body></html>",
         ));
         let r = registry.clone();
-        Hostile::acr("captive_portal", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .expect(move |run| {
                 run.failed(
@@ -996,14 +703,14 @@ mod scenario {
 
     /// The same portal in front of a registry given with `--login-server`: a 200 without
     /// `Docker-Distribution-Api-Version` is not an open registry.
-    pub fn captive_portal_on_a_login_server() -> Hostile {
+    pub fn captive_portal_on_a_login_server() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.v2(Reply::status(200)
             .header("content-type", "text/html")
             .body("<!DOCTYPE html><html><body><form action=\"/login\"></form></body></html>"));
         let r = registry.clone();
-        let mut hostile = Hostile::acr("captive_portal_on_a_login_server", &ca, registry.port());
+        let mut hostile = hostile_acr(&ca, registry.port());
         hostile.args = vec![
             "--yes".to_owned(),
             "--login-server".to_owned(),
@@ -1021,21 +728,18 @@ mod scenario {
 
     /// The portal answers the token exchange too, and the token came from a service principal
     /// (the client secret goes to the authority and nowhere else).
-    pub fn captive_portal_on_the_exchange() -> Hostile {
+    pub fn captive_portal_on_the_exchange() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.tokens().set_exchange(Behavior::NonJson);
         let identity = Arc::new(FakeIdentity::start_tls(&ca));
         identity.expect_client_secret(CLIENT_SECRET);
-        let mut hostile = Hostile::acr("captive_portal_on_the_exchange", &ca, registry.port());
-        hostile.env.retain(|(n, _)| n != "ACR_HEALTH_AAD_TOKEN");
+        let mut hostile = hostile_acr(&ca, registry.port()).without_env("ACR_HEALTH_AAD_TOKEN");
         hostile.secrets = vec![CLIENT_SECRET.to_owned()];
         let tokens_of = identity.clone();
-        hostile
-            .issued
-            .push(Box::new(move || tokens_of.issued_tokens()));
         let (r, i) = (registry.clone(), identity.clone());
         hostile
+            .issued(move || tokens_of.issued_tokens())
             .env("AZURE_CLIENT_ID", CLIENT_ID)
             .env("AZURE_TENANT_ID", TENANT_ID)
             .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
@@ -1064,7 +768,7 @@ mod scenario {
 
     /// The registry takes the token flow, then redirects the request that carries the access
     /// token to another host: not followed, and the token is rejected.
-    pub fn token_check_redirects_elsewhere() -> Hostile {
+    pub fn token_check_redirects_elsewhere() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         let elsewhere = Arc::new(FakeRegistry::start(&ca));
@@ -1076,7 +780,7 @@ mod scenario {
             ],
         );
         let e = elsewhere.clone();
-        Hostile::acr("token_check_redirects_elsewhere", &ca, registry.port())
+        hostile_acr(&ca, registry.port())
             .keep(registry.clone())
             .keep(elsewhere)
             .issued_by(registry.tokens())
@@ -1091,21 +795,7 @@ mod scenario {
     }
 }
 
-/// A test per scenario, and `SCENARIOS` for the sweep.
-macro_rules! hostile_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                scenario::$name().verify();
-            }
-        )*
-
-        const SCENARIOS: &[fn() -> Hostile] = &[$(scenario::$name),*];
-    };
-}
-
-hostile_tests!(
+scenario_tests!(
     redirect_to_another_host,
     redirect_to_itself,
     exchange_redirects_to_plain_http,
@@ -1207,7 +897,8 @@ fn no_secret_leaks_from_any_hostile_run_in_any_format_or_language() {
             let (combinations, checked) = (&combinations, &checked);
             scope.spawn(move || {
                 for &(scenario, combination) in chunk {
-                    let hostile = SCENARIOS[scenario]();
+                    let (name, build) = SCENARIOS[scenario];
+                    let hostile = build().named(name);
                     let config_dir = hostile.sandbox.path("home").join(".azure");
                     let hostile = hostile.env("AZURE_CONFIG_DIR", config_dir.display().to_string());
                     let extra = &combinations[combination];
@@ -1264,7 +955,7 @@ fn no_secret_leaks_from_any_hostile_run_in_any_format_or_language() {
     let checked = checked.into_inner().unwrap();
     assert_eq!(checked.len(), runs.len());
     // Every scenario ran, every combination ran, and the fakes' tokens were among the canaries.
-    for name in SCENARIOS.iter().map(|s| s().name) {
+    for &(name, _) in SCENARIOS {
         assert!(
             checked.iter().any(|(n, _, _)| *n == name),
             "{name} never ran"
@@ -1284,7 +975,7 @@ fn no_secret_leaks_from_any_hostile_run_in_any_format_or_language() {
 // A hostile machine: stdin, locale, arguments, home, corrupt files
 
 /// `check-health` without `--yes`, with no registry, on the sandbox.
-fn environment_only(sandbox: &Sandbox) -> std::process::Command {
+fn environment_only(sandbox: &Sandbox) -> Command {
     let mut cmd = sandbox.command();
     cmd.args(["check-health", "--timeout", &TIMEOUT.to_string()]);
     cmd
@@ -1292,22 +983,46 @@ fn environment_only(sandbox: &Sandbox) -> std::process::Command {
 
 #[test]
 fn closed_stdin_skips_the_pull_and_does_not_crash() {
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::with_working_tools();
+    // What file descriptor 0 is, is set between fork and exec (so std's Command).
+    let with_stdin = |set_stdin: fn() -> std::io::Result<()>| {
+        let mut cmd = sandbox.std_command();
+        cmd.args([
+            "check-health",
+            "--timeout",
+            &TIMEOUT.to_string(),
+            "-o",
+            "json",
+        ]);
+        // SAFETY: open(2), dup2(2) and close(2) are async-signal-safe, and nothing else runs
+        // between fork and exec.
+        unsafe {
+            cmd.pre_exec(set_stdin);
+        }
+        limited(cmd)
+    };
     // stdin is /dev/null ...
-    let mut null = environment_only(&sandbox);
-    null.args(["-o", "json"]).stdin(Stdio::null());
+    let null = with_stdin(|| {
+        // SAFETY: a NUL-terminated path; the descriptors are this child's own.
+        unsafe {
+            let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            if fd < 0 || libc::dup2(fd, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(fd);
+        }
+        Ok(())
+    });
     // ... and closed altogether (file descriptor 0 not open).
-    let mut closed = environment_only(&sandbox);
-    closed.args(["-o", "json"]);
-    // SAFETY: close(2) is async-signal-safe, and nothing else runs between fork and exec.
-    unsafe {
-        closed.pre_exec(|| {
+    let closed = with_stdin(|| {
+        // SAFETY: closes this child's own descriptor.
+        unsafe {
             libc::close(0);
-            Ok(())
-        });
-    }
+        }
+        Ok(())
+    });
     for cmd in [null, closed] {
-        let run = run(cmd, None);
+        let run = sandbox.output(cmd);
         run.no_crash();
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(
@@ -1323,14 +1038,14 @@ fn closed_stdin_skips_the_pull_and_does_not_crash() {
 
 #[test]
 fn a_latin1_locale_does_not_crash() {
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::with_working_tools();
     let mut cmd = environment_only(&sandbox);
     cmd.args(["--yes"]).env("LANG", "nl_NL.ISO-8859-1");
-    let health = run(cmd, None);
+    let health = sandbox.output(cmd);
     let mut cmd = sandbox.command();
     cmd.args(["explain", "CONNECTIVITY_DNS_ERROR"])
         .env("LC_ALL", "nl_NL.ISO-8859-1");
-    let explain = run(cmd, None);
+    let explain = sandbox.output(cmd);
     for run in [&health, &explain] {
         run.no_crash();
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -1352,7 +1067,7 @@ fn a_latin1_locale_does_not_crash() {
 
 #[test]
 fn bytes_that_are_not_utf8_in_arguments_are_usage_errors() {
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::with_working_tools();
     for args in [
         vec![b"check-health".to_vec(), b"-n".to_vec(), b"\xff".to_vec()],
         vec![
@@ -1370,7 +1085,7 @@ fn bytes_that_are_not_utf8_in_arguments_are_usage_errors() {
     ] {
         let mut cmd = sandbox.command();
         cmd.args(args.iter().map(|a| std::ffi::OsStr::from_bytes(a)));
-        let run = run(cmd, None);
+        let run = sandbox.output(cmd);
         run.no_crash();
         assert_eq!(run.code, 2, "{args:?}:\n{}", run.stderr);
         assert!(
@@ -1384,7 +1099,7 @@ fn bytes_that_are_not_utf8_in_arguments_are_usage_errors() {
 
 #[test]
 fn a_missing_or_unusable_home_is_not_a_crash() {
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::with_working_tools();
     let file = sandbox.home_file("not-a-directory", "x");
     let homes: Vec<Option<String>> = vec![
         None,
@@ -1400,7 +1115,7 @@ fn a_missing_or_unusable_home_is_not_a_crash() {
             Some(home) => cmd.env("HOME", home),
             None => cmd.env_remove("HOME"),
         };
-        let run = run(cmd, None);
+        let run = sandbox.output(cmd);
         run.no_crash();
         assert_eq!(run.code, 0, "HOME={home:?}:\n{}", run.stderr);
         assert_eq!(run.check("helm.version")["status"], "ok");
@@ -1426,7 +1141,7 @@ fn corrupt_config_files_are_ignored_or_named_never_a_crash() {
         ("deep", &[b'['; 100_000]),
     ];
     for (what, bytes) in corrupt {
-        let sandbox = Sandbox::new();
+        let sandbox = Sandbox::with_working_tools();
         sandbox.home_file(".azure/config", bytes);
         sandbox.home_file(".azure/azureProfile.json", bytes);
         sandbox.home_file(".azure/clouds.config", bytes);
@@ -1434,7 +1149,7 @@ fn corrupt_config_files_are_ignored_or_named_never_a_crash() {
         // No registry: the az files are read for the default registry and the cloud.
         let mut cmd = environment_only(&sandbox);
         cmd.args(["--yes", "-o", "json"]);
-        let alone = run(cmd, None);
+        let alone = sandbox.output(cmd);
         alone.no_crash();
         assert_eq!(alone.code, 0, "{what}:\n{}", alone.stderr);
 
@@ -1455,7 +1170,7 @@ fn corrupt_config_files_are_ignored_or_named_never_a_crash() {
             "json",
         ])
         .env("REQUESTS_CA_BUNDLE", ca.pem_path());
-        let by_name = run(cmd, None);
+        let by_name = sandbox.output(cmd);
         by_name.no_crash();
         assert_eq!(by_name.code, 0, "{what}:\n{}", by_name.stderr);
         assert_eq!(
@@ -1478,7 +1193,7 @@ fn corrupt_config_files_are_ignored_or_named_never_a_crash() {
             "json",
         ])
         .env("REQUESTS_CA_BUNDLE", ca.pem_path());
-        let basic_run = run(cmd, None);
+        let basic_run = sandbox.output(cmd);
         basic_run.no_crash();
         assert_eq!(basic_run.code, 0, "{what}:\n{}", basic_run.stderr);
         assert_eq!(basic_run.check("registry.challenge")["status"], "ok");
@@ -1490,11 +1205,11 @@ fn corrupt_config_files_are_ignored_or_named_never_a_crash() {
     }
 
     // A default registry that is not a name: a usage error that shows it, harmlessly.
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::with_working_tools();
     sandbox.home_file(".azure/config", "[defaults]\nacr = evil\u{1b}[2Jname\n");
     let mut cmd = environment_only(&sandbox);
     cmd.args(["--yes"]);
-    let bad = run(cmd, None);
+    let bad = sandbox.output(cmd);
     bad.no_crash();
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(

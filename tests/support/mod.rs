@@ -1,6 +1,8 @@
-//! Test infrastructure for the registry-connectivity checks: a test CA, the real docker-registry,
-//! and in-process fakes of an ACR registry, ACR's token service and Entra credential endpoints.
-//! Include it with `mod support;` (each test binary uses only part of it).
+//! The test harness of every end-to-end test: the sandbox a run happens in and what it gave
+//! (`sandbox`), scenarios of runs against servers (`scenario`), the fake and real tools on a
+//! run's PATH (`tools`); and for the registry-connectivity checks a test CA, the real
+//! docker-registry, and in-process fakes of an ACR registry, ACR's token service and Entra
+//! credential endpoints. Include it with `mod support;` (each test binary uses only part of it).
 //!
 //! Every fake runs on its own runtime thread, so it keeps answering while a test blocks on the
 //! CLI (`assert_cmd`), and stops on drop. Everything listens on loopback only.
@@ -15,6 +17,8 @@ pub mod image;
 pub mod jwt;
 pub mod pki;
 pub mod real_registry;
+pub mod sandbox;
+pub mod scenario;
 pub mod tools;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -47,7 +51,17 @@ pub use real_registry::{
     DOCKER_REGISTRY, RealRegistry, RealRegistryBuilder, RegistryAuth, TokenAuth, listening_port,
 };
 #[allow(unused_imports)]
-pub use tools::install_working_tools;
+pub use sandbox::{
+    NO_DAEMON, REGISTRY_CHECKS, Run, SERVER_FILTERS, Sandbox, check_in, json_document, limited,
+    report_filters, status_in,
+};
+#[allow(unused_imports)]
+pub use scenario::{ACR, Check, SCENARIO_TIMEOUT, Scenario};
+#[allow(unused_imports)]
+pub use tools::{
+    DAEMON_UP, DOCKER_VERSION_JSON, HELM_3, NOTARY_0_6_1, PULL_OK, TEST_PULL_IMAGE, docker_client,
+    fake_docker, fake_helm, fake_notary, regex_literal, with_tool, without_tool, working_tools,
+};
 
 /// A reqwest client for self-tests: trusts only `ca`, no proxy, connect timeout 2 s, total 10 s,
 /// no redirects.
@@ -130,7 +144,7 @@ pub fn refused_addr() -> SocketAddr {
 /// A run's output as text, with the temporary directory `dir` (also by its real path) written as
 /// `[TMP]`, so that reports compare and snapshot the same on every machine.
 pub fn redact_dir(bytes: &[u8], dir: &std::path::Path) -> String {
-    let mut text = String::from_utf8(bytes.to_vec()).unwrap();
+    let mut text = String::from_utf8(bytes.to_vec()).expect("the output is UTF-8");
     if let Ok(real) = dir.canonicalize() {
         text = text.replace(real.to_str().unwrap(), "[TMP]");
     }
