@@ -163,7 +163,8 @@ async fn run_inner(
         .collect::<Vec<_>>()
         .join(" ");
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    command
         .args(args)
         .env_clear()
         .envs(context.env.iter())
@@ -176,12 +177,11 @@ async fn run_inner(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| ProcessError::Spawn {
-            command: command_line.clone(),
-            reason: e.to_string(),
-        })?;
+        .kill_on_drop(true);
+    let mut child = spawn(&mut command).await.map_err(|e| ProcessError::Spawn {
+        command: command_line.clone(),
+        reason: e.to_string(),
+    })?;
     let pid = child.id();
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
@@ -264,6 +264,22 @@ fn kill_group(pid: Option<u32>) {
         // it touches no memory of ours.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Starts the child. A program that was just written (an installer finishing, a script made
+/// a moment ago) can be "busy" for a moment while another process forked in between still holds
+/// it open for writing (ETXTBSY): that is retried a few times, briefly.
+async fn spawn(command: &mut tokio::process::Command) -> std::io::Result<tokio::process::Child> {
+    let mut attempts = 0;
+    loop {
+        match command.spawn() {
+            Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) && attempts < 5 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempts)).await;
+            }
+            result => return result,
         }
     }
 }

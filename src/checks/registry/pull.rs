@@ -15,8 +15,8 @@ use super::probe::{self, Authorizer, Probe};
 use crate::checks::{Confirm, Context};
 use crate::net::dns::{self, Unresolved};
 use crate::net::http::{self, Transport};
-use crate::vocabulary::{Check, Code, Detail, Outcome, Text};
 use crate::vocabulary::ui;
+use crate::vocabulary::{Check, Code, Detail, Outcome, Text};
 
 const CHECK: Check = Check::DockerPull;
 

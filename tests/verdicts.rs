@@ -1,0 +1,157 @@
+//! What a finding skips, end to end: for every code these runs provoke, the checks the `-o json`
+//! document skips because of it (`skipped_because`) are exactly those `explain CODE -o json`
+//! lists under `skips` (the runner and `explain` read one check graph). And a panic, wherever it
+//! happens, still ends in a report: `UNEXPECTED_ERROR` inside a chain, one line and exit 1 outside.
+
+mod support;
+
+use serde_json::Value;
+use support::sandbox::{NO_DAEMON, Run, Sandbox, json_document};
+use support::tools::{fake_helm, with_tool, without_tool, working_tools};
+
+/// `explain CODE -o json`'s `skips`.
+fn explained_skips(sandbox: &Sandbox, code: &str) -> Vec<String> {
+    let mut cmd = sandbox.command();
+    cmd.args(["explain", code, "-o", "json"]);
+    let run = sandbox.run(cmd, 0);
+    names(&json_document(&run.stdout)["skips"])
+}
+
+/// The checks of a run's document skipped because of `code`, in the document's order.
+fn skipped_because(run: &Run, code: &str) -> Vec<String> {
+    run.doc()["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|check| check["skipped_because"] == code)
+        .map(|check| {
+            assert_eq!(check["status"], "skipped", "{check}");
+            check["name"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Runs check-health with `-o json --ignore-errors --yes` and `args`, and compares.
+fn provoke(sandbox: &Sandbox, args: &[&str], code: &str, env: &[(&str, &str)]) {
+    let mut cmd = sandbox.check_health(&["-o", "json", "--ignore-errors", "--yes"]);
+    cmd.args(args);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let run = sandbox.run(cmd, 0);
+    let document = run.doc();
+    let provoked = document["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|check| check["code"] == code);
+    assert!(provoked, "{code} was not provoked:\n{}", run.stdout);
+    let skipped = skipped_because(&run, code);
+    assert_eq!(skipped, explained_skips(sandbox, code), "{code}");
+}
+
+#[test]
+fn every_provoked_code_skips_in_a_run_what_explain_says_it_skips() {
+    // The container client, helm and notary, with fakes.
+    let no_client = Sandbox::with_tools(&without_tool(working_tools(), "docker"));
+    provoke(&no_client, &[], "DOCKER_COMMAND_ERROR", &[]);
+
+    let broken_helm = Sandbox::with_tools(&with_tool(
+        working_tools(),
+        "helm",
+        fake_helm("no version here"),
+    ));
+    provoke(&broken_helm, &[], "HELM_VERSION_ERROR", &[]);
+
+    let no_helm = Sandbox::with_tools(&without_tool(working_tools(), "helm"));
+    provoke(&no_helm, &[], "HELM_COMMAND_ERROR", &[]);
+
+    let no_notary = Sandbox::with_tools(&without_tool(working_tools(), "notary"));
+    provoke(&no_notary, &[], "NOTARY_COMMAND_ERROR", &[]);
+
+    // The real docker client without a daemon: the pull goes through the registry API instead,
+    // so nothing is skipped.
+    let real_docker = Sandbox::new();
+    let mut cmd = real_docker.real_docker_without_daemon();
+    cmd.args(["acr", "check-health", "-o", "json", "--ignore-errors"]);
+    let run = real_docker.run(cmd, 0);
+    assert_eq!(run.code_of("docker.daemon"), "DOCKER_DAEMON_ERROR");
+    assert_eq!(
+        skipped_because(&run, "DOCKER_DAEMON_ERROR"),
+        explained_skips(&real_docker, "DOCKER_DAEMON_ERROR")
+    );
+    assert!(explained_skips(&real_docker, "DOCKER_DAEMON_ERROR").is_empty());
+
+    // A login server that does not resolve skips the rest of the connection and the data
+    // plane, the round trip included.
+    let registry = Sandbox::with_working_tools();
+    provoke(
+        &registry,
+        &[
+            "--login-server",
+            "no-such-registry.invalid",
+            "--round-trip",
+            "--timeout",
+            "5",
+        ],
+        "CONNECTIVITY_DNS_ERROR",
+        &[("DOCKER_HOST", NO_DAEMON)],
+    );
+    assert_eq!(
+        explained_skips(&registry, "CONNECTIVITY_DNS_ERROR"),
+        [
+            "registry.challenge",
+            "registry.refresh_token",
+            "registry.access_token",
+            "registry.token_accepted",
+            "registry.manifest",
+            "registry.blob",
+            "registry.round_trip"
+        ]
+    );
+}
+
+#[test]
+fn a_panic_on_the_main_thread_is_one_line_and_exit_1() {
+    let sandbox = Sandbox::with_working_tools();
+    let mut cmd = sandbox.check_health(&["--yes"]);
+    cmd.env("ACR_HEALTH_TEST_PANIC", "report");
+    let run = sandbox.run(cmd, 1);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(errors[0].contains("internal error"), "{}", run.stderr);
+    for noise in ["panicked", "stack backtrace", "RUST_BACKTRACE"] {
+        assert!(!run.stderr.contains(noise), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_panic_in_a_chain_is_reported_as_unexpected_error_and_the_rest_runs() {
+    let sandbox = Sandbox::with_working_tools();
+    let mut cmd = sandbox.check_health(&["--yes", "--ignore-errors", "-o", "json"]);
+    cmd.env("ACR_HEALTH_TEST_PANIC", "chain");
+    let run = sandbox.run(cmd, 0);
+    // The first chain is the container client's: each of its checks is told, none is lost.
+    for check in [
+        "docker.client",
+        "docker.daemon",
+        "docker.version",
+        "docker.pull",
+    ] {
+        assert_eq!(run.code_of(check), "UNEXPECTED_ERROR", "{check}");
+    }
+    assert_eq!(run.status("helm.version"), "ok");
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
