@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The optimized build of acr-health: what the benchmark measures and what a release ships.
 #
-#   packaging/build-optimized.sh [--example NAME]... [CARGO BUILD OPTIONS]   e.g. -q, --offline, -j 2
+#   packaging/build-optimized.sh [--example NAME]... [CARGO BUILD OPTIONS]   (e.g. -q, --offline)
 #
 # Prints the path of the built executable on stdout; everything else goes to stderr.
 #
@@ -116,7 +116,7 @@ verify() {
   [ "$(awk '$1 == "Type:" { print $2 }' <<<"$header")" = DYN ] \
     || die "$file is not position-independent (ELF type is not DYN): the link lost -static-pie; is +crt-static in the rustflags?"
   ! awk '$1 == "INTERP" { found = 1 } END { exit !found }' <<<"$segments" \
-    || die "$file names a dynamic loader (PT_INTERP): it is linked dynamically; +crt-static did not reach the link"
+    || die "$file names a dynamic loader (PT_INTERP): it is linked dynamically, so -Ctarget-feature=+crt-static did not reach the link (a RUSTC_WRAPPER or linker that drops it?)"
   awk '$1 == "DYNAMIC" { found = 1 } END { exit !found }' <<<"$segments" \
     || die "$file has no dynamic section (PT_DYNAMIC), so it cannot relocate itself: static, but not static-pie"
   for tag in $(awk '$1 ~ /^0x[0-9a-fA-F]+$/ { print $1 }' <<<"$dynamic"); do
