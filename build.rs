@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::{env, fs};
 
 fn main() {
-    pack_relative_relocations();
     let root =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let knowledge_dir = root.join("knowledge");
@@ -61,34 +60,6 @@ fn main() {
     };
     for problem in &problems {
         println!("cargo::error={problem}");
-    }
-}
-
-/// Links with packed relative relocations (RELR) where the C library applies them at start: the
-/// static-pie executable carries 17,000 pointers to relocate, and their table shrinks from 400 KiB,
-/// read at every start, to 4 KiB (about 0.15 ms less a check-health run, bench/results.md).
-/// glibc learned RELR in 2.36; an older one would start with every pointer unrelocated, so the
-/// flag is only given when this machine's glibc, the one linked in, has it.
-fn pack_relative_relocations() {
-    let var = |name: &str| env::var(name).unwrap_or_default();
-    if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" {
-        return;
-    }
-    let version = std::process::Command::new("getconf")
-        .arg("GNU_LIBC_VERSION")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .unwrap_or_default();
-    // "glibc 2.36"
-    let numbers: Vec<u32> = version
-        .trim()
-        .trim_start_matches("glibc ")
-        .split('.')
-        .map_while(|part| part.parse().ok())
-        .collect();
-    if numbers.len() >= 2 && (numbers[0], numbers[1]) >= (2, 36) {
-        println!("cargo:rustc-link-arg=-Wl,-z,pack-relative-relocs");
     }
 }
 

@@ -6,7 +6,8 @@
 # If C cannot be set up or a tool does not report every step OK there, the results say so and
 # A, B, D and E are still measured.
 # It installs what it needs on a fresh machine: Azure CLI 2.91.0 into bench/.venv (a private
-# virtual environment; nothing else changes) and builds acr-health in release mode.
+# virtual environment; nothing else changes) and builds acr-health with the optimized build
+# (packaging/build-optimized.sh, which also verifies it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}
@@ -18,19 +19,16 @@ if [ ! -x bench/.venv/bin/az ] || ! bench/.venv/bin/az version 2>/dev/null | gre
   python3 -m venv bench/.venv
   bench/.venv/bin/pip install -q --disable-pip-version-check azure-cli==2.91.0
 fi
-echo "bench: building acr-health (release)" >&2
-cargo build --release --locked -q
-# .cargo/config.toml builds for the host named explicitly, so binaries are under target/<host>/.
-bin=$root/target/$(rustc --print host-tuple)/release/acr-health
+echo "bench: building acr-health (packaging/build-optimized.sh)" >&2
+bin=$(packaging/build-optimized.sh -q)
+# The floor of A, built by the same command with the same profile, target and link flags, so it
+# starts as cheaply as a program can here.
+floor=$(dirname "$bin")/examples/bench_floor
 az=$root/bench/.venv/bin/az
 docker=$(command -v docker || true)
 [ -n "$docker" ] || { echo "bench: scenario A needs the docker client on PATH" >&2; exit 1; }
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-# The floor of A, built by cargo like acr-health (same profile and link flags), so it starts as
-# cheaply as a program can here.
-cargo build --release --locked -q --example bench_floor
-floor=$(dirname "$bin")/examples/bench_floor
 mkdir -p "$work/az" "$work/home"
 # The same environment for both tools: the real docker client without a daemon, no helm, no
 # notary, no Azure login, no telemetry, no colour.
@@ -92,7 +90,7 @@ size=$(stat -c %s "$bin")
 header="# Benchmark results
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -srm).
-acr-health $(git rev-parse --short HEAD 2>/dev/null || echo unknown), release build, $((size / 1024)) KiB; Azure CLI 2.91.0 from PyPI in bench/.venv.
+acr-health $(git rev-parse --short HEAD 2>/dev/null || echo unknown), optimized build (packaging/build-optimized.sh), $((size / 1024)) KiB; Azure CLI 2.91.0 from PyPI in bench/.venv.
 Each tool ran $runs times per scenario after 3 warm-ups, alternating with the other tool run by run;
 wall time from a monotonic clock, peak RSS from the child's rusage. Medians throughout; the ratio is
 the median of the per-pair ratios az/acr-health. A and B: the same environment for both, the real

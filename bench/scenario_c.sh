@@ -24,10 +24,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-20}
 out=${2:-/dev/stdout}
 root=$PWD
-release=$root/target/$(rustc --print host-tuple)/release
-bin=$release/acr-health
 az=$root/bench/.venv/bin/az
-servers=$release/examples/bench_servers
 ns=acrbench-c-$$-$RANDOM
 work=$(mktemp -d /tmp/acrbench-c.XXXXXX)
 server_pid=
@@ -64,11 +61,14 @@ trap 'exit 130' INT TERM
 [ "$(id -u)" = 0 ] || fail "needs root (a network namespace, ports 80 and 443)"
 command -v ip >/dev/null || fail "needs iproute2 (ip netns)"
 [ -x /usr/bin/docker-registry ] || fail "needs Debian's docker-registry (/usr/bin/docker-registry; bash tests/run.sh installs it)"
-[ -x "$bin" ] || fail "$bin is missing (bench/run.sh builds it)"
 [ -x "$az" ] || fail "$az is missing (bench/run.sh installs it)"
 
-say "building the servers (cargo build --release --example bench_servers)"
-cargo build --release --locked -q --example bench_servers || fail "cannot build examples/bench_servers.rs"
+# acr-health as bench/run.sh measures it (nothing to do when it has just built it), and the
+# servers with it.
+say "building acr-health and the servers (packaging/build-optimized.sh --example bench_servers)"
+bin=$(packaging/build-optimized.sh -q --example bench_servers) \
+  || fail "packaging/build-optimized.sh failed (its reason is above)"
+servers=$(dirname "$bin")/examples/bench_servers
 
 say "network namespace $ns"
 ip netns add "$ns" || fail "cannot create network namespace $ns"

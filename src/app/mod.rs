@@ -235,15 +235,20 @@ fn unsupported_language(language: &Language, requested: &str) -> Failure {
     }
 }
 
-/// Ends the process with `code` once what was written is flushed. With `_exit`, not `exit`: the
-/// C libraries linked in (aws-lc, glibc) have nothing to do at exit that a process ending here
-/// needs, and their exit handlers cost a check-health run about 0.1 ms (bench/results.md).
-/// A coverage build, which writes its profile from an exit handler, needs `exit` instead.
+/// Ends the process with `code` once what was written is flushed. The optimized build (feature
+/// `fast-exit`, packaging/build-optimized.sh) ends with `_exit`, skipping the C libraries' exit
+/// handlers, which have nothing to do that a process ending here needs. Every other build runs
+/// them: a coverage build writes its profile from one.
 pub fn exit(code: u8) -> ! {
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
+    #[cfg(feature = "fast-exit")]
     // SAFETY: _exit(2) ends the process at once and touches no memory of ours.
-    unsafe { libc::_exit(i32::from(code)) }
+    unsafe {
+        libc::_exit(i32::from(code))
+    }
+    #[cfg(not(feature = "fast-exit"))]
+    std::process::exit(i32::from(code))
 }
 
 /// A panic ends in a short message in the user's language and exit code 1, never a backtrace
