@@ -263,7 +263,7 @@ mod tests {
             env: Default::default(),
             cwd: ".".into(),
             confirm: crate::system::Confirm::Yes,
-            pinned: Default::default(),
+            pins: Default::default(),
         }
     }
 

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, IsTerminal};
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use crate::checks::registry::RegistryPlan;
 use crate::checks::registry::azure;
 use crate::checks::registry::target::{self, TargetError};
 use crate::cli::CheckHealthArgs;
+use crate::net::pin::{BadPin, Pins};
 use crate::plan::Plan;
 use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
@@ -31,7 +31,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     let lookup = |name: &str| env.get(name).cloned();
-    let pinned = pinned_addresses(args, language)?;
+    let pins = pinned_addresses(args, language)?;
     let registry = registry_plan(args, language, &lookup)?;
     let cloud_shell = env.get("ACC_CLOUD").is_some_and(|v| !v.is_empty());
     let plan = Plan::new(registry, cloud_shell);
@@ -55,7 +55,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
         env: Arc::new(env.clone()),
         cwd: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         confirm,
-        pinned: Arc::new(pinned),
+        pins: Arc::new(pins),
     };
     let spinner = mode.color() && out.structured().is_none();
     let width = match mode {
@@ -249,40 +249,12 @@ fn registry_plan(
 }
 
 /// The `--resolve` entries; a malformed one is a usage error that shows the form.
-fn pinned_addresses(
-    args: &CheckHealthArgs,
-    language: &Language,
-) -> Result<Vec<(String, u16, SocketAddr)>, Failure> {
-    args.resolve
-        .iter()
-        .map(|entry| {
-            parse_resolve(entry).ok_or_else(|| Failure {
-                message: language.format(ui::ERROR_RESOLVE, &[("value", entry)]),
-                fix: Some(language.format(ui::ERROR_RESOLVE_FIX, &[("value", entry)])),
-                exit: EXIT_USAGE,
-            })
-        })
-        .collect()
-}
-
-/// `HOST:PORT:ADDR` as curl's `--resolve`; ADDR may carry its own port (`127.0.0.1:8443`,
-/// `[::1]:8443`) to connect there instead, as curl's `--connect-to` does.
-fn parse_resolve(entry: &str) -> Option<(String, u16, SocketAddr)> {
-    let (host, rest) = entry.split_once(':')?;
-    let (port, address) = rest.split_once(':')?;
-    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
-    if host.is_empty() {
-        return None;
-    }
-    let address = address.trim();
-    let socket = if let Ok(ip) = address.parse::<IpAddr>() {
-        SocketAddr::new(ip, port)
-    } else if let Some(inner) = address.strip_prefix('[').and_then(|a| a.strip_suffix(']')) {
-        SocketAddr::new(inner.parse().ok()?, port)
-    } else {
-        address.parse::<SocketAddr>().ok()?
-    };
-    Some((host.to_ascii_lowercase(), port, socket))
+fn pinned_addresses(args: &CheckHealthArgs, language: &Language) -> Result<Pins, Failure> {
+    Pins::parse(&args.resolve).map_err(|BadPin(entry)| Failure {
+        message: language.format(ui::ERROR_RESOLVE, &[("value", &entry)]),
+        fix: Some(language.format(ui::ERROR_RESOLVE_FIX, &[("value", &entry)])),
+        exit: EXIT_USAGE,
+    })
 }
 
 /// Asks on the terminal until the answer is yes or no; end of input counts as no.
@@ -356,40 +328,5 @@ async fn spin(
             }
         }
         frame += 1;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolve_entries_as_curl_writes_them_and_with_a_port() {
-        let parse = |s: &str| parse_resolve(s).map(|(h, p, a)| (h, p, a.to_string()));
-        assert_eq!(
-            parse("Example.azurecr.io:443:10.0.0.4"),
-            Some(("example.azurecr.io".into(), 443, "10.0.0.4:443".into()))
-        );
-        assert_eq!(
-            parse("example.azurecr.io:443:127.0.0.1:8443"),
-            Some(("example.azurecr.io".into(), 443, "127.0.0.1:8443".into()))
-        );
-        assert_eq!(
-            parse("example.azurecr.io:443:[::1]"),
-            Some(("example.azurecr.io".into(), 443, "[::1]:443".into()))
-        );
-        assert_eq!(
-            parse("example.azurecr.io:443:[::1]:8443"),
-            Some(("example.azurecr.io".into(), 443, "[::1]:8443".into()))
-        );
-        for bad in [
-            "example.azurecr.io",
-            "x:443",
-            "x:0:1.2.3.4",
-            ":443:1.2.3.4",
-            "x:443:not-an-ip",
-        ] {
-            assert_eq!(parse(bad), None, "{bad}");
-        }
     }
 }

@@ -185,18 +185,11 @@ impl<'a> Arm<'a> {
             .transport
             .send(Method::GET, url, Some(&self.authorization), &[], None)
             .await;
-        let mut shown = url.clone();
-        shown.set_query(None);
+        let status = result.as_ref().ok().map(|r| r.status);
         self.records
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(CommandRecord {
-                command: format!("GET {shown}"),
-                exit: result.as_ref().ok().map(|r| i32::from(r.status.as_u16())),
-                stdout: String::new(),
-                stderr: String::new(),
-                duration: started.elapsed(),
-            });
+            .push(http::request_record(&Method::GET, url, status, started));
         let response = result.map_err(ArmError::Request)?;
         read_answer(response.status.as_u16(), &response.body)
     }

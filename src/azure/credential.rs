@@ -297,17 +297,8 @@ fn record(
     started: Instant,
     result: Option<&Result<Response, RequestError>>,
 ) {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    records.push(CommandRecord {
-        command: format!("{method} {shown}"),
-        exit: result
-            .and_then(|r| r.as_ref().ok())
-            .map(|r| i32::from(r.status.as_u16())),
-        stdout: String::new(),
-        stderr: String::new(),
-        duration: started.elapsed(),
-    });
+    let status = result.and_then(|r| r.as_ref().ok()).map(|r| r.status);
+    records.push(http::request_record(method, url, status, started));
 }
 
 async fn token_endpoint(

@@ -9,12 +9,38 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode, Url};
 
+use super::pin::Pins;
 use crate::oci::manifest::{Algorithm, Digest, Hasher};
-use crate::vocabulary::Text;
 use crate::vocabulary::ui;
+use crate::vocabulary::{CommandRecord, Text};
 
 /// Bodies beyond this are a finding, not memory growth.
 pub const BODY_CAP: usize = 1 << 20;
+
+/// A request as `--debug` and the data probe's notes show it: the method, the URL without its
+/// query (it may carry a scope, a signature or more), the status and the time. Never a header, a
+/// form or a body: they carry the secrets; what went wrong is told in the outcome's details.
+pub fn request_record(
+    method: &Method,
+    url: &Url,
+    status: Option<StatusCode>,
+    started: std::time::Instant,
+) -> CommandRecord {
+    CommandRecord {
+        command: format!("{method} {}", without_query(url)),
+        exit: status.map(|s| i32::from(s.as_u16())),
+        stdout: String::new(),
+        stderr: String::new(),
+        duration: started.elapsed(),
+    }
+}
+
+/// A URL for the report: without its query.
+pub fn without_query(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.to_string()
+}
 
 /// Where the trusted certificate authorities come from; the report says which.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +239,9 @@ pub fn printable(text: &str) -> String {
 
 pub struct Transport {
     client: Client,
+    /// A client for each `--resolve` pin: the HTTP client pins a name for every port, a pin
+    /// holds for its own port only.
+    pinned: Vec<(String, u16, Client)>,
     pub trust: Trust,
     /// The proxy for HTTPS requests, without any credentials in it.
     pub proxy: Option<String>,
@@ -220,35 +249,17 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// Builds the client from the environment. `pinned` are `--resolve` entries.
+    /// Builds the client from the environment, and one for each `--resolve` pin.
     pub fn new(
         env: &HashMap<String, String>,
         timeout: Duration,
-        pinned: &[(String, SocketAddr)],
+        pins: &Pins,
     ) -> Result<Transport, TransportError> {
         let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-        let mut builder = Client::builder()
-            .user_agent(concat!("acr-health/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            // Credentials must never follow a redirect somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy();
         let proxy = https_proxy(&var);
-        if let Some(url) = &proxy {
-            let mut proxy =
-                reqwest::Proxy::https(url).map_err(|e| TransportError::Client(e.to_string()))?;
-            if let Some(no_proxy) = var("NO_PROXY").or_else(|| var("no_proxy")) {
-                proxy = proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy));
-            }
-            builder = builder.proxy(proxy);
-        }
-        for (host, address) in pinned {
-            builder = builder.resolve(host, *address);
-        }
-        let trust = if var("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION").is_some() {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-            Trust::Disabled
+        let no_proxy = var("NO_PROXY").or_else(|| var("no_proxy"));
+        let (trust, roots) = if var("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION").is_some() {
+            (Trust::Disabled, None)
         } else if let Some((variable, path)) = [("REQUESTS_CA_BUNDLE"), ("CURL_CA_BUNDLE")]
             .into_iter()
             .find_map(|name| var(name).map(|path| (name, path)))
@@ -264,23 +275,70 @@ impl Transport {
             if certificates.is_empty() {
                 return Err(fail(None));
             }
-            builder = builder.tls_certs_only(certificates);
-            Trust::Bundle { variable, path }
+            (Trust::Bundle { variable, path }, Some(certificates))
         } else {
-            if let Some(roots) = system_roots(&var) {
-                builder = builder.tls_certs_only(roots);
-            }
-            Trust::System
+            (Trust::System, system_roots(&var))
         };
-        let client = builder
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
+        let build = |pin: Option<(&str, SocketAddr)>| -> Result<Client, TransportError> {
+            let mut builder = Client::builder()
+                .user_agent(concat!("acr-health/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(timeout)
+                .timeout(timeout)
+                // Credentials must never follow a redirect somewhere else.
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy();
+            if let Some(url) = &proxy {
+                let mut proxy = reqwest::Proxy::https(url)
+                    .map_err(|e| TransportError::Client(e.to_string()))?;
+                if let Some(no_proxy) = &no_proxy {
+                    proxy = proxy.no_proxy(reqwest::NoProxy::from_string(no_proxy));
+                }
+                builder = builder.proxy(proxy);
+            }
+            if let Some((host, address)) = pin {
+                builder = builder.resolve(host, address);
+            }
+            if trust == Trust::Disabled {
+                builder = builder.tls_danger_accept_invalid_certs(true);
+            } else if let Some(roots) = &roots {
+                builder = builder.tls_certs_only(roots.clone());
+            }
+            builder
+                .build()
+                .map_err(|e| TransportError::Client(e.to_string()))
+        };
+        let pinned = pins
+            .iter()
+            .map(|pin| {
+                Ok((
+                    pin.host.clone(),
+                    pin.port,
+                    build(Some((&pin.host, pin.address)))?,
+                ))
+            })
+            .collect::<Result<_, TransportError>>()?;
         Ok(Transport {
-            client,
+            client: build(None)?,
+            pinned,
             trust,
             proxy: proxy.map(|p| without_credentials(&p)),
             timeout,
         })
+    }
+
+    /// The client for `url`: the one of its pin, if its host and port are pinned.
+    fn client_for(&self, url: &Url) -> &Client {
+        self.pin_of(url)
+            .map_or(&self.client, |index| &self.pinned[index].2)
+    }
+
+    /// Which pin `url`'s host and port have, if any.
+    fn pin_of(&self, url: &Url) -> Option<usize> {
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+        let port = url.port_or_known_default().unwrap_or(443);
+        self.pinned
+            .iter()
+            .position(|(h, p, _)| *p == port && h.eq_ignore_ascii_case(host))
     }
 
     /// Sends a request and reads the body with the cap. `form` makes it a urlencoded POST body.
@@ -367,7 +425,7 @@ impl Transport {
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<reqwest::Response, RequestError> {
-        let mut request = self.client.request(method, url.clone());
+        let mut request = self.client_for(url).request(method, url.clone());
         if let Some(value) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
@@ -708,7 +766,7 @@ mod tests {
     }
 
     fn transport() -> Transport {
-        Transport::new(&HashMap::new(), Duration::from_secs(10), &[]).unwrap()
+        Transport::new(&HashMap::new(), Duration::from_secs(10), &Pins::default()).unwrap()
     }
 
     /// What a request to a server that answers `answer` fails with.
@@ -882,5 +940,25 @@ mod tests {
             )
         );
         assert_eq!(printable("a\tb\u{85}c é ✓"), "a b\u{fffd}c é ✓");
+    }
+
+    #[test]
+    fn a_pin_routes_its_own_port_only() {
+        let pins = Pins::parse(&["registry.example:443:127.0.0.1:8443".to_owned()]).unwrap();
+        let transport = Transport::new(&HashMap::new(), Duration::from_secs(10), &pins).unwrap();
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            transport.pin_of(&url("https://REGISTRY.example/v2/")),
+            Some(0)
+        );
+        assert_eq!(
+            transport.pin_of(&url("https://registry.example:443/v2/")),
+            Some(0)
+        );
+        assert_eq!(
+            transport.pin_of(&url("https://registry.example:5000/v2/")),
+            None
+        );
+        assert_eq!(transport.pin_of(&url("https://other.example/v2/")), None);
     }
 }

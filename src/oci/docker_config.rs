@@ -237,7 +237,7 @@ mod tests {
             env: Arc::new([("HOME".to_owned(), home.path().display().to_string())].into()),
             cwd: work,
             confirm: crate::system::Confirm::Yes,
-            pinned: Arc::new(Vec::new()),
+            pins: Default::default(),
         };
         let mut records = Vec::new();
         let (found, notes) = credentials(&context, "r.example", &mut records).await;

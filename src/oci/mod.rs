@@ -4,3 +4,4 @@
 pub mod challenge;
 pub mod docker_config;
 pub mod manifest;
+pub mod token;

@@ -4,11 +4,11 @@
 pub mod process;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::net::pin::Pins;
 use crate::vocabulary::Text;
 
 /// How the pull check gets its confirmation.
@@ -29,20 +29,11 @@ pub struct Context {
     pub env: Arc<HashMap<String, String>>,
     pub cwd: PathBuf,
     pub confirm: Confirm,
-    /// `--resolve` entries: host, port, and where to connect instead.
-    pub pinned: Arc<Vec<(String, u16, SocketAddr)>>,
+    /// `--resolve` entries.
+    pub pins: Arc<Pins>,
 }
 
 impl Context {
-    /// The `--resolve` pins as the HTTP client takes them: host and address (the client pins a
-    /// name for every port).
-    pub fn pins_by_host(&self) -> Vec<(String, SocketAddr)> {
-        self.pinned
-            .iter()
-            .map(|(h, _, a)| (h.clone(), *a))
-            .collect()
-    }
-
     pub fn var(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)

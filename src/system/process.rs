@@ -301,7 +301,7 @@ mod tests {
             timeout,
             env: Arc::new(env),
             cwd: dir.to_path_buf(),
-            pinned: Arc::new(Vec::new()),
+            pins: Default::default(),
             confirm: crate::system::Confirm::Yes,
         }
     }

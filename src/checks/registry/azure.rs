@@ -1,12 +1,13 @@
 //! The checks that need the registry's Azure resource: the identity behind a customer-managed
 //! encryption key (CMK_ERROR), and DNS routing to its private endpoints in a virtual network.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::azure::arm::{Arm, ArmError};
+use crate::net::pin::Pins;
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
@@ -122,7 +123,7 @@ pub async fn private_endpoints(
     arm: &Arm<'_>,
     registry: &Value,
     vnet: &str,
-    pinned: &[(String, u16, SocketAddr)],
+    pins: &Pins,
     timeout: Duration,
 ) -> Outcome {
     let check = Check::RegistryPrivateEndpoint;
@@ -164,7 +165,7 @@ pub async fn private_endpoints(
             Err(error) => return arm_failure(check, &error),
         }
     }
-    let outcome = routing(arm, &in_vnet, &vnet_id, pinned, timeout).await;
+    let outcome = routing(arm, &in_vnet, &vnet_id, pins, timeout).await;
     gone.into_iter().fold(outcome, Outcome::note)
 }
 
@@ -173,7 +174,7 @@ async fn routing(
     arm: &Arm<'_>,
     in_vnet: &[Value],
     vnet_id: &str,
-    pinned: &[(String, u16, SocketAddr)],
+    pins: &Pins,
     timeout: Duration,
 ) -> Outcome {
     let check = Check::RegistryPrivateEndpoint;
@@ -241,10 +242,7 @@ async fn routing(
     let mut notes = Vec::new();
     let mut wrong = 0;
     for route in &routes {
-        let pin = pinned
-            .iter()
-            .find(|(h, _, _)| h.eq_ignore_ascii_case(&route.fqdn))
-            .map(|(_, _, a)| a.ip());
+        let pin = pins.find(&route.fqdn, 443).map(|a| a.ip());
         let actual = match pin {
             Some(ip) => Ok(vec![ip]),
             None => crate::net::dns::resolve(&route.fqdn, 443, timeout).await,

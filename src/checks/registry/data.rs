@@ -25,12 +25,12 @@ impl Chain<'_> {
     }
 
     pub(super) async fn data_plane(&mut self, transport: &Transport, session: &Session) {
-        let pinned = self.context.pinned.clone();
+        let pins = self.context.pins.clone();
         let mut probe = Probe::new(
             transport,
             &session.base,
             &session.login_server,
-            &pinned,
+            &pins,
             self.context.timeout,
         );
         match self.manifest_step(&mut probe, session).await {

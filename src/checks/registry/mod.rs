@@ -10,6 +10,7 @@ pub mod probe;
 pub mod pull;
 mod round_trip;
 pub mod target;
+pub mod token;
 
 use std::time::Instant;
 
@@ -22,14 +23,14 @@ use crate::azure::arm::Arm;
 use crate::azure::cloud::Cloud;
 use crate::azure::credential;
 use crate::checks::Context;
-use crate::net::http::{self, RequestError, Response, Transport};
+use crate::net::http::{self, RequestError, Response, Transport, without_query};
 use crate::oci::challenge::Challenge;
 use crate::oci::docker_config;
 use crate::vocabulary::Code;
 use crate::vocabulary::{Check, CommandRecord, Outcome, Text};
 use crate::vocabulary::{Ui, ui};
-use probe::Authorizer;
 use target::{Source, Target};
+use token::{Authorizer, TokenError};
 
 /// The connectivity checks: each one needs the one before it.
 pub const CHECKS: &[Check] = &[
@@ -128,7 +129,7 @@ pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcom
         emitted: Vec::new(),
     };
     // The client, with the trust and the pinned addresses.
-    let transport = Transport::new(&context.env, context.timeout, &context.pins_by_host());
+    let transport = Transport::new(&context.env, context.timeout, &context.pins);
     let session = run.connectivity(&transport).await;
     match (transport.as_ref(), session) {
         (Ok(transport), Some(session)) => run.data_plane(transport, &session).await,
@@ -250,12 +251,7 @@ impl Chain<'_> {
             ),
             None => (login_server.clone(), 443),
         };
-        let pinned = self
-            .context
-            .pinned
-            .iter()
-            .find(|(h, p, _)| h.eq_ignore_ascii_case(&host) && *p == port)
-            .map(|(_, _, address)| *address);
+        let pinned = self.context.pins.find(&host, port);
         let outcome = dns::check(&host, port, pinned, self.context.timeout, &login_server).await;
         if outcome.is_failure() {
             return self.fail(outcome);
@@ -401,7 +397,7 @@ impl Chain<'_> {
                     arm,
                     registry,
                     &vnet,
-                    &self.context.pinned,
+                    &self.context.pins,
                     self.context.timeout,
                 )
                 .await
@@ -436,14 +432,9 @@ impl Chain<'_> {
         let result = transport
             .send(method.clone(), url, authorization, &[], form)
             .await;
-        self.records.push(CommandRecord {
-            command: format!("{method} {}", without_query(url)),
-            exit: result.as_ref().ok().map(|r| i32::from(r.status.as_u16())),
-            stdout: String::new(),
-            // What went wrong is in the outcome's details, in the user's language.
-            stderr: String::new(),
-            duration: started.elapsed(),
-        });
+        let status = result.as_ref().ok().map(|r| r.status);
+        self.records
+            .push(http::request_record(&method, url, status, started));
         result
     }
 
@@ -646,50 +637,39 @@ impl Chain<'_> {
         };
         let source_note =
             Text::ui(ui::HEALTH_CREDENTIAL_SOURCE).arg_text("source", token.source.describe());
-        let exchange_url = endpoint(realm, "/oauth2/exchange");
-        let mut form = vec![("grant_type", "access_token"), ("service", service)];
-        if let Some(tenant) = &token.tenant {
-            form.push(("tenant", tenant));
-        }
-        form.push(("access_token", &token.token));
-        let result = self
-            .send(transport, Method::POST, &exchange_url, None, Some(&form))
-            .await;
-        let refresh = match self.token_answer(
-            result,
-            check,
-            Code::CONNECTIVITY_REFRESH_TOKEN_ERROR,
-            login_server,
-            "refresh_token",
-        ) {
+        let refresh = token::exchange(
+            transport,
+            &mut self.records,
+            realm,
+            service,
+            token.tenant.as_deref(),
+            &token.token,
+        )
+        .await;
+        let refresh = match refresh {
             Ok(refresh) => refresh,
-            Err(outcome) => return self.fail(outcome.note(source_note)),
+            Err(error) => {
+                let code = Code::CONNECTIVITY_REFRESH_TOKEN_ERROR;
+                let outcome = token_failure(error, check, code, login_server);
+                return self.fail(outcome.note(source_note));
+            }
         };
         let line = Text::ui(ui::HEALTH_REGISTRY_REFRESH_OK).arg("login_server", login_server);
         self.emit(Outcome::ok(check, line).note(source_note));
 
         // Access token for the catalog, or for the repository.
         let check = Check::RegistryAccessToken;
-        let scope = self.scope();
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("service", service),
-            ("scope", scope.as_str()),
-            ("refresh_token", refresh.as_str()),
-        ];
-        let token_url = endpoint(realm, "/oauth2/token");
-        let result = self
-            .send(transport, Method::POST, &token_url, None, Some(&form))
-            .await;
-        let access = match self.token_answer(
-            result,
-            check,
-            Code::CONNECTIVITY_ACCESS_TOKEN_ERROR,
-            login_server,
-            "access_token",
-        ) {
+        let authorizer = Authorizer::Entra {
+            token_url: token::endpoint(realm, "/oauth2/token"),
+            service: service.to_owned(),
+            refresh,
+        };
+        let access = match self.access_token(transport, &authorizer).await {
             Ok(access) => access,
-            Err(outcome) => return self.fail(outcome),
+            Err(error) => {
+                let code = Code::CONNECTIVITY_ACCESS_TOKEN_ERROR;
+                return self.fail(token_failure(error, check, code, login_server));
+            }
         };
         if !self.access_granted(&access, login_server, Vec::new()) {
             return None;
@@ -697,14 +677,7 @@ impl Chain<'_> {
         let authorization = format!("Bearer {access}");
         self.accepted(transport, base, login_server, &authorization, Vec::new())
             .await
-            .then_some((
-                Authorizer::Entra {
-                    token_url,
-                    service: service.to_owned(),
-                    refresh,
-                },
-                Some(authorization),
-            ))
+            .then_some((authorizer, Some(authorization)))
     }
 
     /// The standard token flow: `GET <realm>?service=&scope=`, with basic credentials only when
@@ -718,11 +691,6 @@ impl Chain<'_> {
         service: &str,
     ) -> Option<(Authorizer, Option<String>)> {
         let check = Check::RegistryAccessToken;
-        let scope = self.scope();
-        let mut url = realm.clone();
-        url.query_pairs_mut()
-            .append_pair("service", service)
-            .append_pair("scope", &scope);
         let mut notes = Vec::new();
         let credentials = self.credentials(login_server, &mut notes).await;
         let authorization = match &credentials {
@@ -739,18 +707,16 @@ impl Chain<'_> {
                 None
             }
         };
-        let result = self
-            .send(transport, Method::GET, &url, authorization.as_deref(), None)
-            .await;
-        let access = match self.token_answer(
-            result,
-            check,
-            Code::CONNECTIVITY_ACCESS_TOKEN_ERROR,
-            login_server,
-            "token",
-        ) {
+        let authorizer = Authorizer::Standard {
+            realm: realm.clone(),
+            service: service.to_owned(),
+            authorization,
+        };
+        let access = match self.access_token(transport, &authorizer).await {
             Ok(access) => access,
-            Err(outcome) => {
+            Err(error) => {
+                let code = Code::CONNECTIVITY_ACCESS_TOKEN_ERROR;
+                let outcome = token_failure(error, check, code, login_server);
                 let outcome = notes.into_iter().fold(outcome, Outcome::note);
                 return self.fail(outcome);
             }
@@ -763,14 +729,7 @@ impl Chain<'_> {
         let bearer = format!("Bearer {access}");
         self.accepted(transport, base, login_server, &bearer, Vec::new())
             .await
-            .then_some((
-                Authorizer::Standard {
-                    realm: realm.clone(),
-                    service: service.to_owned(),
-                    authorization,
-                },
-                Some(bearer),
-            ))
+            .then_some((authorizer, Some(bearer)))
     }
 
     async fn basic(
@@ -817,48 +776,17 @@ impl Chain<'_> {
         }
     }
 
-    /// Reads a token from a token endpoint's answer, or the outcome that says why not (an
-    /// outcome is large, but this runs a few times per run).
-    #[allow(clippy::result_large_err)]
-    fn token_answer(
-        &self,
-        result: Result<Response, RequestError>,
-        check: Check,
-        code: Code,
-        login_server: &str,
-        field: &str,
-    ) -> Result<String, Outcome> {
-        let fail =
-            |code: Code| Outcome::failed(check, code).message_arg("login_server", login_server);
-        let response = result.map_err(|e| fail(code).note(credential::describe(&e)))?;
-        match response.status {
-            StatusCode::OK => {
-                let json = response.json();
-                let token = json
-                    .as_ref()
-                    // The Docker token spec names it `token` or `access_token`; treat them alike.
-                    .and_then(|j| {
-                        j.get(field)
-                            .or_else(|| (field == "token").then(|| j.get("access_token")).flatten())
-                    })
-                    .and_then(|t| t.as_str())
-                    .filter(|t| !t.is_empty());
-                token.map(str::to_owned).ok_or_else(|| {
-                    fail(code)
-                        .note(Text::ui(ui::HEALTH_REGISTRY_NO_TOKEN_IN_ANSWER).arg("field", field))
-                })
-            }
-            StatusCode::TOO_MANY_REQUESTS => Err(throttled(
-                fail(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR),
-                &response,
-            )),
-            status => Err(with_registry_error(
-                fail(code).note(
-                    Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS).arg("status", status.as_u16()),
-                ),
-                &response,
-            )),
-        }
+    /// The access token for the catalog, or for `--repository`.
+    async fn access_token(
+        &mut self,
+        transport: &Transport,
+        authorizer: &Authorizer,
+    ) -> Result<String, TokenError> {
+        let scope = self.scope();
+        authorizer
+            .access_token(transport, &mut self.records, &scope)
+            .await?
+            .ok_or(TokenError::NoToken("token"))
     }
 
     /// With `--repository`: the actions the token grants, against the five az asks for. `notes`
@@ -962,19 +890,25 @@ fn authority(url: &Url) -> String {
     }
 }
 
-/// `<scheme>://<host>[:port]<path>`: az derives the token endpoints from the realm's origin.
-fn endpoint(realm: &Url, path: &str) -> Url {
-    let mut url = realm.clone();
-    url.set_path(path);
-    url.set_query(None);
-    url
-}
-
-/// A URL for the report: without its query, which may carry a scope or more.
-fn without_query(url: &Url) -> String {
-    let mut url = url.clone();
-    url.set_query(None);
-    url.to_string()
+/// A refusal of the token service as the finding of `check`: `code`, or throttling.
+fn token_failure(error: TokenError, check: Check, code: Code, login_server: &str) -> Outcome {
+    let fail = |code: Code| Outcome::failed(check, code).message_arg("login_server", login_server);
+    match error {
+        TokenError::Request(error) => fail(code).note(credential::describe(&error)),
+        TokenError::Refused(response) if response.status == StatusCode::TOO_MANY_REQUESTS => {
+            throttled(fail(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR), &response)
+        }
+        TokenError::Refused(response) => with_registry_error(
+            fail(code).note(
+                Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS)
+                    .arg("status", response.status.as_u16()),
+            ),
+            &response,
+        ),
+        TokenError::NoToken(field) => {
+            fail(code).note(Text::ui(ui::HEALTH_REGISTRY_NO_TOKEN_IN_ANSWER).arg("field", field))
+        }
+    }
 }
 
 /// The actions a registry token grants on `repository` (its `access` claim).

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
-use super::without_query;
+use super::token::{Authorizer, TokenError};
 use crate::azure::credential;
-use crate::net::http::{Download, RequestError, Response, Transport};
+use crate::net::http::{Download, RequestError, Response, Transport, without_query};
+use crate::net::pin::Pins;
 use crate::oci::manifest::{self as oci, Descriptor, Digest, Manifest, Platform};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text};
@@ -99,7 +100,7 @@ pub struct Probe<'a> {
     /// `https://<login server>/v2/`: the only origin the registry's token goes to.
     base: Url,
     login_server: String,
-    pinned: &'a [(String, u16, SocketAddr)],
+    pins: &'a Pins,
     timeout: Duration,
     records: Vec<CommandRecord>,
 }
@@ -109,14 +110,14 @@ impl<'a> Probe<'a> {
         transport: &'a Transport,
         base: &Url,
         login_server: &str,
-        pinned: &'a [(String, u16, SocketAddr)],
+        pins: &'a Pins,
         timeout: Duration,
     ) -> Probe<'a> {
         Probe {
             transport,
             base: base.clone(),
             login_server: login_server.to_owned(),
-            pinned,
+            pins,
             timeout,
             records: Vec::new(),
         }
@@ -171,13 +172,9 @@ impl<'a> Probe<'a> {
     }
 
     fn record(&mut self, method: &Method, url: &Url, status: Option<StatusCode>, started: Instant) {
-        self.records.push(CommandRecord {
-            command: format!("{method} {}", without_query(url)),
-            exit: status.map(|s| i32::from(s.as_u16())),
-            stdout: String::new(),
-            stderr: String::new(),
-            duration: started.elapsed(),
-        });
+        self.records.push(crate::net::http::request_record(
+            method, url, status, started,
+        ));
     }
 
     /// Each request since the last call, with its answer and its time, for the report.
@@ -493,11 +490,7 @@ impl<'a> Probe<'a> {
     async fn resolve(&self, url: &Url) -> Result<(Vec<IpAddr>, Option<SocketAddr>), Failure> {
         let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
         let port = url.port_or_known_default().unwrap_or(443);
-        let pinned = self
-            .pinned
-            .iter()
-            .find(|(h, p, _)| h.eq_ignore_ascii_case(host) && *p == port)
-            .map(|(_, _, address)| *address);
+        let pinned = self.pins.find(host, port);
         if let Some(pin) = pinned {
             return Ok((vec![pin.ip()], Some(pin)));
         }
@@ -603,26 +596,6 @@ fn manifest_reason(error: &oci::ManifestError) -> Text {
     }
 }
 
-/// How to get a token for another scope once the connectivity checks have passed.
-#[derive(Debug, Clone)]
-pub enum Authorizer {
-    /// ACR: the refresh token from the Entra exchange, at `<realm origin>/oauth2/token`.
-    Entra {
-        token_url: Url,
-        service: String,
-        refresh: String,
-    },
-    /// The Docker token spec, with the credentials the access-token check used (if any).
-    Standard {
-        realm: Url,
-        service: String,
-        authorization: Option<String>,
-    },
-    /// The same Basic credentials for everything.
-    Basic(String),
-    Open,
-}
-
 /// Why no token came for a scope: facts for the finding of the check that needed it.
 pub type Refusal = Vec<Detail>;
 
@@ -634,71 +607,30 @@ impl Probe<'_> {
         authorizer: &Authorizer,
         scope: &str,
     ) -> Result<Option<String>, Refusal> {
-        let (result, field) = match authorizer {
-            Authorizer::Open => return Ok(None),
-            Authorizer::Basic(header) => return Ok(Some(header.clone())),
-            Authorizer::Entra {
-                token_url,
-                service,
-                refresh,
-            } => {
-                let form = [
-                    ("grant_type", "refresh_token"),
-                    ("service", service.as_str()),
-                    ("scope", scope),
-                    ("refresh_token", refresh.as_str()),
-                ];
-                let transport = self.transport;
-                let request = transport.send(Method::POST, token_url, None, &[], Some(&form));
-                (
-                    self.recorded(&Method::POST, token_url, request).await,
-                    "access_token",
-                )
-            }
-            Authorizer::Standard {
-                realm,
-                service,
-                authorization,
-            } => {
-                let mut url = realm.clone();
-                url.query_pairs_mut()
-                    .append_pair("service", service)
-                    .append_pair("scope", scope);
-                let result = self
-                    .send(Method::GET, &url, authorization.as_deref(), &[])
-                    .await;
-                (result, "token")
-            }
-        };
+        let answer = authorizer
+            .authorization(self.transport, &mut self.records, scope)
+            .await;
         let refusal = |text: Text| {
             vec![
                 Detail::Text(Text::ui(ui::HEALTH_PROBE_TOKEN_REFUSED).arg("scope", scope)),
                 Detail::Text(text),
             ]
         };
-        let response = result.map_err(|error| refusal(credential::describe(&error)))?;
-        if response.status != StatusCode::OK {
-            let mut details = refusal(
-                Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS)
-                    .arg("status", response.status.as_u16()),
-            );
-            if let Some(error) = response.registry_error() {
-                details.push(Detail::Verbatim(error));
+        answer.map_err(|error| match error {
+            TokenError::Request(error) => refusal(credential::describe(&error)),
+            TokenError::Refused(response) => {
+                let mut details = refusal(
+                    Text::ui(ui::HEALTH_REGISTRY_REFUSED_STATUS)
+                        .arg("status", response.status.as_u16()),
+                );
+                if let Some(error) = response.registry_error() {
+                    details.push(Detail::Verbatim(error));
+                }
+                details
             }
-            return Err(details);
-        }
-        let json = response.json();
-        json.as_ref()
-            .and_then(|j| {
-                j.get(field)
-                    .or_else(|| j.get("token"))
-                    .or_else(|| j.get("access_token"))
-            })
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(|token| Some(format!("Bearer {token}")))
-            .ok_or_else(|| {
+            TokenError::NoToken(field) => {
                 refusal(Text::ui(ui::HEALTH_REGISTRY_NO_TOKEN_IN_ANSWER).arg("field", field))
-            })
+            }
+        })
     }
 }

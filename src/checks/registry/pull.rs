@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 use reqwest::{Method, StatusCode, Url};
 
 use super::data::trust_note;
-use super::probe::{self, Authorizer, Probe};
+use super::probe::{self, Probe};
+use super::token::Authorizer;
 use crate::checks::{Confirm, Context};
 use crate::net::dns::{self, Unresolved};
 use crate::net::http::{self, Transport};
@@ -41,10 +42,7 @@ pub fn look_up_early(context: &Context, image: &str) -> EarlyLookup {
 
 /// Whether this machine resolves `host` itself (no `--resolve` pin, no proxy).
 fn resolved_here(context: &Context, host: &str) -> bool {
-    let pinned = context
-        .pinned
-        .iter()
-        .any(|(h, _, _)| h.eq_ignore_ascii_case(host));
+    let pinned = context.pins.find(host, 443).is_some();
     !pinned && !http::proxy_configured(&context.env)
 }
 
@@ -78,7 +76,7 @@ async fn pull(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
             return failed(vec![Detail::Text(why.describe(context.timeout))]);
         }
     }
-    let transport = match Transport::new(&context.env, context.timeout, &context.pins_by_host()) {
+    let transport = match Transport::new(&context.env, context.timeout, &context.pins) {
         Ok(transport) => transport,
         Err(error) => {
             return failed(vec![Detail::Text(error.describe())]);
@@ -87,7 +85,7 @@ async fn pull(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
     let Ok(base) = Url::parse(&format!("https://{host}/v2/")) else {
         return failed(Vec::new());
     };
-    let mut probe = Probe::new(&transport, &base, host, &context.pinned, context.timeout);
+    let mut probe = Probe::new(&transport, &base, host, &context.pins, context.timeout);
     let result = steps(&mut probe, &transport, image, repository, tag).await;
     let notes = probe.take_request_notes();
     let outcome = match result {
@@ -213,7 +211,7 @@ mod tests {
             env: Arc::new(Default::default()),
             cwd: ".".into(),
             confirm: Confirm::Yes,
-            pinned: Arc::new(Vec::new()),
+            pins: Default::default(),
         };
         let image = "no-such-registry.invalid/mcr/hello-world:latest";
         // Looked up when needed, and looked up early (while the client would run).
