@@ -1,9 +1,9 @@
 //! Compiles `knowledge/` into Rust tables and refuses to build when the knowledge and the
 //! program drift apart (rustc's tidy, at build time). The rules live in
-//! `src/vocabulary/knowledge/source.rs`, which the unit tests run on fixtures.
+//! `src/vocabulary/knowledge/source/mod.rs`, which the unit tests run on fixtures.
 
-#[path = "src/vocabulary/knowledge/source.rs"]
-#[allow(dead_code)]
+#[path = "src/vocabulary/knowledge/source/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod source;
 
 use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@
 //! structured input they read back what was written. (The fuzz targets in `fuzz/` push the same
 //! parsers much harder; this is the part that runs with every `cargo test`.)
 
-#[path = "../src/vocabulary/knowledge/source.rs"]
-#[allow(dead_code)]
+#[path = "../src/vocabulary/knowledge/source/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod source;
 
 use std::collections::BTreeMap;

@@ -1,10 +1,10 @@
-//! The knowledge parser that `build.rs` runs (`src/vocabulary/knowledge/source.rs`, included here as it is
+//! The knowledge parser that `build.rs` runs (`src/vocabulary/knowledge/source/mod.rs`, included here as it is
 //! there): a published docs page (`parse_page`), and a whole knowledge directory (`load`) with
 //! the input as a per-code file, as `codes.yaml`, or as `ui.yaml`. The first byte picks which.
 #![no_main]
 
-#[path = "../../src/vocabulary/knowledge/source.rs"]
-#[allow(dead_code)]
+#[path = "../../src/vocabulary/knowledge/source/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod source;
 
 use std::collections::BTreeMap;

@@ -14,7 +14,7 @@ use super::token::{Authorizer, TokenError};
 use crate::azure::credential;
 use crate::net::http::{Download, RequestError, Response, Transport, without_query};
 use crate::net::pin::Pins;
-use crate::oci::manifest::{self as oci, Descriptor, Digest, Manifest, Platform};
+use crate::oci::manifest::{self as oci, Descriptor, Digest, Hasher, Manifest, Platform};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text};
 
@@ -385,9 +385,10 @@ impl<'a> Probe<'a> {
             }
             let token = authorization.filter(|_| on_login_server);
             let started = Instant::now();
+            let mut hasher = Hasher::new(blob.digest.algorithm);
             let result = self
                 .transport
-                .download(&url, token, blob.digest.algorithm, limit)
+                .download(&url, token, limit, |chunk| hasher.update(chunk))
                 .await;
             let status = match &result {
                 Ok(Download::Complete { status, .. }) => Some(*status),
@@ -403,7 +404,8 @@ impl<'a> Probe<'a> {
                     .arg("seconds", seconds)
             };
             match result {
-                Ok(Download::Complete { digest, length, .. }) => {
+                Ok(Download::Complete { length, .. }) => {
+                    let digest = hasher.finish();
                     if digest != blob.digest || length != blob.size {
                         return Err(storage_failure(Code::BLOB_DIGEST_ERROR)
                             .arg("digest", &blob.digest)

@@ -154,7 +154,7 @@ async fn authorizer(probe: &mut Probe<'_>) -> Result<Authorizer, probe::Failure>
     if response.status != StatusCode::UNAUTHORIZED {
         return Err(refused());
     }
-    let challenges = response.challenges();
+    let challenges = crate::oci::challenge::parse(response.header_values("www-authenticate"));
     let bearer = challenges.iter().find(|c| c.is("bearer"));
     let realm = bearer
         .and_then(|c| c.param("realm"))

@@ -6,7 +6,8 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::json;
 
 use super::probe::{Failure, Probe};
-use super::{Chain, Session, granted_actions, without_query};
+use super::tokens::granted_actions;
+use super::{Chain, Session, without_query};
 use crate::net::http::RequestError;
 use crate::oci::manifest::{self as oci, Algorithm, Descriptor, Digest};
 use crate::vocabulary::ui;
