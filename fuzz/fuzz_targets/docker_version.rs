@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(line) = parse_version(text, "Docker") else {
         return;
     };
-    assert_eq!(line.key, "health.docker.version");
+    assert_eq!(line.key.key(), "health.docker.version");
     for (name, arg) in &line.args {
         let Arg::Plain(value) = arg else {
             panic!("{name} is not a plain value")

@@ -2,14 +2,14 @@
 #![no_main]
 
 use acr_health::checks::{self, helm};
-use acr_health::vocabulary::{Arg, CheckStatus};
+use acr_health::vocabulary::{Arg, Check, CheckStatus};
 use acr_health::vocabulary::knowledge::Code;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let outcome = helm::judge(&text);
-    assert_eq!(outcome.check, "helm.version");
+    assert_eq!(outcome.check, Check::HelmVersion);
     match outcome.status {
         CheckStatus::Ok => assert_eq!(outcome.code, None),
         CheckStatus::Error => assert_eq!(outcome.code, Some(Code::HELM_VERSION_ERROR)),

@@ -39,7 +39,7 @@ fn load_with(name: &str, contents: &str) {
     std::fs::write(root.join(name), contents).expect("write");
     match source::load(root) {
         Ok(knowledge) => {
-            let _ = source::generate_rust(&knowledge);
+            let _ = source::generate_rust(&knowledge, &Default::default());
         }
         Err(problems) => {
             for problem in problems {

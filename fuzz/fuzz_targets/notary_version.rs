@@ -2,14 +2,14 @@
 #![no_main]
 
 use acr_health::checks::notary;
-use acr_health::vocabulary::{Arg, CheckStatus};
+use acr_health::vocabulary::{Arg, Check, CheckStatus};
 use acr_health::vocabulary::knowledge::Code;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let outcome = notary::judge(&text);
-    assert_eq!(outcome.check, "notary.version");
+    assert_eq!(outcome.check, Check::NotaryVersion);
     match outcome.status {
         CheckStatus::Ok => assert_eq!(outcome.code, None),
         // Notary's codes are warnings that never fail a run.
