@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::azure::config;
 use crate::azure::credential;
+use crate::azure::resource::{NetworkInterface, PrivateEndpoint, Registry, UserIdentity, typed};
 use crate::net::http::{self, RequestError, Transport};
 use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};
@@ -197,7 +198,7 @@ impl<'a> Arm<'a> {
     /// The registry named `name` (any case) in the subscription, in full; `None` when there is
     /// no such registry. The list comes in pages; each `nextLink` on this Resource Manager's
     /// origin is followed until the registry turns up.
-    pub async fn find_registry(&self, name: &str) -> Result<Option<Value>, ArmError> {
+    pub async fn find_registry(&self, name: &str) -> Result<Option<Registry>, ArmError> {
         let filter = "resourceType eq 'Microsoft.ContainerRegistry/registries'";
         let mut path = format!("/subscriptions/{}/resources", self.subscription);
         path.push_str("?$filter=");
@@ -216,17 +217,21 @@ impl<'a> Arm<'a> {
             }
         }
         match id {
-            Some(id) => self.get(&id, REGISTRY_API).await.map(Some),
+            Some(id) => self.get(&id, REGISTRY_API).await.map(|r| Some(typed(r))),
             None => Ok(None),
         }
     }
 
-    pub async fn user_identity(&self, resource_id: &str) -> Result<Value, ArmError> {
-        self.get(resource_id, IDENTITY_API).await
+    pub async fn user_identity(&self, resource_id: &str) -> Result<UserIdentity, ArmError> {
+        self.get(resource_id, IDENTITY_API).await.map(typed)
     }
 
-    pub async fn network(&self, resource_id: &str) -> Result<Value, ArmError> {
-        self.get(resource_id, NETWORK_API).await
+    pub async fn private_endpoint(&self, resource_id: &str) -> Result<PrivateEndpoint, ArmError> {
+        self.get(resource_id, NETWORK_API).await.map(typed)
+    }
+
+    pub async fn network_interface(&self, resource_id: &str) -> Result<NetworkInterface, ArmError> {
+        self.get(resource_id, NETWORK_API).await.map(typed)
     }
 }
 

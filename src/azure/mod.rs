@@ -5,3 +5,4 @@ pub mod arm;
 pub mod cloud;
 pub mod config;
 pub mod credential;
+pub mod resource;

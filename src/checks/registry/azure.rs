@@ -4,35 +4,20 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::azure::arm::{Arm, ArmError};
+use crate::azure::resource::{PrivateEndpoint, Registry};
 use crate::net::pin::Pins;
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
-
-/// The `properties` member, read through a JSON pointer.
-fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
 
 fn arm_failure(check: Check, error: &ArmError) -> Outcome {
     Outcome::failed(check, Code::RESOURCE_MANAGER_ERROR).note(error.describe())
 }
 
 /// CMK: the identity named by the key vault properties must still exist and be attached.
-pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) -> Outcome {
+pub async fn encryption_identity(arm: &Arm<'_>, registry: &Registry, name: &str) -> Outcome {
     let check = Check::RegistryCmk;
-    let enabled = text(registry, "/properties/encryption/status")
-        .is_some_and(|s| s.eq_ignore_ascii_case("enabled"));
-    let Some(client_id) = text(
-        registry,
-        "/properties/encryption/keyVaultProperties/identity",
-    )
-    .filter(|_| enabled) else {
+    let Some(client_id) = registry.encryption_identity() else {
         return Outcome::skipped(check, Text::ui(ui::HEALTH_CMK_NOT_USED));
     };
     let missing = |note: Text| {
@@ -49,37 +34,29 @@ pub async fn encryption_identity(arm: &Arm<'_>, registry: &Value, name: &str) ->
         )
     };
     if client_id.eq_ignore_ascii_case("system") {
-        return match text(registry, "/identity/principalId") {
+        return match registry.system_principal() {
             Some(principal) => ok(&format!("system ({principal})")),
             None => missing(Text::ui(ui::HEALTH_CMK_NO_SYSTEM_IDENTITY)),
         };
     }
-    let attached = registry
-        .pointer("/identity/userAssignedIdentities")
-        .and_then(Value::as_object)
-        .and_then(|identities| {
-            identities.iter().find(|(_, identity)| {
-                text(identity, "/clientId").is_some_and(|c| c.eq_ignore_ascii_case(client_id))
-            })
-        })
-        .map(|(resource_id, _)| resource_id.clone());
-    let Some(resource_id) = attached else {
+    let Some(resource_id) = registry.user_identity_with_client_id(client_id) else {
         return missing(Text::ui(ui::HEALTH_CMK_NOT_ATTACHED).arg("client_id", client_id));
     };
-    match arm.user_identity(&resource_id).await {
+    match arm.user_identity(resource_id).await {
         Ok(identity)
-            if text(&identity, "/properties/clientId")
+            if identity
+                .client_id()
                 .is_some_and(|c| c.eq_ignore_ascii_case(client_id)) =>
         {
-            ok(&resource_id)
+            ok(resource_id)
         }
         Ok(_) => missing(
             Text::ui(ui::HEALTH_CMK_OTHER_CLIENT_ID)
-                .arg("resource", &resource_id)
+                .arg("resource", resource_id)
                 .arg("client_id", client_id),
         ),
         Err(ArmError::Status { status: 404, .. }) => {
-            missing(Text::ui(ui::HEALTH_CMK_DELETED).arg("resource", &resource_id))
+            missing(Text::ui(ui::HEALTH_CMK_DELETED).arg("resource", resource_id))
         }
         Err(error) => arm_failure(check, &error),
     }
@@ -121,24 +98,18 @@ struct Route {
 /// here, to the endpoint's private address. Every name is reported (az stops at the first).
 pub async fn private_endpoints(
     arm: &Arm<'_>,
-    registry: &Value,
+    registry: &Registry,
     vnet: &str,
     pins: &Pins,
     timeout: Duration,
 ) -> Outcome {
     let check = Check::RegistryPrivateEndpoint;
-    let registry_id = text(registry, "/id").unwrap_or_default();
+    let registry_id = registry.id().unwrap_or_default();
     let Some(vnet_id) = vnet_id(vnet, registry_id) else {
         return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
             .note(Text::ui(ui::HEALTH_VNET_BAD_ID).arg("vnet", vnet));
     };
-    let endpoints: Vec<String> = registry
-        .pointer("/properties/privateEndpointConnections")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| text(c, "/properties/privateEndpoint/id").map(str::to_owned))
-        .collect();
+    let endpoints = registry.private_endpoints();
     if endpoints.is_empty() {
         return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR)
             .note(Text::ui(ui::HEALTH_VNET_NO_ENDPOINTS));
@@ -146,12 +117,10 @@ pub async fn private_endpoints(
     let prefix = format!("{}/", vnet_id.to_ascii_lowercase());
     let mut in_vnet = Vec::new();
     let mut gone = Vec::new();
-    for id in &endpoints {
-        match arm.network(id).await {
+    for id in endpoints {
+        match arm.private_endpoint(id).await {
             Ok(endpoint) => {
-                let subnet = text(&endpoint, "/properties/subnet/id")
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
+                let subnet = endpoint.subnet().unwrap_or_default().to_ascii_lowercase();
                 if subnet.starts_with(&prefix) {
                     in_vnet.push(endpoint);
                 }
@@ -172,7 +141,7 @@ pub async fn private_endpoints(
 /// DNS routing to the one private endpoint of the registry in the network.
 async fn routing(
     arm: &Arm<'_>,
-    in_vnet: &[Value],
+    in_vnet: &[PrivateEndpoint],
     vnet_id: &str,
     pins: &Pins,
     timeout: Duration,
@@ -187,7 +156,7 @@ async fn routing(
         several => {
             let names = several
                 .iter()
-                .map(|e| text(e, "/name").unwrap_or("?").to_owned())
+                .map(|e| e.name().unwrap_or("?").to_owned())
                 .collect::<Vec<_>>()
                 .join(", ");
             return Outcome::failed(check, Code::PRIVATE_ENDPOINT_DUPLICATE_ERROR).note(
@@ -198,45 +167,25 @@ async fn routing(
         }
     };
     let mut routes: Vec<Route> = Vec::new();
-    let nics: Vec<String> = endpoint
-        .pointer("/properties/networkInterfaces")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|n| text(n, "/id").map(str::to_owned))
-        .collect();
-    for nic in nics {
-        let interface = match arm.network(&nic).await {
+    for nic in endpoint.network_interfaces() {
+        let interface = match arm.network_interface(nic).await {
             Ok(interface) => interface,
             Err(error) => return arm_failure(check, &error),
         };
-        for configuration in interface
-            .pointer("/properties/ipConfigurations")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let address =
-                text(configuration, "/properties/privateIPAddress").and_then(|a| a.parse().ok());
-            let fqdns = configuration
-                .pointer("/properties/privateLinkConnectionProperties/fqdns")
-                .and_then(Value::as_array);
-            if let (Some(expected), Some(fqdns)) = (address, fqdns) {
-                for fqdn in fqdns.iter().filter_map(Value::as_str) {
-                    if !routes.iter().any(|r| r.fqdn.eq_ignore_ascii_case(fqdn)) {
-                        routes.push(Route {
-                            fqdn: fqdn.to_ascii_lowercase(),
-                            expected,
-                        });
-                    }
+        for (expected, fqdns) in interface.routes() {
+            for fqdn in fqdns {
+                if !routes.iter().any(|r| r.fqdn.eq_ignore_ascii_case(fqdn)) {
+                    routes.push(Route {
+                        fqdn: fqdn.to_ascii_lowercase(),
+                        expected,
+                    });
                 }
             }
         }
     }
     if routes.is_empty() {
         return Outcome::failed(check, Code::PRIVATE_ENDPOINT_NOT_FOUND_ERROR).note(
-            Text::ui(ui::HEALTH_VNET_NO_ADDRESSES)
-                .arg("endpoint", text(endpoint, "/name").unwrap_or("?")),
+            Text::ui(ui::HEALTH_VNET_NO_ADDRESSES).arg("endpoint", endpoint.name().unwrap_or("?")),
         );
     }
     let mut notes = Vec::new();

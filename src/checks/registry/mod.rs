@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use reqwest::{Method, StatusCode, Url};
 
-use serde_json::Value;
+use crate::azure::resource::Registry;
 
 use crate::azure::arm::Arm;
 use crate::azure::cloud::Cloud;
@@ -95,7 +95,7 @@ struct Azure {
     /// The endpoint, token and subscription, once signed in.
     session: Option<(String, String, String)>,
     /// The registry's resource, when it was found.
-    registry: Option<Value>,
+    registry: Option<Registry>,
     /// Why it was not, for the checks that need it.
     problem: Option<Text>,
 }
@@ -206,10 +206,7 @@ impl Chain<'_> {
         if target.source != Source::LoginServerFlag {
             match self.look_up(transport.as_ref().ok()).await {
                 Ok(registry) => {
-                    from_arm = registry
-                        .pointer("/properties/loginServer")
-                        .and_then(Value::as_str)
-                        .map(|l| l.trim_end_matches('/').to_ascii_lowercase());
+                    from_arm = registry.login_server();
                     self.azure.registry = Some(registry);
                 }
                 Err(why) => {
@@ -324,7 +321,7 @@ impl Chain<'_> {
     }
 
     /// Finds the registry in Resource Manager: the reason when it cannot.
-    async fn look_up(&mut self, transport: Option<&Transport>) -> Result<Value, Text> {
+    async fn look_up(&mut self, transport: Option<&Transport>) -> Result<Registry, Text> {
         let plan = self.plan;
         let cloud = &plan.cloud;
         let (Some(endpoint), Some(audience)) =
