@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
+
 use serde_json::Value;
 use support::sandbox::{NO_DAEMON, Run, Sandbox, json_document};
 use support::tools::{fake_helm, with_tool, without_tool, working_tools};
@@ -63,6 +65,13 @@ fn every_provoked_code_skips_in_a_run_what_explain_says_it_skips() {
     // The container client, helm and notary, with fakes.
     let no_client = Sandbox::with_tools(&without_tool(working_tools(), "docker"));
     provoke(&no_client, &[], "DOCKER_COMMAND_ERROR", &[]);
+
+    // A client that is found but cannot be started is the client's finding, as a missing one.
+    let unstartable = Sandbox::with_tools(&without_tool(working_tools(), "docker"));
+    let docker = unstartable.path("bin").join("docker");
+    std::fs::write(&docker, b"\x7fELF, but not a program").unwrap();
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    provoke(&unstartable, &[], "DOCKER_COMMAND_ERROR", &[]);
 
     let broken_helm = Sandbox::with_tools(&with_tool(
         working_tools(),

@@ -39,17 +39,34 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
             .arg("client", &client.title)
             .arg("path", client.path.display()),
     );
-    let daemon_and_version = match daemon_and_version(&client, context).await {
+    // Reported as soon as the child has started, so that its line is made while the child
+    // works; a client that does not start is the client's finding.
+    let mut found = Some(found);
+    let mut announce = || {
+        if let Some(found) = found.take() {
+            emit(finish(found, started, Vec::new()));
+        }
+    };
+    let answers = daemon_and_version(&client, context, &mut announce).await;
+    let (daemon, version) = match answers {
         Ok(answers) => answers,
-        Err(not_runnable) => {
-            // Found, but it does not run: the client itself is the problem.
-            emit(finish(not_runnable, started, Vec::new()));
+        Err((error, records)) if found.is_some() => {
+            let not_started =
+                could_not_run(Check::DockerClient, Code::DOCKER_COMMAND_ERROR, &error);
+            emit(finish(not_started, started, records));
             emit(pull_without_daemon(context, early).await);
             return;
         }
+        // Started, then failed: the daemon's line says so.
+        Err((error, records)) => (
+            finish(
+                could_not_run(Check::DockerDaemon, Code::DOCKER_COMMAND_ERROR, &error),
+                started,
+                records,
+            ),
+            not_started(&client),
+        ),
     };
-    emit(finish(found, started, Vec::new()));
-    let (daemon, version) = daemon_and_version;
     let daemon_ok = daemon.status == CheckStatus::Ok;
     emit(daemon);
     emit(version);
@@ -109,16 +126,27 @@ fn title_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The daemon's and the version's outcomes from one `version --format json`; the client's
-/// own failure when it could not be run at all.
+/// The daemon's and the version's outcomes from one `version --format json`, `spawned` called
+/// once the child has started; the client's finding when it could not be started at all. A
+/// client that starts but whose shell cannot run it (126, 127) is `DOCKER_COMMAND_ERROR` on the
+/// daemon's line, as az reports a failing `docker ps`, and its version is unknown.
 async fn daemon_and_version(
     client: &Client,
     context: &Context,
-) -> Result<(Outcome, Outcome), Outcome> {
+    spawned: &mut (dyn FnMut() + Send),
+) -> Result<(Outcome, Outcome), (ProcessError, Vec<CommandRecord>)> {
     let started = Instant::now();
     let mut records = Vec::new();
     let args = ["version", "--format", "json"];
-    let result = process::run(&client.path, &client.command, &args, context, &mut records).await;
+    let result = process::run_announced(
+        &client.path,
+        &client.command,
+        &args,
+        context,
+        &mut records,
+        spawned,
+    )
+    .await;
     let done = match result {
         Ok(done) => done,
         Err(error @ ProcessError::TimedOut { .. }) => {
@@ -135,16 +163,13 @@ async fn daemon_and_version(
             );
             return Ok((daemon, version));
         }
-        Err(error) => {
-            let client = could_not_run(Check::DockerClient, Code::DOCKER_COMMAND_ERROR, &error);
-            return Err(client.commands(records));
-        }
+        Err(error) => return Err((error, records)),
     };
     if matches!(done.exit, Some(126 | 127)) {
         // The shell could not run the client itself.
-        let client =
-            Outcome::failed(Check::DockerClient, Code::DOCKER_COMMAND_ERROR).verbatim(&done.stderr);
-        return Err(client.commands(records));
+        let daemon =
+            Outcome::failed(Check::DockerDaemon, Code::DOCKER_COMMAND_ERROR).verbatim(&done.stderr);
+        return Ok((finish(daemon, started, records), not_started(client)));
     }
     let daemon = if done.success() {
         // A warning on stderr does not make the daemon unavailable (az says it does).
@@ -170,6 +195,13 @@ async fn daemon_and_version(
     let mut version = version;
     version.duration = started.elapsed();
     Ok((finish(daemon, started, records), version))
+}
+
+fn not_started(client: &Client) -> Outcome {
+    Outcome::skipped(
+        Check::DockerVersion,
+        Text::ui(ui::HEALTH_DOCKER_VERSION_NOT_STARTED).arg("client", &client.title),
+    )
 }
 
 /// The client's version, build and platform from `version --format json`.

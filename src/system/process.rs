@@ -134,7 +134,19 @@ pub async fn run(
     context: &Context,
     records: &mut Vec<CommandRecord>,
 ) -> Result<Finished, ProcessError> {
-    run_inner(program, display, args, None, context, records).await
+    run_inner(program, display, args, None, context, records, &mut || {}).await
+}
+
+/// Like [`run`], calling `spawned` as soon as the child has started (before it is waited for).
+pub async fn run_announced(
+    program: &Path,
+    display: &str,
+    args: &[&str],
+    context: &Context,
+    records: &mut Vec<CommandRecord>,
+    spawned: &mut (dyn FnMut() + Send),
+) -> Result<Finished, ProcessError> {
+    run_inner(program, display, args, None, context, records, spawned).await
 }
 
 /// Like [`run`], with `input` on stdin, for a command whose output is a secret (a credential
@@ -147,7 +159,16 @@ pub async fn run_secret(
     context: &Context,
     records: &mut Vec<CommandRecord>,
 ) -> Result<Finished, ProcessError> {
-    run_inner(program, display, args, Some(input), context, records).await
+    run_inner(
+        program,
+        display,
+        args,
+        Some(input),
+        context,
+        records,
+        &mut || {},
+    )
+    .await
 }
 
 async fn run_inner(
@@ -157,6 +178,7 @@ async fn run_inner(
     secret_input: Option<&str>,
     context: &Context,
     records: &mut Vec<CommandRecord>,
+    spawned: &mut (dyn FnMut() + Send),
 ) -> Result<Finished, ProcessError> {
     let command_line = std::iter::once(display)
         .chain(args.iter().copied())
@@ -182,6 +204,7 @@ async fn run_inner(
         command: command_line.clone(),
         reason: e.to_string(),
     })?;
+    spawned();
     let pid = child.id();
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();

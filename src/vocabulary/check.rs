@@ -138,7 +138,7 @@ impl Check {
     pub const fn codes(self) -> &'static [Code] {
         match self {
             DockerClient => &[Code::DOCKER_COMMAND_ERROR],
-            DockerDaemon => &[Code::DOCKER_DAEMON_ERROR],
+            DockerDaemon => &[Code::DOCKER_DAEMON_ERROR, Code::DOCKER_COMMAND_ERROR],
             DockerVersion => &[Code::DOCKER_VERSION_ERROR],
             DockerPull => &[
                 Code::DOCKER_PULL_ERROR,
