@@ -4,88 +4,57 @@
 //! Which codes each check can report is here too, typed: `explain` derives a code's checks and
 //! what it skips from this file, so the knowledge base cannot disagree with the code.
 
-/// A check. The declaration order is az's report order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Check {
-    DockerClient,
-    DockerDaemon,
-    DockerVersion,
-    DockerPull,
-    CliVersion,
-    RegistryName,
-    RegistryLoginServer,
-    RegistryDns,
-    RegistryChallenge,
-    RegistryRefreshToken,
-    RegistryAccessToken,
-    RegistryTokenAccepted,
-    RegistryManifest,
-    RegistryBlob,
-    RegistryRoundTrip,
-    RegistryCmk,
-    RegistryPrivateEndpoint,
-    HelmCommand,
-    HelmVersion,
-    NotaryCommand,
-    NotaryVersion,
+/// The enum, its list and its ids from one table.
+macro_rules! checks {
+    ($($variant:ident => $id:literal,)*) => {
+        /// A check. The declaration order is az's report order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Check {
+            $($variant,)*
+        }
+
+        impl Check {
+            /// Every check, in az's order.
+            pub const ALL: [Check; [$($id),*].len()] = [$(Check::$variant),*];
+
+            /// The stable id, as in the `-o` document and in `knowledge/`: `registry.dns`.
+            pub const fn id(self) -> &'static str {
+                match self {
+                    $(Check::$variant => $id,)*
+                }
+            }
+        }
+    };
+}
+
+checks! {
+    DockerClient => "docker.client",
+    DockerDaemon => "docker.daemon",
+    DockerVersion => "docker.version",
+    DockerPull => "docker.pull",
+    CliVersion => "cli.version",
+    RegistryName => "registry.name",
+    RegistryLoginServer => "registry.login_server",
+    RegistryDns => "registry.dns",
+    RegistryChallenge => "registry.challenge",
+    RegistryRefreshToken => "registry.refresh_token",
+    RegistryAccessToken => "registry.access_token",
+    RegistryTokenAccepted => "registry.token_accepted",
+    RegistryManifest => "registry.manifest",
+    RegistryBlob => "registry.blob",
+    RegistryRoundTrip => "registry.round_trip",
+    RegistryCmk => "registry.cmk",
+    RegistryPrivateEndpoint => "registry.private_endpoint",
+    HelmCommand => "helm.command",
+    HelmVersion => "helm.version",
+    NotaryCommand => "notary.command",
+    NotaryVersion => "notary.version",
 }
 
 use super::knowledge::Code;
 use Check::*;
 
 impl Check {
-    /// Every check, in az's order.
-    pub const ALL: [Check; 21] = [
-        DockerClient,
-        DockerDaemon,
-        DockerVersion,
-        DockerPull,
-        CliVersion,
-        RegistryName,
-        RegistryLoginServer,
-        RegistryDns,
-        RegistryChallenge,
-        RegistryRefreshToken,
-        RegistryAccessToken,
-        RegistryTokenAccepted,
-        RegistryManifest,
-        RegistryBlob,
-        RegistryRoundTrip,
-        RegistryCmk,
-        RegistryPrivateEndpoint,
-        HelmCommand,
-        HelmVersion,
-        NotaryCommand,
-        NotaryVersion,
-    ];
-
-    /// The stable id, as in the `-o` document and in `knowledge/`: `registry.dns`.
-    pub const fn id(self) -> &'static str {
-        match self {
-            DockerClient => "docker.client",
-            DockerDaemon => "docker.daemon",
-            DockerVersion => "docker.version",
-            DockerPull => "docker.pull",
-            CliVersion => "cli.version",
-            RegistryName => "registry.name",
-            RegistryLoginServer => "registry.login_server",
-            RegistryDns => "registry.dns",
-            RegistryChallenge => "registry.challenge",
-            RegistryRefreshToken => "registry.refresh_token",
-            RegistryAccessToken => "registry.access_token",
-            RegistryTokenAccepted => "registry.token_accepted",
-            RegistryManifest => "registry.manifest",
-            RegistryBlob => "registry.blob",
-            RegistryRoundTrip => "registry.round_trip",
-            RegistryCmk => "registry.cmk",
-            RegistryPrivateEndpoint => "registry.private_endpoint",
-            HelmCommand => "helm.command",
-            HelmVersion => "helm.version",
-            NotaryCommand => "notary.command",
-            NotaryVersion => "notary.version",
-        }
-    }
-
     pub fn from_id(id: &str) -> Option<Check> {
         Check::ALL.into_iter().find(|c| c.id() == id)
     }

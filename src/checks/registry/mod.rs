@@ -424,14 +424,9 @@ impl Chain<'_> {
         authorization: Option<&str>,
         form: Option<&[(&str, &str)]>,
     ) -> Result<Response, RequestError> {
-        let started = Instant::now();
-        let result = transport
-            .send(method.clone(), url, authorization, &[], form)
-            .await;
-        let status = result.as_ref().ok().map(|r| r.status);
-        self.records
-            .push(http::request_record(&method, url, status, started));
-        result
+        transport
+            .send_recorded(&mut self.records, method, url, authorization, form)
+            .await
     }
 
     async fn challenge(

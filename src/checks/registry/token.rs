@@ -1,13 +1,11 @@
 //! One token service for the registry chain, the data probe and the daemonless pull: ACR's
 //! exchange of an Entra token for a refresh token, and an access token for a scope (ACR's
 //! `/oauth2/token`, or the Docker token specification's `GET <realm>?service=&scope=`). Every
-//! request is recorded ([`http::request_record`]); what a refusal means is the caller's to say.
-
-use std::time::Instant;
+//! request is recorded (`Transport::send_recorded`); what a refusal means is the caller's to say.
 
 use reqwest::{Method, StatusCode, Url};
 
-use crate::net::http::{self, RequestError, Response, Transport};
+use crate::net::http::{RequestError, Response, Transport};
 use crate::oci::token::token_in_answer;
 use crate::vocabulary::CommandRecord;
 
@@ -62,14 +60,8 @@ impl Authorizer {
                     ("scope", scope),
                     ("refresh_token", refresh.as_str()),
                 ];
-                let answer = send(
-                    transport,
-                    records,
-                    Method::POST,
-                    token_url,
-                    None,
-                    Some(&form),
-                );
+                let answer =
+                    transport.send_recorded(records, Method::POST, token_url, None, Some(&form));
                 token(answer.await, "access_token").map(Some)
             }
             Authorizer::Standard {
@@ -81,8 +73,7 @@ impl Authorizer {
                 url.query_pairs_mut()
                     .append_pair("service", service)
                     .append_pair("scope", scope);
-                let answer = send(
-                    transport,
+                let answer = transport.send_recorded(
                     records,
                     Method::GET,
                     &url,
@@ -124,7 +115,9 @@ pub async fn exchange(
     }
     form.push(("access_token", entra_token));
     let url = endpoint(realm, "/oauth2/exchange");
-    let answer = send(transport, records, Method::POST, &url, None, Some(&form)).await;
+    let answer = transport
+        .send_recorded(records, Method::POST, &url, None, Some(&form))
+        .await;
     token(answer, "refresh_token")
 }
 
@@ -134,23 +127,6 @@ pub fn endpoint(realm: &Url, path: &str) -> Url {
     url.set_path(path);
     url.set_query(None);
     url
-}
-
-async fn send(
-    transport: &Transport,
-    records: &mut Vec<CommandRecord>,
-    method: Method,
-    url: &Url,
-    authorization: Option<&str>,
-    form: Option<&[(&str, &str)]>,
-) -> Result<Response, RequestError> {
-    let started = Instant::now();
-    let result = transport
-        .send(method.clone(), url, authorization, &[], form)
-        .await;
-    let status = result.as_ref().ok().map(|r| r.status);
-    records.push(http::request_record(&method, url, status, started));
-    result
 }
 
 fn token(

@@ -258,6 +258,24 @@ impl Transport {
         self.read_capped(response).await
     }
 
+    /// [`send`](Self::send), recorded in `records` ([`request_record`]).
+    pub async fn send_recorded(
+        &self,
+        records: &mut Vec<CommandRecord>,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Response, RequestError> {
+        let started = std::time::Instant::now();
+        let result = self
+            .send(method.clone(), url, authorization, &[], form)
+            .await;
+        let status = result.as_ref().ok().map(|r| r.status);
+        records.push(request_record(&method, url, status, started));
+        result
+    }
+
     /// Sends `body` as `content_type` (an upload) and reads the answer with the cap.
     pub async fn send_bytes(
         &self,
