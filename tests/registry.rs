@@ -2194,3 +2194,45 @@ fn the_report_of_the_data_probe_in_english_and_dutch() {
         SERVER_FILTERS
     );
 }
+
+/// Two pipelines checking one registry at the same time: every run pushes an image of its own
+/// (its config carries the run's random id), so deleting it by digest never removes another
+/// run's tag, and every run ends with its own image deleted.
+#[test]
+fn concurrent_round_trips_each_push_and_delete_only_their_own_image() {
+    let scenario = scenario::real_registry_round_trip();
+    let commands: Vec<assert_cmd::Command> =
+        (0..6).map(|_| scenario.command(&["-o", "json"])).collect();
+    let outputs: Vec<std::process::Output> = std::thread::scope(|scope| {
+        let handles: Vec<_> = commands
+            .into_iter()
+            .map(|mut cmd| scope.spawn(move || cmd.output().expect("run acr-health")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut references = Vec::new();
+    for output in &outputs {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let round_trip = document["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "registry.round_trip")
+            .unwrap();
+        assert_eq!(round_trip["status"], "ok", "{stderr}");
+        let deleted = round_trip["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d.as_str())
+            .find(|d| d.starts_with("Deleted "))
+            .unwrap_or_else(|| panic!("no deletion told:\n{stderr}"))
+            .to_owned();
+        references.push(deleted);
+    }
+    references.sort();
+    references.dedup();
+    assert_eq!(references.len(), outputs.len(), "{references:?}");
+}

@@ -53,14 +53,16 @@ struct ProbeImage {
 }
 
 impl ProbeImage {
-    fn new() -> ProbeImage {
+    /// The image of run `run`: its config carries the run's random id, so two runs never push
+    /// the same digest, and deleting one's image never removes another's tag.
+    fn new(run: &str) -> ProbeImage {
         let layer = layer_tar();
         let layer_digest = Digest::of(Algorithm::Sha256, &layer);
         // Uncompressed, so the layer's digest is also its diff ID.
         let config = json!({
             "architecture": oci::this_platform().architecture,
             "os": "linux",
-            "config": {},
+            "config": {"Labels": {"org.acr-health.run": run}},
             "rootfs": {"type": "layers", "diff_ids": [layer_digest.to_string()]},
         })
         .to_string()
@@ -113,8 +115,9 @@ async fn push_pull_delete(
             )]);
         }
     }
-    let image = ProbeImage::new();
-    let tag = unique_tag();
+    let run = run_id();
+    let image = ProbeImage::new(&run);
+    let tag = format!("acr-health-{run}");
     let reference = format!("{repository}:{tag}");
 
     for (descriptor, bytes) in &image.blobs {
@@ -242,13 +245,24 @@ fn status_failed(step: Text, response: &crate::net::http::Response) -> Vec<Detai
     details
 }
 
-/// `acr-health-<seconds>-<pid>`: two runs never push the same tag.
-fn unique_tag() -> String {
+/// `<seconds>-<16 random hex digits>`: unique to this run, on this machine and any other that
+/// checks the same registry at the same second.
+fn run_id() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    format!("acr-health-{seconds}-{}", std::process::id())
+    let mut random = [0u8; 8];
+    // The operating system's random source; should it fail, the process id still tells runs on
+    // this machine apart.
+    let random = match aws_lc_rs::rand::fill(&mut random) {
+        Ok(()) => random
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+        Err(_) => format!("{:016x}", std::process::id()),
+    };
+    format!("{seconds}-{random}")
 }
 
 /// A tar archive with one small file: a real layer, which `docker pull` could unpack.
@@ -303,8 +317,16 @@ mod tests {
     }
 
     #[test]
+    fn every_run_pushes_an_image_of_its_own() {
+        let (one, two) = (run_id(), run_id());
+        assert_ne!(one, two);
+        assert_ne!(ProbeImage::new(&one).digest, ProbeImage::new(&two).digest);
+        assert_eq!(ProbeImage::new(&one).digest, ProbeImage::new(&one).digest);
+    }
+
+    #[test]
     fn the_image_describes_its_own_blobs() {
-        let image = ProbeImage::new();
+        let image = ProbeImage::new("0-0");
         let manifest = oci::Manifest::parse(None, &image.manifest).unwrap();
         let oci::Manifest::Image { config, layers, .. } = manifest else {
             panic!("an image manifest");
