@@ -66,6 +66,7 @@ struct DetailView {
 struct CommandView {
     command: String,
     exit: String,
+    request: bool,
     ms: u128,
     stdout: Vec<String>,
     stderr: Vec<String>,
@@ -208,6 +209,7 @@ impl Report {
                 .map(|c| CommandView {
                     command: c.command.clone(),
                     exit: c.exit.map_or_else(|| "-".to_owned(), |e| e.to_string()),
+                    request: c.request,
                     ms: c.duration.as_millis(),
                     stdout: c.stdout.lines().map(str::to_owned).collect(),
                     stderr: c.stderr.lines().map(str::to_owned).collect(),

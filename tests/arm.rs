@@ -1571,7 +1571,7 @@ fn the_arm_token_never_reaches_the_output_even_with_debug() {
         let ran: Vec<&str> = run
             .lines()
             .into_iter()
-            .filter(|l| l.starts_with("ran 'GET https://localhost:"))
+            .filter(|l| l.starts_with("sent 'GET https://localhost:"))
             .collect();
         assert_eq!(
             ran.len(),
@@ -1582,7 +1582,7 @@ fn the_arm_token_never_reaches_the_output_even_with_debug() {
         for status in statuses {
             assert!(
                 ran.iter()
-                    .any(|l| l.contains(&format!("': exit code {status}, "))),
+                    .any(|l| l.contains(&format!("': HTTP {status}, "))),
                 "{name}: no request with status {status}:\n{}",
                 run.stderr
             );
@@ -1612,19 +1612,16 @@ fn debug_lists_the_arm_requests_under_their_checks() {
     let cmk = at("Encryption identity ");
     let routing = at("DNS routing to private endpoint : OK");
     let list = at(&format!(
-        "ran 'GET {base}{}': exit code 200, ",
+        "sent 'GET {base}{}': HTTP 200, ",
         resources_path()
     ));
-    let registry = at(&format!(
-        "ran 'GET {base}{}': exit code 200, ",
-        myreg().id()
-    ));
+    let registry = at(&format!("sent 'GET {base}{}': HTTP 200, ", myreg().id()));
     let identity = at(&format!(
-        "ran 'GET {base}{}': exit code 200, ",
+        "sent 'GET {base}{}': HTTP 200, ",
         cmk_identity_id()
     ));
     let endpoint = at(&format!(
-        "ran 'GET {base}{}': exit code 200, ",
+        "sent 'GET {base}{}': HTTP 200, ",
         endpoint_id(NET_GROUP, ENDPOINT)
     ));
     assert!(

@@ -905,8 +905,9 @@ fn no_secret_leaks_from_any_hostile_run_in_any_format_or_language() {
                     let run = hostile.output(extra);
                     if extra.contains(&"--debug") {
                         assert!(
-                            run.stderr.contains("  ran '")
-                                || run.stderr.contains("  uitgevoerd: '"),
+                            ["  ran '", "  uitgevoerd: '", "  sent '", "  verzonden: '"]
+                                .iter()
+                                .any(|listed| run.stderr.contains(listed)),
                             "{}: {extra:?}\n{}",
                             hostile.name,
                             run.stderr

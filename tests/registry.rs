@@ -2011,8 +2011,8 @@ fn no_secret_reaches_the_output_even_with_debug() {
         if scenario.exit != 2 {
             // --debug lists the requests, so the output is not trivially clean.
             assert!(
-                run.stderr.contains("  ran '"),
-                "{name}: no request listed with --debug:\n{}",
+                run.stderr.contains("  sent '") || run.stderr.contains("  ran '"),
+                "{name}: nothing listed with --debug:\n{}",
                 run.stderr
             );
             let _ = run.doc();
@@ -2054,13 +2054,13 @@ fn debug_lists_the_requests_of_the_registry_chain() {
     let ran: Vec<&str> = run
         .lines()
         .into_iter()
-        .filter(|l| l.starts_with("ran '") && l.contains("https://"))
+        .filter(|l| l.starts_with("sent '") && l.contains("https://"))
         .collect();
     let expected = [
-        "GET https://example.azurecr.io/v2/': exit code 401",
-        "POST https://example.azurecr.io/oauth2/exchange': exit code 200",
-        "POST https://example.azurecr.io/oauth2/token': exit code 200",
-        "GET https://example.azurecr.io/v2/': exit code 200",
+        "GET https://example.azurecr.io/v2/': HTTP 401",
+        "POST https://example.azurecr.io/oauth2/exchange': HTTP 200",
+        "POST https://example.azurecr.io/oauth2/token': HTTP 200",
+        "GET https://example.azurecr.io/v2/': HTTP 200",
     ];
     assert_eq!(ran.len(), expected.len(), "{}", run.stderr);
     // The data probe's requests are its checks' notes, with or without --debug.
@@ -2078,8 +2078,8 @@ fn debug_lists_the_requests_of_the_registry_chain() {
     }
     for (line, want) in ran.iter().zip(expected) {
         assert!(
-            line.starts_with(&format!("ran '{want}, "))
-                || (want.ends_with(':') && line.starts_with(&format!("ran '{want}"))),
+            line.starts_with(&format!("sent '{want}, "))
+                || (want.ends_with(':') && line.starts_with(&format!("sent '{want}"))),
             "{line:?} is not {want:?}"
         );
     }
@@ -2091,24 +2091,24 @@ fn debug_lists_the_requests_of_the_registry_chain() {
 fn debug_lists_the_requests_to_identity_endpoints() {
     let imds = scenario::managed_identity_imds();
     let run = imds.run(&["--debug", "-o", "json"]);
-    let line = run.line_starting("ran 'GET http://localhost:");
+    let line = run.line_starting("sent 'GET http://localhost:");
     assert!(
-        line.contains("/metadata/identity/oauth2/token': exit code 200, "),
+        line.contains("/metadata/identity/oauth2/token': HTTP 200, "),
         "{line}"
     );
 
     let principal = scenario::service_principal();
     let run = principal.run(&["--debug", "-o", "json"]);
-    let line = run.line_starting("ran 'POST https://localhost:");
+    let line = run.line_starting("sent 'POST https://localhost:");
     assert!(
-        line.contains("/0c0ffee0-0000-4000-8000-000000000001/oauth2/v2.0/token': exit code 200, "),
+        line.contains("/0c0ffee0-0000-4000-8000-000000000001/oauth2/v2.0/token': HTTP 200, "),
         "{line}"
     );
 
     let nothing = scenario::no_credential();
     let run = nothing.run(&["--debug", "-o", "json"]);
     let refused = format!(
-        "ran 'GET http://{}/metadata/identity/oauth2/token': exit code -, ",
+        "sent 'GET http://{}/metadata/identity/oauth2/token': no answer, ",
         nothing.sandbox.imds
     );
     run.line_starting(&refused);
@@ -2157,7 +2157,7 @@ fn debug_tells_each_probe_request_once() {
     // --debug still adds what the probe's notes do not give: the registry chain's own requests.
     assert!(
         run.stderr
-            .contains("ran 'GET https://example.azurecr.io/v2/'"),
+            .contains("sent 'GET https://example.azurecr.io/v2/'"),
         "{}",
         run.stderr
     );

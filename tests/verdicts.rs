@@ -164,3 +164,35 @@ fn a_panic_in_a_chain_is_reported_as_unexpected_error_and_the_rest_runs() {
     assert_eq!(run.status("helm.version"), "ok");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+#[test]
+fn a_flag_that_needs_a_registry_is_a_usage_error_without_one() {
+    let sandbox = Sandbox::with_working_tools();
+    for (flag, args) in [
+        ("--repository", &["--repository", "app"][..]),
+        ("--tag", &["--tag", "v1"][..]),
+        ("--round-trip", &["--round-trip"][..]),
+    ] {
+        let run = sandbox.run(sandbox.check_health(args), 2);
+        assert!(
+            run.stderr
+                .starts_with(&format!("error: {flag} needs a registry to check")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("-n NAME or --login-server HOST"),
+            "{}",
+            run.stderr
+        );
+    }
+    let mut dutch = sandbox.check_health(&["--round-trip"]);
+    dutch.env("LANG", "nl_NL.UTF-8");
+    let run = sandbox.run(dutch, 2);
+    assert!(
+        run.stderr
+            .contains("--round-trip heeft een register nodig om te controleren"),
+        "{}",
+        run.stderr
+    );
+}

@@ -170,7 +170,22 @@ fn registry_plan(
                 &[],
             ));
         }
-        (None, None) => return Ok(None),
+        (None, None) => {
+            // A flag that only means something for a registry is not silently ignored.
+            let given = [
+                ("--repository", args.repository.is_some()),
+                ("--tag", args.tag.is_some()),
+                ("--round-trip", args.round_trip),
+            ];
+            return match given.iter().find(|(_, given)| *given) {
+                Some((flag, _)) => Err(usage(
+                    ui::ERROR_NEEDS_REGISTRY,
+                    ui::ERROR_NEEDS_REGISTRY_FIX,
+                    &[("flag", flag)],
+                )),
+                None => Ok(None),
+            };
+        }
     };
     let target = target.map_err(|error| match error {
         TargetError::BadName(name) => usage(

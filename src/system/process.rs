@@ -237,6 +237,7 @@ async fn run_inner(
                 },
                 stderr: stderr.clone(),
                 duration,
+                request: false,
             });
             Ok(Finished {
                 exit,
@@ -252,6 +253,7 @@ async fn run_inner(
                 stdout: String::new(),
                 stderr: String::new(),
                 duration,
+                request: false,
             });
             Err(ProcessError::TimedOut {
                 command: command_line,

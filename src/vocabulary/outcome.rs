@@ -33,6 +33,8 @@ pub struct CommandRecord {
     pub stdout: String,
     pub stderr: String,
     pub duration: Duration,
+    /// An HTTP request (`exit` is its status), not a program.
+    pub request: bool,
 }
 
 /// What one check found.

@@ -36,6 +36,7 @@ pub fn request_record(
         stdout: String::new(),
         stderr: String::new(),
         duration: started.elapsed(),
+        request: true,
     }
 }
 
