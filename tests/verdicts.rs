@@ -196,3 +196,25 @@ fn a_flag_that_needs_a_registry_is_a_usage_error_without_one() {
         run.stderr
     );
 }
+
+#[test]
+fn a_table_of_a_run_has_a_row_per_check() {
+    let sandbox = Sandbox::with_working_tools();
+    let run = sandbox.run(sandbox.check_health(&["--yes", "-o", "table"]), 0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("Name "), "{}", run.stdout);
+    assert!(lines[0].contains("Status"), "{}", run.stdout);
+    assert!(lines[2].starts_with("docker.client "), "{}", run.stdout);
+    assert!(run.stdout.contains("\nhelm.version "), "{}", run.stdout);
+    let tsv = sandbox.run(sandbox.check_health(&["--yes", "-o", "tsv"]), 0);
+    assert!(
+        tsv.stdout.starts_with("docker.client\tok\t"),
+        "{}",
+        tsv.stdout
+    );
+    // A query still chooses what the table shows.
+    let mut query = sandbox.check_health(&["--yes", "-o", "table", "--query", "summary"]);
+    query.env("NO_COLOR", "1");
+    let summary = sandbox.run(query, 0);
+    assert!(summary.stdout.starts_with("Status "), "{}", summary.stdout);
+}

@@ -14,6 +14,7 @@ use crate::checks::registry::azure;
 use crate::checks::registry::target::{self, TargetError};
 use crate::cli::CheckHealthArgs;
 use crate::net::pin::{BadPin, Pins};
+use crate::output::Format;
 use crate::plan::Plan;
 use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
@@ -138,7 +139,9 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     };
     if let Some(format) = out.structured() {
         let document = report::document(language, &run.reported, &run.not_run, run.duration, exit);
-        out.document(&document, format)?;
+        // A table has rows: the checks, unless a query chose something else.
+        let rows = matches!(format, Format::Table | Format::Tsv) && !out.has_query();
+        out.document(if rows { &document["checks"] } else { &document }, format)?;
     }
     Ok(exit)
 }

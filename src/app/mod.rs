@@ -111,6 +111,10 @@ pub struct Out<'a> {
 }
 
 impl Out<'_> {
+    pub fn has_query(&self) -> bool {
+        self.query.is_some()
+    }
+
     /// The structured format, when the user asked for one (`--query` alone means JSON, as in az).
     pub fn structured(&self) -> Option<Format> {
         self.global.output.or(self.query.map(|_| Format::Json))
