@@ -218,3 +218,79 @@ fn a_table_of_a_run_has_a_row_per_check() {
     let summary = sandbox.run(query, 0);
     assert!(summary.stdout.starts_with("Status "), "{}", summary.stdout);
 }
+
+/// A docker that starts a child of its own and waits for it, as a pull stuck on a proxy does.
+const HANGING_DOCKER: &str = r#"echo $$ > "$HOME/docker.pid"
+sleep 30 &
+echo $! > "$HOME/sleep.pid"
+wait"#;
+
+/// Whether process `pid` is gone or dead (a zombie waiting to be reaped by whoever adopted it).
+fn dead(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn a_signal_stops_the_run_and_every_program_it_started() {
+    for (signal, exit, name) in [
+        (libc::SIGINT, 130, "SIGINT"),
+        (libc::SIGTERM, 143, "SIGTERM"),
+        (libc::SIGHUP, 129, "SIGHUP"),
+    ] {
+        let sandbox = Sandbox::with_tools(&with_tool(
+            working_tools(),
+            "docker",
+            HANGING_DOCKER.to_owned(),
+        ));
+        let mut cmd = sandbox.std_command();
+        cmd.args([
+            "acr",
+            "check-health",
+            "--yes",
+            "--ignore-errors",
+            "--timeout",
+            "20",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().expect("start acr-health");
+        let pid_file = sandbox.path("home").join("sleep.pid");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !pid_file.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(pid_file.exists(), "docker never started");
+        let started = std::time::Instant::now();
+        // SAFETY: kill(2) on the child we started.
+        unsafe {
+            libc::kill(i32::try_from(child.id()).unwrap(), signal);
+        }
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{name}"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(exit), "{name}:\n{stderr}");
+        assert_eq!(
+            stderr.matches(&format!("Interrupted by {name}")).count(),
+            1,
+            "{stderr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for program in ["docker", "sleep"] {
+            let pid = std::fs::read_to_string(sandbox.path("home").join(format!("{program}.pid")))
+                .unwrap();
+            assert!(
+                dead(pid.trim()),
+                "{name}: {program} ({}) still runs",
+                pid.trim()
+            );
+        }
+    }
+}

@@ -19,7 +19,7 @@ use crate::plan::Plan;
 use crate::render::TextMode;
 use crate::report::{self, Report, Screen, Verbosity};
 use crate::runner::{self, Flow};
-use crate::system::{Confirm, Context};
+use crate::system::{Confirm, Context, process};
 use crate::vocabulary::knowledge::Language;
 use crate::vocabulary::{Check, Outcome, Text};
 use crate::vocabulary::{Ui, ui};
@@ -72,6 +72,7 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     // Texts of outcomes that arrived before their turn, made while slower checks ran.
     let early_texts = std::cell::RefCell::new(HashMap::<Check, String>::new());
     let run = runtime.block_on(async {
+        let mut interrupts = process::Interrupts::new();
         let waiting = Arc::new(Mutex::new(Vec::<Check>::new()));
         let ticker =
             spinner.then(|| tokio::spawn(spin(language, width, report.screen(), waiting.clone())));
@@ -111,8 +112,15 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
                     *w = checks.to_vec();
                 }
             },
-        )
-        .await;
+        );
+        let run = tokio::select! {
+            run = run => Ok(run),
+            signal = interrupts.next() => {
+                // Before the checks' tasks are dropped, while their children are still known.
+                process::kill_all_children();
+                Err(signal)
+            }
+        };
         if let Some(ticker) = ticker {
             ticker.abort();
         }
@@ -121,6 +129,17 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     // What is still running (a name lookup nobody waits for) is not waited for either: every
     // step is bounded by --timeout, and the process ends here.
     runtime.shutdown_background();
+    let run = match run {
+        Ok(run) => run,
+        Err((number, name)) => {
+            report.print(&format!(
+                "{}\n",
+                language.format(ui::HEALTH_INTERRUPTED, &[("signal", name)])
+            ));
+            // As a shell reports a process ended by a signal.
+            return Ok(128 + u8::try_from(number).unwrap_or(0));
+        }
+    };
     if let Some(error) = render_error {
         return Err(out.template_failure(&error));
     }

@@ -206,6 +206,8 @@ async fn run_inner(
     })?;
     spawned();
     let pid = child.id();
+    // Until this function is done (or dropped), an interrupted run knows to kill the group.
+    let _live = LiveGroup::new(pid);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let stdin = child.stdin.take();
@@ -281,6 +283,86 @@ async fn read_capped<R: tokio::io::AsyncRead + Unpin>(reader: Option<&mut R>) ->
     // Keep reading past the cap, so the child is not blocked on a full pipe.
     let _ = tokio::io::copy(reader, &mut tokio::io::sink()).await;
     String::from_utf8_lossy(&buffer).into_owned()
+}
+
+/// The process groups of the children running now.
+static LIVE_GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A child's group in [`LIVE_GROUPS`] while it runs.
+struct LiveGroup(Option<u32>);
+
+impl LiveGroup {
+    fn new(pid: Option<u32>) -> LiveGroup {
+        if let Some(pid) = pid {
+            LIVE_GROUPS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(pid);
+        }
+        LiveGroup(pid)
+    }
+}
+
+impl Drop for LiveGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            LIVE_GROUPS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|p| *p != pid);
+        }
+    }
+}
+
+/// Kills every child still running, with whatever it started: each child has a process group of
+/// its own, so the terminal's Ctrl-C never reaches it.
+pub fn kill_all_children() {
+    let live = std::mem::take(&mut *LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()));
+    for pid in live {
+        kill_group(Some(pid));
+    }
+}
+
+/// The signals that end a run: SIGINT (Ctrl-C), SIGTERM, SIGHUP. Registered when made, so make
+/// it before the first child starts.
+pub struct Interrupts {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    pub fn new() -> Interrupts {
+        use tokio::signal::unix::{SignalKind, signal};
+        Interrupts {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+            hangup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// The next of those signals: its number and name.
+    pub async fn next(&mut self) -> (i32, &'static str) {
+        async fn on(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = on(&mut self.interrupt) => (libc::SIGINT, "SIGINT"),
+            () = on(&mut self.terminate) => (libc::SIGTERM, "SIGTERM"),
+            () = on(&mut self.hangup) => (libc::SIGHUP, "SIGHUP"),
+        }
+    }
+}
+
+impl Default for Interrupts {
+    fn default() -> Interrupts {
+        Interrupts::new()
+    }
 }
 
 fn kill_group(pid: Option<u32>) {
