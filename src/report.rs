@@ -254,6 +254,7 @@ pub fn document(
     not_run: &[Check],
     total: Duration,
     exit_code: u8,
+    tls_verification: bool,
 ) -> Value {
     let mut checks: Vec<Value> = reported
         .iter()
@@ -314,6 +315,7 @@ pub fn document(
             "skipped": count(CheckStatus::Skipped) + not_run.len(),
             "duration_ms": total.as_millis() as u64,
             "exit_code": exit_code,
+            "tls_verification": tls_verification,
         }
     })
 }

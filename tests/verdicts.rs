@@ -294,3 +294,21 @@ fn a_signal_stops_the_run_and_every_program_it_started() {
         }
     }
 }
+
+#[test]
+fn switched_off_verification_is_said_first_and_in_the_document() {
+    let sandbox = Sandbox::with_working_tools();
+    let mut off = sandbox.check_health(&["--yes", "-o", "json"]);
+    off.env("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION", "1");
+    let run = sandbox.run(off, 0);
+    assert!(
+        run.stderr
+            .starts_with("WARNING: certificate verification is OFF"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.doc()["summary"]["tls_verification"], false);
+    let on = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
+    assert!(!on.stderr.contains("verification is OFF"), "{}", on.stderr);
+    assert_eq!(on.doc()["summary"]["tls_verification"], true);
+}

@@ -71,6 +71,14 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     let mut render_error = None;
     // Texts of outcomes that arrived before their turn, made while slower checks ran.
     let early_texts = std::cell::RefCell::new(HashMap::<Check, String>::new());
+    // Said before anything else, whether or not a request is made to which it applies.
+    let verification_off = crate::net::http::verification_disabled(&env);
+    if verification_off {
+        report.print(&format!(
+            "{}\n",
+            language.ui(ui::HEALTH_REGISTRY_TRUST_DISABLED)
+        ));
+    }
     let run = runtime.block_on(async {
         let mut interrupts = process::Interrupts::new();
         let waiting = Arc::new(Mutex::new(Vec::<Check>::new()));
@@ -157,7 +165,14 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
         EXIT_SUCCESS
     };
     if let Some(format) = out.structured() {
-        let document = report::document(language, &run.reported, &run.not_run, run.duration, exit);
+        let document = report::document(
+            language,
+            &run.reported,
+            &run.not_run,
+            run.duration,
+            exit,
+            !verification_off,
+        );
         // A table has rows: the checks, unless a query chose something else.
         let rows = matches!(format, Format::Table | Format::Tsv) && !out.has_query();
         out.document(if rows { &document["checks"] } else { &document }, format)?;

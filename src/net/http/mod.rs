@@ -40,6 +40,12 @@ pub fn request_record(
     }
 }
 
+/// Whether `AZURE_CLI_DISABLE_CONNECTION_VERIFICATION` turns certificate verification off.
+pub fn verification_disabled(env: &HashMap<String, String>) -> bool {
+    env.get("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION")
+        .is_some_and(|v| !v.is_empty())
+}
+
 /// A URL for the report: without its query.
 pub fn without_query(url: &Url) -> String {
     let mut url = url.clone();
@@ -155,7 +161,7 @@ impl Transport {
         let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
         let proxy = https_proxy(&var);
         let no_proxy = var("NO_PROXY").or_else(|| var("no_proxy"));
-        let (trust, roots) = if var("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION").is_some() {
+        let (trust, roots) = if verification_disabled(env) {
             (Trust::Disabled, None)
         } else if let Some((variable, path)) = [("REQUESTS_CA_BUNDLE"), ("CURL_CA_BUNDLE")]
             .into_iter()
