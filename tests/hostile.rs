@@ -338,7 +338,7 @@ mod scenario {
             .keep(elsewhere)
             .expect(move |run| {
                 run.failed(
-                    "registry.challenge",
+                    "registry.refresh_token",
                     "CONNECTIVITY_AAD_LOGIN_ERROR",
                     &format!("The challenge sends the token request to {realm}, which is not this registry's own token endpoint over HTTPS; acr-health does not send your Microsoft Entra token there."),
                 );
@@ -463,7 +463,7 @@ mod scenario {
             .keep(raw)
             .expect(move |run| {
                 run.failed(
-                    "registry.challenge",
+                    "registry.refresh_token",
                     "CONNECTIVITY_AAD_LOGIN_ERROR",
                     &format!("The registry asks for {schemes} authentication, not for a Bearer token with realm and service."),
                 );

@@ -673,9 +673,12 @@ fi"#,
             acr_answering(Reply::basic_challenge("Registry Realm"), "basic-on-acr");
         let entra = entra_token("basic-on-acr");
         scenario.expect(move |run| {
-            run.failed_at("registry.challenge", "CONNECTIVITY_AAD_LOGIN_ERROR");
+            run.failed_at("registry.refresh_token", "CONNECTIVITY_AAD_LOGIN_ERROR");
+            // As az: the challenge was answered, and its line says so before the login's error.
+            assert_eq!(run.status("registry.challenge"), "ok", "{}", run.stderr);
+            run.line_starting("Challenge endpoint https://");
             assert_eq!(
-                run.details("registry.challenge")[0],
+                run.details("registry.refresh_token")[0],
                 "The registry asks for Basic authentication, not for a Bearer token with realm and service."
             );
             only_the_challenge(&registry, &entra);
@@ -700,9 +703,9 @@ fi"#,
             .keep(registry.clone())
             .keep(elsewhere.clone())
             .expect(move |run| {
-                run.failed_at("registry.challenge", "CONNECTIVITY_AAD_LOGIN_ERROR");
+                run.failed_at("registry.refresh_token", "CONNECTIVITY_AAD_LOGIN_ERROR");
                 assert_eq!(
-                    run.details("registry.challenge")[0],
+                    run.details("registry.refresh_token")[0],
                     format!("The challenge sends the token request to {}, which is not this registry's own token endpoint over HTTPS; acr-health does not send your Microsoft Entra token there.", o.realm())
                 );
                 assert!(o.requests().is_empty(), "{:?}", paths(&o.requests()));
@@ -718,9 +721,9 @@ fi"#,
         let (scenario, registry) = acr_answering(Reply::acr_challenge(&realm, ACR), "realm-http");
         let entra = entra_token("realm-http");
         scenario.expect(move |run| {
-            run.failed_at("registry.challenge", "CONNECTIVITY_AAD_LOGIN_ERROR");
+            run.failed_at("registry.refresh_token", "CONNECTIVITY_AAD_LOGIN_ERROR");
             assert_eq!(
-                run.details("registry.challenge")[0],
+                run.details("registry.refresh_token")[0],
                 format!("The challenge sends the token request to {realm}, which is not this registry's own token endpoint over HTTPS; acr-health does not send your Microsoft Entra token there.")
             );
             only_the_challenge(&registry, &entra);

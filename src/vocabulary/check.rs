@@ -127,9 +127,9 @@ impl Check {
                 Code::CONNECTIVITY_FORBIDDEN_ERROR,
                 Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR,
                 Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR,
-                Code::CONNECTIVITY_AAD_LOGIN_ERROR,
             ],
             RegistryRefreshToken => &[
+                Code::CONNECTIVITY_AAD_LOGIN_ERROR,
                 Code::CONNECTIVITY_CREDENTIAL_ERROR,
                 Code::CONNECTIVITY_REFRESH_TOKEN_ERROR,
                 Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR,

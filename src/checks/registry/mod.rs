@@ -466,6 +466,7 @@ impl Chain<'_> {
         };
         let status = response.status;
         let ok_line = Text::ui(ui::HEALTH_REGISTRY_CHALLENGE_OK).arg("url", base);
+        let ok_line_again = ok_line.clone();
         let fail = |code: Code| Outcome::failed(check, code);
         let outcome_and_flow: (Outcome, Option<Flow>) = match status {
             StatusCode::FORBIDDEN => (
@@ -519,6 +520,12 @@ impl Chain<'_> {
                 self.emit(outcome);
                 Some(flow)
             }
+            // The challenge was answered; it is the Entra login it asks for that cannot be
+            // made. As az: the challenge's line, then the login's error.
+            (outcome, None) if outcome.check == Check::RegistryRefreshToken => {
+                self.emit(Outcome::ok(check, ok_line_again));
+                self.fail(with_facts(outcome))
+            }
             (outcome, None) => self.fail(with_facts(outcome)),
         }
     }
@@ -532,6 +539,13 @@ impl Chain<'_> {
     ) -> (Outcome, Option<Flow>) {
         let target = &self.plan.target;
         let check = Check::RegistryChallenge;
+        // The challenge was answered; what cannot be made is the Entra login it asks for.
+        let no_login = || {
+            Outcome::failed(
+                Check::RegistryRefreshToken,
+                Code::CONNECTIVITY_AAD_LOGIN_ERROR,
+            )
+        };
         let shown = challenges
             .iter()
             .map(|c| c.scheme.clone())
@@ -548,13 +562,13 @@ impl Chain<'_> {
         let realm_and_service = bearer.and_then(|c| Some((c.param("realm")?, c.param("service")?)));
         if let Some((realm, service)) = realm_and_service {
             let Ok(realm_url) = Url::parse(realm) else {
-                let code = if target.is_acr {
-                    Code::CONNECTIVITY_AAD_LOGIN_ERROR
+                let failed = if target.is_acr {
+                    no_login()
                 } else {
-                    Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR
+                    fail(Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR)
                 };
                 return (
-                    fail(code).note(Text::ui(ui::HEALTH_REGISTRY_BAD_REALM).arg("realm", realm)),
+                    failed.note(Text::ui(ui::HEALTH_REGISTRY_BAD_REALM).arg("realm", realm)),
                     None,
                 );
             };
@@ -564,7 +578,7 @@ impl Chain<'_> {
                 // The Entra token would go somewhere other than the registry: say so, send nothing.
                 let note = Text::ui(ui::HEALTH_REGISTRY_REALM_ELSEWHERE)
                     .arg("realm", without_query(&realm_url));
-                return (fail(Code::CONNECTIVITY_AAD_LOGIN_ERROR).note(note), None);
+                return (no_login().note(note), None);
             }
             let flow = if acr_realm && (target.is_acr || self.plan.basic.is_none()) {
                 Flow::Entra {
@@ -581,7 +595,7 @@ impl Chain<'_> {
         }
         if target.is_acr {
             let note = Text::ui(ui::HEALTH_REGISTRY_NOT_ENTRA).arg("schemes", &shown);
-            return (fail(Code::CONNECTIVITY_AAD_LOGIN_ERROR).note(note), None);
+            return (no_login().note(note), None);
         }
         if challenges.iter().any(|c| c.is("basic")) {
             return (

@@ -38,6 +38,13 @@ pub enum TargetError {
 /// `myregistry-abc123.azurecr.io`, which az drops and we keep).
 pub fn from_name(input: &str, cloud: &Cloud) -> Result<Target, TargetError> {
     let input = input.trim();
+    // A pasted URL (`https://myreg.azurecr.io/`) or image (`myreg.azurecr.io/app:v1`): the
+    // registry is its host.
+    let input = input
+        .strip_prefix("https://")
+        .or_else(|| input.strip_prefix("http://"))
+        .unwrap_or(input);
+    let input = input.split('/').next().unwrap_or(input);
     let suffix = cloud.acr_suffix.as_deref();
     match input.split_once('.') {
         Some((label, rest)) => {
@@ -227,6 +234,24 @@ mod tests {
         assert_eq!(t.login_server.as_deref(), Some("myreg-abc123.azurecr.io"));
         assert_eq!(t.name, "myreg");
         assert_eq!(t.source, Source::GivenWithSuffix);
+    }
+
+    #[test]
+    fn a_pasted_url_or_image_reference_names_its_registry() {
+        for pasted in [
+            "https://myreg.azurecr.io/",
+            "https://MyReg.azurecr.io/v2/",
+            "myreg.azurecr.io/app:v1",
+            "myreg.azurecr.io/team/app@sha256:abc",
+        ] {
+            let t = from_name(pasted, &Cloud::named("AzureCloud", None)).unwrap();
+            assert_eq!(
+                t.login_server.as_deref(),
+                Some("myreg.azurecr.io"),
+                "{pasted}"
+            );
+            assert_eq!(t.name.to_ascii_lowercase(), "myreg", "{pasted}");
+        }
     }
 
     #[test]
