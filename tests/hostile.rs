@@ -379,7 +379,10 @@ mod scenario {
                 assert_eq!(run.check("registry.access_token")["status"], "ok");
                 assert_eq!(
                     run.details("registry.access_token"),
-                    [format!("The token service {} is not on the registry's own host over HTTPS; acr-health does not send your credentials there and asks anonymously.", p.url("/oauth2/token"))]
+                    [
+                        format!("Credentials for {} from --username and --password-stdin.", r.authority()),
+                        format!("The token service {} is not on the registry's own host over HTTPS; acr-health does not send your credentials there and asks anonymously.", p.url("/oauth2/token")),
+                    ]
                 );
                 // The anonymous token is no good for the registry.
                 run.failed(

@@ -456,7 +456,11 @@ mod scenario {
             .keep(registry)
             .expect(move |run| {
                 assert_eq!(run.status("registry.token_accepted"), "ok");
-                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+                run.line(&format!("Registry '{ls}' accepts the credentials : OK"));
+                run.detail(
+                    "registry.token_accepted",
+                    &format!("Credentials for {ls} from --username and --password-stdin."),
+                );
             })
     }
 
@@ -479,7 +483,40 @@ mod scenario {
             .keep(registry)
             .expect(move |run| {
                 assert_eq!(run.status("registry.token_accepted"), "ok");
-                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+                run.line(&format!("Registry '{ls}' accepts the credentials : OK"));
+                run.detail(
+                    "registry.token_accepted",
+                    &format!("Credentials for {ls} from [TMP]/home/.docker/config.json (auths)."),
+                );
+            })
+    }
+
+    /// A `config.json` that is not JSON: said, and the registry asks for credentials it never got.
+    pub fn real_registry_docker_config_unreadable() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let scenario = Scenario::new();
+        // Cut short after the credentials: they must not show in what is said about the file.
+        let auth = basic_header("alice", PASSWORD);
+        scenario.sandbox.home_file(
+            ".docker/config.json",
+            format!(
+                "{{\"auths\": {{\"{}\": {{\"auth\": \"{auth}\"",
+                registry.login_server()
+            ),
+        );
+        scenario
+            .trust(&ca)
+            .login_server(&registry.login_server())
+            .secret(&auth)
+            .keep(registry)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.token_accepted"), "skipped");
+                let note = run.detail_starting(
+                    "registry.token_accepted",
+                    "Docker's [TMP]/home/.docker/config.json could not be read (",
+                );
+                assert!(note.ends_with("so no credentials came from it."), "{note}");
             })
     }
 
@@ -518,7 +555,7 @@ fi"#,
             .expect(move |run| {
                 assert_eq!(std::fs::read_to_string(&asked).unwrap(), ls);
                 assert_eq!(run.status("registry.token_accepted"), "ok");
-                run.line(&format!("Registry '{ls}' accepts the token : OK"));
+                run.line(&format!("Registry '{ls}' accepts the credentials : OK"));
                 run.line(&format!(
                     "Credentials for {ls} from docker's credential helper docker-credential-fake."
                 ));
@@ -1957,6 +1994,7 @@ scenario_tests!(
     real_registry_wrong_password,
     real_registry_right_password,
     real_registry_password_from_docker_config,
+    real_registry_docker_config_unreadable,
     real_registry_password_from_credential_helper,
     real_registry_credential_helper_without_credentials,
     real_registry_credential_helper_missing,

@@ -109,12 +109,34 @@ pub async fn credentials(
     login_server: &str,
     records: &mut Vec<CommandRecord>,
 ) -> (Option<(String, String)>, Vec<Text>) {
-    let Some(text) = config_text(context) else {
+    let Some(path) = config_path(context) else {
         return (None, Vec::new());
     };
+    let shown = path.display().to_string();
+    let unreadable = |reason: String| {
+        Text::ui(ui::HEALTH_REGISTRY_CONFIG_UNREADABLE)
+            .arg("path", &shown)
+            .arg("reason", reason)
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        // No config.json: docker keeps nothing for anyone, which needs no word.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return (None, Vec::new()),
+        Err(error) => return (None, vec![unreadable(error.to_string())]),
+    };
+    if let Err(error) = serde_json::from_str::<Value>(&text) {
+        return (None, vec![unreadable(error.to_string())]);
+    }
     match stored(&text, login_server) {
         None => (None, Vec::new()),
-        Some(Stored::InFile { user, password }) => (Some((user, password)), Vec::new()),
+        Some(Stored::InFile { user, password }) => (
+            Some((user, password)),
+            vec![
+                Text::ui(ui::HEALTH_REGISTRY_CREDENTIALS_FROM_CONFIG)
+                    .arg("login_server", login_server)
+                    .arg("path", &shown),
+            ],
+        ),
         Some(Stored::Helper(name)) => {
             let command = format!("docker-credential-{name}");
             let note = |key: Ui| {
@@ -168,7 +190,8 @@ pub async fn credentials(
     }
 }
 
-fn config_text(context: &Context) -> Option<String> {
+/// Where docker keeps its `config.json`: `DOCKER_CONFIG`, else `~/.docker`.
+fn config_path(context: &Context) -> Option<std::path::PathBuf> {
     let dir = context
         .var("DOCKER_CONFIG")
         .map(std::path::PathBuf::from)
@@ -177,7 +200,7 @@ fn config_text(context: &Context) -> Option<String> {
                 .var("HOME")
                 .map(|h| std::path::Path::new(h).join(".docker"))
         })?;
-    std::fs::read_to_string(dir.join("config.json")).ok()
+    Some(dir.join("config.json"))
 }
 
 #[cfg(test)]

@@ -170,6 +170,10 @@ impl Chain<'_> {
         notes: &mut Vec<Text>,
     ) -> Option<(String, String)> {
         if let Some(basic) = self.plan.basic.clone() {
+            notes.push(
+                Text::ui(ui::HEALTH_REGISTRY_CREDENTIALS_FROM_FLAGS)
+                    .arg("login_server", login_server),
+            );
             return Some(basic);
         }
         let (found, found_notes) =
@@ -257,10 +261,15 @@ impl Chain<'_> {
                 .message_arg("login_server", login_server)
         };
         let outcome = match result {
-            Ok(response) if response.status == StatusCode::OK => Outcome::ok(
-                check,
-                Text::ui(ui::HEALTH_REGISTRY_ACCEPTED).arg("login_server", login_server),
-            ),
+            Ok(response) if response.status == StatusCode::OK => {
+                // What was presented: basic credentials, or a token.
+                let line = if authorization.starts_with("Basic ") {
+                    ui::HEALTH_REGISTRY_ACCEPTED_CREDENTIALS
+                } else {
+                    ui::HEALTH_REGISTRY_ACCEPTED
+                };
+                Outcome::ok(check, Text::ui(line).arg("login_server", login_server))
+            }
             Ok(response) => {
                 let error = challenge::parse(response.header_values("www-authenticate"))
                     .iter()
