@@ -921,26 +921,14 @@ fi"#,
     pub fn expired_certificate() -> Scenario {
         let ca = TestCa::new();
         let leaf = ca.expired_leaf(&[ACR]);
-        certificate(
-            ca,
-            leaf,
-            "The certificate has expired or is not valid yet (",
-            "certificate expired",
-            "expired",
-        )
+        certificate(ca, leaf, "The certificate expired on ", " UTC.", "expired")
     }
 
     pub fn certificate_for_another_name() -> Scenario {
         let ca = TestCa::new();
         let leaf = ca.wrong_name_leaf();
-        let reason = format!("certificate not valid for name \"{ACR}\"");
-        certificate(
-            ca,
-            leaf,
-            "The certificate is for another name (",
-            &reason,
-            "wrong-name",
-        )
+        let reason = format!("The certificate is for {WRONG_HOST}, not for {ACR}.");
+        certificate(ca, leaf, "The certificate is for ", &reason, "wrong-name")
     }
 
     pub fn untrusted_certificate_authority() -> Scenario {

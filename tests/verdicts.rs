@@ -312,3 +312,27 @@ fn switched_off_verification_is_said_first_and_in_the_document() {
     assert!(!on.stderr.contains("verification is OFF"), "{}", on.stderr);
     assert_eq!(on.doc()["summary"]["tls_verification"], true);
 }
+
+#[test]
+fn a_registry_that_speaks_plain_http_is_named_as_such() {
+    let plain = support::fake_registry::FakeRegistry::start_plain();
+    let sandbox = Sandbox::with_working_tools();
+    let server = format!("localhost:{}", plain.port());
+    let run = sandbox.run(
+        sandbox.check_health(&[
+            "--yes",
+            "--ignore-errors",
+            "-o",
+            "json",
+            "--login-server",
+            &server,
+        ]),
+        0,
+    );
+    assert_eq!(run.code_of("registry.challenge"), "CONNECTIVITY_SSL_ERROR");
+    let detail = &run.details("registry.challenge")[0];
+    assert!(
+        detail.starts_with("What answered speaks plain HTTP, not TLS"),
+        "{detail}"
+    );
+}

@@ -423,15 +423,32 @@ pub fn describe(error: &RequestError) -> Text {
             Text::ui(ui::HEALTH_REQUEST_TIMED_OUT).arg("seconds", seconds)
         }
         RequestError::Dns(reason) => crate::net::dns::failure_text(reason),
-        RequestError::Tls { kind, detail } => {
-            let key = match kind {
-                TlsKind::UnknownIssuer => ui::HEALTH_REQUEST_TLS_UNKNOWN_ISSUER,
-                TlsKind::Expired => ui::HEALTH_REQUEST_TLS_EXPIRED,
-                TlsKind::WrongName => ui::HEALTH_REQUEST_TLS_WRONG_NAME,
-                TlsKind::Other => ui::HEALTH_REQUEST_TLS,
-            };
-            Text::ui(key).arg("reason", detail)
-        }
+        RequestError::Tls { kind, detail } => match kind {
+            TlsKind::UnknownIssuer => {
+                Text::ui(ui::HEALTH_REQUEST_TLS_UNKNOWN_ISSUER).arg("reason", detail)
+            }
+            TlsKind::Expired {
+                not_after: Some(not_after),
+            } => {
+                Text::ui(ui::HEALTH_REQUEST_TLS_EXPIRED_ON).arg("date", http::utc_date(*not_after))
+            }
+            TlsKind::Expired { not_after: None } => {
+                Text::ui(ui::HEALTH_REQUEST_TLS_EXPIRED).arg("reason", detail)
+            }
+            TlsKind::NotYetValid { not_before } => Text::ui(ui::HEALTH_REQUEST_TLS_NOT_YET_VALID)
+                .arg("date", http::utc_date(*not_before)),
+            TlsKind::WrongName {
+                expected: Some(expected),
+                presented,
+            } if !presented.is_empty() => Text::ui(ui::HEALTH_REQUEST_TLS_NAMES)
+                .arg("expected", expected)
+                .arg("names", presented.join(", ")),
+            TlsKind::WrongName { .. } => {
+                Text::ui(ui::HEALTH_REQUEST_TLS_WRONG_NAME).arg("reason", detail)
+            }
+            TlsKind::PlainHttp => Text::ui(ui::HEALTH_REQUEST_TLS_PLAIN_HTTP),
+            TlsKind::Other => Text::ui(ui::HEALTH_REQUEST_TLS).arg("reason", detail),
+        },
         RequestError::Refused => Text::ui(ui::HEALTH_REQUEST_REFUSED),
         RequestError::Reset => Text::ui(ui::HEALTH_REQUEST_RESET),
         RequestError::Proxy { proxy, reason } => Text::ui(ui::HEALTH_REQUEST_PROXY)

@@ -56,7 +56,7 @@ impl ProbeImage {
     /// The image of run `run`: its config carries the run's random id, so two runs never push
     /// the same digest, and deleting one's image never removes another's tag.
     fn new(run: &str) -> ProbeImage {
-        let layer = layer_tar();
+        let layer = layer_tar(run);
         let layer_digest = Digest::of(Algorithm::Sha256, &layer);
         // Uncompressed, so the layer's digest is also its diff ID.
         let config = json!({
@@ -266,14 +266,16 @@ fn run_id() -> String {
 }
 
 /// A tar archive with one small file: a real layer, which `docker pull` could unpack.
-fn layer_tar() -> Vec<u8> {
+fn layer_tar(run: &str) -> Vec<u8> {
+    // The run's id in the file too: no two runs upload the same blob at the same time.
+    let text = [FILE_TEXT, run.as_bytes(), b"\n"].concat();
     let mut header = [0u8; 512];
     let mut put = |at: usize, bytes: &[u8]| header[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, FILE_NAME.as_bytes());
     put(100, b"0000644\0");
     put(108, b"0000000\0");
     put(116, b"0000000\0");
-    put(124, format!("{:011o}\0", FILE_TEXT.len()).as_bytes());
+    put(124, format!("{:011o}\0", text.len()).as_bytes());
     put(136, b"00000000000\0");
     put(148, b"        ");
     put(156, b"0");
@@ -282,8 +284,8 @@ fn layer_tar() -> Vec<u8> {
     let checksum: u32 = header.iter().map(|b| u32::from(*b)).sum();
     header[148..156].copy_from_slice(format!("{checksum:06o}\0 ").as_bytes());
     let mut tar = header.to_vec();
-    tar.extend_from_slice(FILE_TEXT);
-    tar.resize(512 + FILE_TEXT.len().div_ceil(512) * 512, 0);
+    tar.extend_from_slice(&text);
+    tar.resize(512 + text.len().div_ceil(512) * 512, 0);
     // Two empty blocks end the archive.
     tar.resize(tar.len() + 1024, 0);
     tar
@@ -303,7 +305,7 @@ mod tests {
 
     #[test]
     fn the_layer_is_a_valid_tar_with_one_file() {
-        let tar = layer_tar();
+        let tar = layer_tar("0-0");
         assert_eq!(tar.len(), 2048);
         assert_eq!(&tar[..FILE_NAME.len()], FILE_NAME.as_bytes());
         // The checksum field holds the sum of the header with that field as spaces.
@@ -312,7 +314,10 @@ mod tests {
         header[148..156].copy_from_slice(b"        ");
         let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
         assert_eq!(u32::from_str_radix(&stored, 8).unwrap(), sum);
-        assert_eq!(&tar[512..512 + FILE_TEXT.len()], FILE_TEXT);
+        assert_eq!(
+            &tar[512..512 + FILE_TEXT.len() + 4],
+            [FILE_TEXT, b"0-0\n"].concat()
+        );
         assert!(tar[1024..].iter().all(|b| *b == 0));
     }
 

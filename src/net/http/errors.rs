@@ -100,11 +100,24 @@ pub enum Protocol {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsKind {
     UnknownIssuer,
-    Expired,
-    WrongName,
+    /// Expired, at `not_after` (UNIX seconds) when the library says.
+    Expired {
+        not_after: Option<u64>,
+    },
+    /// Not valid before `not_before` (UNIX seconds).
+    NotYetValid {
+        not_before: u64,
+    },
+    /// For other names: the name asked for and those the certificate holds, when known.
+    WrongName {
+        expected: Option<String>,
+        presented: Vec<String>,
+    },
+    /// The server answered in plain HTTP, not TLS.
+    PlainHttp,
     Other,
 }
 
@@ -222,12 +235,32 @@ pub(super) fn find_rustls(error: &reqwest::Error) -> Option<RequestError> {
         let kind = match tls {
             rustls::Error::InvalidCertificate(certificate) => match certificate {
                 rustls::CertificateError::UnknownIssuer => TlsKind::UnknownIssuer,
-                rustls::CertificateError::Expired
-                | rustls::CertificateError::ExpiredContext { .. } => TlsKind::Expired,
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. } => TlsKind::WrongName,
+                rustls::CertificateError::Expired => TlsKind::Expired { not_after: None },
+                rustls::CertificateError::ExpiredContext { not_after, .. } => TlsKind::Expired {
+                    not_after: Some(not_after.as_secs()),
+                },
+                rustls::CertificateError::NotValidYetContext { not_before, .. } => {
+                    TlsKind::NotYetValid {
+                        not_before: not_before.as_secs(),
+                    }
+                }
+                rustls::CertificateError::NotValidForName => TlsKind::WrongName {
+                    expected: None,
+                    presented: Vec::new(),
+                },
+                rustls::CertificateError::NotValidForNameContext {
+                    expected,
+                    presented,
+                } => TlsKind::WrongName {
+                    expected: Some(server_name(expected)),
+                    presented: presented.iter().map(|name| plain_name(name)).collect(),
+                },
                 _ => TlsKind::Other,
             },
+            // The first bytes were not a TLS record: what answered speaks plain HTTP.
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+                TlsKind::PlainHttp
+            }
             _ => TlsKind::Other,
         };
         Some(RequestError::Tls {
@@ -235,4 +268,68 @@ pub(super) fn find_rustls(error: &reqwest::Error) -> Option<RequestError> {
             detail: tls.to_string(),
         })
     })
+}
+
+/// `DnsName("a.example")` (how rustls lists a certificate's names) → `a.example`.
+fn plain_name(name: &str) -> String {
+    ["DnsName(\"", "IpAddress(", "URI(\""]
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix))
+        .map(|rest| rest.trim_end_matches(')').trim_end_matches('"').to_owned())
+        .unwrap_or_else(|| name.to_owned())
+}
+
+/// A server name as a person writes it.
+fn server_name(name: &rustls::pki_types::ServerName<'_>) -> String {
+    match name {
+        rustls::pki_types::ServerName::DnsName(dns) => dns.as_ref().to_owned(),
+        rustls::pki_types::ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// UNIX seconds as `YYYY-MM-DD HH:MM UTC` (Howard Hinnant's days-to-civil algorithm).
+pub fn utc_date(seconds: u64) -> String {
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0) + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let minutes = (seconds % 86_400) / 60;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_dates() {
+        assert_eq!(utc_date(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_date(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_date(1_798_761_599), "2026-12-31 23:59 UTC");
+    }
+
+    #[test]
+    fn a_certificates_names_are_listed_plainly() {
+        assert_eq!(
+            plain_name("DnsName(\"wrong-host.invalid\")"),
+            "wrong-host.invalid"
+        );
+        assert_eq!(plain_name("IpAddress(10.0.0.4)"), "10.0.0.4");
+        assert_eq!(plain_name("something else"), "something else");
+    }
 }

@@ -11,7 +11,7 @@ use reqwest::{Client, Method, StatusCode, Url};
 
 mod errors;
 
-pub use errors::{Protocol, RequestError, TlsKind, TransportError};
+pub use errors::{Protocol, RequestError, TlsKind, TransportError, utc_date};
 use errors::{cause, chain, chain_mentions, deepest, find_rustls};
 
 use super::pin::Pins;
