@@ -80,13 +80,15 @@ impl Chain<'_> {
                 return self.fail(token_failure(error, check, code, login_server));
             }
         };
-        if !self.access_granted(&access, login_server, Vec::new()) {
-            return None;
-        }
-        let authorization = format!("Bearer {access}");
-        self.accepted(transport, base, login_server, &authorization, Vec::new())
-            .await
-            .then_some((authorizer, Some(authorization)))
+        self.with_access_token(
+            transport,
+            base,
+            login_server,
+            authorizer,
+            &access,
+            Vec::new(),
+        )
+        .await
     }
 
     /// The standard token flow: `GET <realm>?service=&scope=`, with basic credentials only when
@@ -132,7 +134,22 @@ impl Chain<'_> {
         };
         // The notes hold on success too: a token asked for anonymously proves nothing about
         // the credentials the user gave.
-        if !self.access_granted(&access, login_server, notes) {
+        self.with_access_token(transport, base, login_server, authorizer, &access, notes)
+            .await
+    }
+
+    /// The end of both token flows: the actions the access token grants, then whether the
+    /// registry takes it.
+    async fn with_access_token(
+        &mut self,
+        transport: &Transport,
+        base: &Url,
+        login_server: &str,
+        authorizer: Authorizer,
+        access: &str,
+        notes: Vec<Text>,
+    ) -> Option<(Authorizer, Option<String>)> {
+        if !self.access_granted(access, login_server, notes) {
             return None;
         }
         let bearer = format!("Bearer {access}");
