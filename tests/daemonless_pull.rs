@@ -111,6 +111,36 @@ fn without_a_daemon_the_sample_image_is_pulled_through_the_registry_api() {
     assert_eq!(storage.requests().len(), 1);
 }
 
+/// `docker pull` takes this machine's platform only ("no matching manifest"): unlike the data
+/// probe, the pull does not settle for another platform's entry.
+#[test]
+fn an_index_without_this_platform_is_a_pull_error() {
+    let ca = TestCa::new();
+    let image = TestImage::new(DOCKER_MANIFEST);
+    let storage = storage(&ca, Reply::status(200).body(image.config.clone()));
+    let location = format!("https://{STORAGE}:{}/blob?sig=mcr", storage.port());
+    let mcr = fake_mcr(&ca, &image, &location);
+    mcr.on(
+        "/v2/mcr/hello-world/manifests/latest",
+        Reply::status(200)
+            .header("content-type", OCI_INDEX)
+            .body(image.index_for(&["linux/s390x", "linux/ppc64le"])),
+    );
+    let (pull, stderr) = run(&ca, mcr.port(), storage.port());
+    assert_eq!(pull["status"], "error", "{stderr}");
+    assert_eq!(pull["code"], "DOCKER_PULL_ERROR", "{stderr}");
+    let platform = if cfg!(target_arch = "aarch64") {
+        "linux/arm64/v8"
+    } else {
+        "linux/amd64"
+    };
+    let expected = format!(
+        "The image index mcr/hello-world:latest has no entry for {platform}; it offers linux/s390x, linux/ppc64le."
+    );
+    assert!(details(&pull).contains(&expected), "{stderr}");
+    assert!(storage.requests().is_empty());
+}
+
 #[test]
 fn an_anonymous_token_is_asked_for_when_the_registry_challenges() {
     let ca = TestCa::new();

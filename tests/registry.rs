@@ -126,6 +126,33 @@ fn real_registry_behind_a_front(
     (Arc::new(front), Arc::new(registry), login_server)
 }
 
+/// `Bearer` authorization for the test's own pushes and deletes in `repositories` of the real
+/// registry behind `front`.
+fn pusher(front: &FakeRegistry, login_server: &str, repositories: &[&str]) -> String {
+    let access: Vec<Access> = repositories
+        .iter()
+        .map(|name| Access {
+            kind: "repository".into(),
+            name: (*name).into(),
+            actions: vec!["pull".into(), "push".into(), "delete".into()],
+        })
+        .collect();
+    let token = front
+        .tokens()
+        .mint_access_token(login_server, "test-pusher", &access);
+    front.tokens().forget_issued();
+    format!("Bearer {token}")
+}
+
+/// This machine's platform as the probe names it.
+fn this_platform() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "linux/arm64/v8"
+    } else {
+        "linux/amd64"
+    }
+}
+
 /// Expectations for the whole Entra flow on `front`: what each request carried.
 fn entra_flow_requests(front: &FakeRegistry, entra: &str, service: &str, scope: &str) {
     let requests = front.requests();
@@ -1462,6 +1489,100 @@ fi"#,
             })
     }
 
+    /// The catalog's first repository is a multi-arch image for other machines only (neither
+    /// s390x nor ppc64le runs these tests): any platform's blob proves the download path, so the
+    /// probe reads another platform's entry, says which, and the registry is healthy.
+    pub fn real_registry_index_for_other_platforms() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        let image = TestImage::new(OCI_MANIFEST);
+        let authorization = pusher(&front, &login_server, &["aaa/multi-arch"]);
+        image.push_index(
+            &registry.base_url(),
+            &ca,
+            Some(&authorization),
+            ("aaa/multi-arch", "v1"),
+            image.index_for(&["linux/s390x", "linux/ppc64le"]),
+        );
+        let ls = login_server.clone();
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("other-platform"))
+            .login_server(&login_server)
+            .issued_by(front.tokens())
+            .keep(registry)
+            .keep(front)
+            .expect(move |run| {
+                run.all_registry_ok();
+                run.line(&format!(
+                    "Read manifest of aaa/multi-arch:v1 ({OCI_MANIFEST}) : OK"
+                ));
+                run.detail(
+                    "registry.manifest",
+                    &format!("The image index has no entry for {} (it offers linux/s390x, linux/ppc64le); read the linux/s390x entry instead: its blobs take the same path.", this_platform()),
+                );
+                run.line(&format!(
+                    "Download blob {} from {ls} : OK",
+                    &image.config_digest()[..19]
+                ));
+            })
+    }
+
+    /// A registry whose every repository was emptied: nothing to download is a note, with a
+    /// line for each repository looked at, and the flags that name an image.
+    pub fn real_registry_with_nothing_to_download() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        let authorization = pusher(&front, &login_server, &["aaa/emptied", "hello"]);
+        for repository in ["aaa/emptied", "hello"] {
+            TestImage::new(OCI_MANIFEST).push_and_delete(
+                &registry.base_url(),
+                &ca,
+                Some(&authorization),
+                repository,
+            );
+        }
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("nothing"))
+            .login_server(&login_server)
+            .issued_by(front.tokens())
+            .keep(registry)
+            .keep(front)
+            .expect(move |run| {
+                run.all_registry_ok();
+                assert_eq!(run.status("registry.manifest"), "skipped", "{}", run.stderr);
+                assert_eq!(run.status("registry.blob"), "skipped", "{}", run.stderr);
+                run.line("Image manifest: none of the repositories looked at (2) holds an image to download. Name one with --repository and --tag.");
+                run.detail("registry.manifest", "Repository aaa/emptied has no tags.");
+                run.detail("registry.manifest", "Repository hello has no tags.");
+            })
+    }
+
+    /// `--repository` and `--tag` of an image that is not there: nothing to download, a note
+    /// with the registry's own word for it.
+    pub fn real_registry_named_image_missing() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("named-missing"))
+            .login_server(&login_server)
+            .args(&["--repository", "hello", "--tag", "v9"])
+            .issued_by(front.tokens())
+            .keep(registry)
+            .keep(front)
+            .expect(move |run| {
+                run.all_registry_ok();
+                assert_eq!(run.status("registry.manifest"), "skipped", "{}", run.stderr);
+                run.line("Image manifest: nothing to download; name an existing image with --repository and --tag.");
+                run.detail_starting(
+                    "registry.manifest",
+                    "The registry does not know hello:v9 (MANIFEST_UNKNOWN",
+                );
+            })
+    }
+
     /// `--round-trip` against the real registry: push, pull back, compare, delete.
     pub fn real_registry_round_trip() -> Scenario {
         let ca = Arc::new(TestCa::new());
@@ -1970,6 +2091,9 @@ scenario_tests!(
     storage_sends_other_content,
     blob_redirected_to_plain_http,
     probe_of_an_empty_registry,
+    real_registry_index_for_other_platforms,
+    real_registry_with_nothing_to_download,
+    real_registry_named_image_missing,
     real_registry_round_trip,
     trust_from_ssl_cert_file,
     real_registry_round_trip_without_delete,
@@ -2222,6 +2346,87 @@ fn the_report_of_the_data_probe_in_english_and_dutch() {
         &working().output(&["--lang", "nl"]).stderr,
         SERVER_FILTERS
     );
+}
+
+/// After a round trip the registry keeps its repository, emptied, ahead of `hello` in the
+/// catalog, and eleven emptied repositories come first: the probe walks past them all, onto the
+/// catalog's second page (asked for after the first page's last name), and never reads the
+/// round trip's repository.
+#[test]
+fn the_probe_walks_the_catalog_past_emptied_repositories_and_the_round_trips() {
+    let ca = Arc::new(TestCa::new());
+    let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+    let emptied: Vec<String> = (0..11).map(|i| format!("aaa/emptied-{i:02}")).collect();
+    let emptied: Vec<&str> = emptied.iter().map(String::as_str).collect();
+    let authorization = pusher(&front, &login_server, &emptied);
+    for repository in &emptied {
+        TestImage::new(DOCKER_MANIFEST).push_and_delete(
+            &registry.base_url(),
+            &ca,
+            Some(&authorization),
+            repository,
+        );
+    }
+    let scenario = Scenario::new()
+        .trust(&ca)
+        .entra(&entra_token("walk"))
+        .login_server(&login_server)
+        .issued_by(front.tokens())
+        .keep(registry)
+        .keep(front.clone());
+    let round_trip = scenario.output(&["--round-trip", "-o", "json"]);
+    assert_eq!(
+        round_trip.status("registry.round_trip"),
+        "ok",
+        "{}",
+        round_trip.stderr
+    );
+    for run in [round_trip, scenario.output(&["-o", "json"])] {
+        run.all_registry_ok();
+        run.line(&format!("Read manifest of hello:v1 ({OCI_MANIFEST}) : OK"));
+        assert_eq!(run.status("registry.blob"), "ok", "{}", run.stderr);
+    }
+    let requests = front.requests();
+    let catalog: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path == "/v2/_catalog")
+        .map(|r| r.query_param("last").unwrap_or_default())
+        .collect();
+    assert_eq!(catalog, ["", "aaa/emptied-09", "", "aaa/emptied-09"]);
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path == "/v2/acr-health/probe/tags/list"),
+        "the round trip's repository was read"
+    );
+}
+
+/// What the probe says when it reads another platform's entry, and when there is nothing to
+/// download, in both languages.
+#[test]
+fn the_probe_notes_in_english_and_dutch() {
+    // The platform looked for is this machine's.
+    let filters: Vec<(&str, &str)> = SERVER_FILTERS
+        .iter()
+        .copied()
+        .chain([(
+            r"(entry for|item voor) linux/(amd64|arm64/v8)",
+            "$1 [THIS PLATFORM]",
+        )])
+        .collect();
+    let other_platform = scenario::real_registry_index_for_other_platforms();
+    let nothing = scenario::real_registry_with_nothing_to_download();
+    for (name, run) in [
+        ("other_platform_en", other_platform.output(&[])),
+        (
+            "other_platform_nl",
+            other_platform.output(&["--lang", "nl"]),
+        ),
+        ("nothing_to_download_en", nothing.output(&[])),
+        ("nothing_to_download_nl", nothing.output(&["--lang", "nl"])),
+    ] {
+        assert_report!(name, &run.stderr, &filters);
+    }
 }
 
 /// Two pipelines checking one registry at the same time: every run pushes an image of its own

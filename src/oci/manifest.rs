@@ -257,6 +257,15 @@ impl Manifest {
         exact.or_else(|| matching.next())
     }
 
+    /// The first entry of an index with a platform: when none is for this machine, any
+    /// platform's blobs still travel the path `docker pull` takes.
+    pub fn any_entry(&self) -> Option<(&Descriptor, &Platform)> {
+        let Manifest::Index { entries, .. } = self else {
+            return None;
+        };
+        entries.iter().find_map(|(d, p)| Some((d, p.as_ref()?)))
+    }
+
     /// Every platform an index offers, for a report that found none for this machine.
     pub fn platforms(&self) -> Vec<String> {
         match self {
@@ -401,6 +410,12 @@ mod tests {
             ["linux/arm/v6", "linux/arm/v7", "linux/amd64"]
         );
         assert!(index.smallest_blob().is_none());
+        // Any platform serves when this machine's is missing; an attestation never does.
+        let (any, platform) = index.any_entry().unwrap();
+        assert_eq!(
+            (any.digest.to_string(), platform.to_string()),
+            (digest('1'), "linux/arm/v6".to_owned())
+        );
     }
 
     #[test]

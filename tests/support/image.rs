@@ -81,6 +81,21 @@ impl TestImage {
         .into_bytes()
     }
 
+    /// An index with this image for each of `platforms` (`os/architecture`), as a multi-arch
+    /// build for other machines gives.
+    pub fn index_for(&self, platforms: &[&str]) -> Vec<u8> {
+        let manifests: Vec<Value> = platforms
+            .iter()
+            .map(|platform| {
+                let (os, architecture) = platform.split_once('/').expect("os/architecture");
+                json!({"mediaType": self.media_type, "digest": self.manifest_digest(), "size": self.manifest.len(), "platform": {"os": os, "architecture": architecture}})
+            })
+            .collect();
+        json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})
+            .to_string()
+            .into_bytes()
+    }
+
     /// Pushes the image to `base` (`https://host:port`) as `repository:tag`.
     pub fn push(
         &self,
@@ -90,41 +105,129 @@ impl TestImage {
         repository: &str,
         tag: &str,
     ) {
-        let client = super::client(ca);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let with_auth = |request: reqwest::RequestBuilder| match authorization {
-                Some(value) => request.header("authorization", value),
-                None => request,
-            };
-            for blob in [&self.config, &self.layer] {
-                let started =
-                    with_auth(client.post(format!("{base}/v2/{repository}/blobs/uploads/")))
-                        .send()
-                        .await
-                        .expect("start upload");
-                assert_eq!(started.status(), 202, "start upload");
-                let location = started.headers()["location"].to_str().unwrap().to_owned();
-                let mut url = reqwest::Url::parse(base).unwrap().join(&location).unwrap();
-                url.query_pairs_mut().append_pair("digest", &sha256(blob));
-                let put = with_auth(client.put(url))
-                    .header("content-type", "application/octet-stream")
-                    .body(blob.clone())
-                    .send()
-                    .await
-                    .expect("upload");
-                assert_eq!(put.status(), 201, "upload");
+        Api::new(base, ca, authorization).push(self, repository, tag);
+    }
+
+    /// Pushes the image by digest and `index` (from [`TestImage::index_for`]) as
+    /// `repository:tag`.
+    pub fn push_index(
+        &self,
+        base: &str,
+        ca: &TestCa,
+        authorization: Option<&str>,
+        (repository, tag): (&str, &str),
+        index: Vec<u8>,
+    ) {
+        let api = Api::new(base, ca, authorization);
+        api.push(self, repository, &self.manifest_digest());
+        api.put_manifest(repository, tag, OCI_INDEX, index);
+    }
+
+    /// Pushes the image as `repository:tag` and deletes it again: the registry keeps the
+    /// repository, emptied, as after a round trip.
+    pub fn push_and_delete(
+        &self,
+        base: &str,
+        ca: &TestCa,
+        authorization: Option<&str>,
+        repository: &str,
+    ) {
+        let api = Api::new(base, ca, authorization);
+        api.push(self, repository, "gone");
+        api.send(
+            reqwest::Method::DELETE,
+            &format!("{repository}/manifests/{}", self.manifest_digest()),
+            None,
+            202,
+        );
+    }
+}
+
+/// The distribution API of one registry, as a client pushes.
+struct Api<'a> {
+    base: &'a str,
+    client: reqwest::Client,
+    authorization: Option<&'a str>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<'a> Api<'a> {
+    fn new(base: &'a str, ca: &TestCa, authorization: Option<&'a str>) -> Api<'a> {
+        Api {
+            base,
+            client: super::client(ca),
+            authorization,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// `method` on `/v2/<path>` (or on an absolute URL), expecting `status`; the answer.
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+        status: u16,
+    ) -> reqwest::header::HeaderMap {
+        let url = if path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}/v2/{path}", self.base)
+        };
+        self.runtime.block_on(async {
+            let mut request = self.client.request(method.clone(), &url);
+            if let Some(value) = self.authorization {
+                request = request.header("authorization", value);
             }
-            let put = with_auth(client.put(format!("{base}/v2/{repository}/manifests/{tag}")))
-                .header("content-type", self.media_type)
-                .body(self.manifest.clone())
-                .send()
-                .await
-                .expect("push manifest");
-            assert_eq!(put.status(), 201, "push manifest: {:?}", put.text().await);
-        });
+            if let Some((content_type, body)) = body {
+                request = request.header("content-type", content_type).body(body);
+            }
+            let response = request.send().await.expect("send to the registry");
+            let headers = response.headers().clone();
+            let got = response.status().as_u16();
+            assert_eq!(got, status, "{method} {url}: {:?}", response.text().await);
+            headers
+        })
+    }
+
+    fn put_manifest(&self, repository: &str, reference: &str, media_type: &str, body: Vec<u8>) {
+        self.send(
+            reqwest::Method::PUT,
+            &format!("{repository}/manifests/{reference}"),
+            Some((media_type, body)),
+            201,
+        );
+    }
+
+    fn push(&self, image: &TestImage, repository: &str, reference: &str) {
+        for blob in [&image.config, &image.layer] {
+            let started = self.send(
+                reqwest::Method::POST,
+                &format!("{repository}/blobs/uploads/"),
+                None,
+                202,
+            );
+            let location = started["location"].to_str().unwrap();
+            let mut url = reqwest::Url::parse(self.base)
+                .unwrap()
+                .join(location)
+                .unwrap();
+            url.query_pairs_mut().append_pair("digest", &sha256(blob));
+            self.send(
+                reqwest::Method::PUT,
+                url.as_str(),
+                Some(("application/octet-stream", blob.clone())),
+                201,
+            );
+        }
+        self.put_manifest(
+            repository,
+            reference,
+            image.media_type,
+            image.manifest.clone(),
+        );
     }
 }

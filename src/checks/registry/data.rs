@@ -1,17 +1,24 @@
 //! The data-plane checks of the registry chain: a manifest and its smallest blob (always, once a
 //! token is at hand) and the round trip (with `--round-trip`).
 
-use super::probe::{self, Image, Probe};
+use super::probe::{self, Image, Platforms, Probe};
 use super::{Chain, DATA_CHECKS, Session};
 use crate::net::http::{Transport, Trust};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
 
+/// What the manifest step found: an image and the authorization to read it, or why there is
+/// none, with a note for each repository looked at.
+enum Found {
+    Image(Image, Option<String>),
+    Nothing { message: Text, notes: Vec<Text> },
+}
+
 impl Chain<'_> {
     /// Without a way into the registry, the data checks that were not reported yet say why.
     pub(super) fn no_data_plane(&mut self) {
         let mut pending: Vec<Check> = DATA_CHECKS.to_vec();
-        if self.plan.round_trip.is_some() {
+        if self.plan.round_trip {
             pending.push(Check::RegistryRoundTrip);
         }
         for check in pending {
@@ -47,7 +54,8 @@ impl Chain<'_> {
                 }
             }
         }
-        if let Some(repository) = self.plan.round_trip.clone() {
+        if self.plan.round_trip {
+            let repository = self.plan.round_trip_repository.clone();
             let outcome = self.round_trip(&mut probe, session, &repository).await;
             self.emit_probed(&mut probe, outcome);
         }
@@ -63,8 +71,9 @@ impl Chain<'_> {
         self.emit(outcome);
     }
 
-    /// The image to download: `--repository` or the catalog's first, `--tag` or the first tag,
-    /// through an index to this platform's manifest. Reports `registry.manifest`.
+    /// The image to download: in `--repository`, or in the first repository of the catalog
+    /// that holds one; `--tag` or one of the first tags; through an index to this platform's
+    /// manifest, or another platform's. Reports `registry.manifest`.
     async fn manifest_step(
         &mut self,
         probe: &mut Probe<'_>,
@@ -73,23 +82,27 @@ impl Chain<'_> {
         let check = Check::RegistryManifest;
         let result = self.find_image(probe, session).await;
         match result {
-            Ok(Ok((image, authorization))) => {
+            Ok(Found::Image(image, authorization)) => {
                 let reference = format!("{}:{}", image.repository, image.reference);
-                let mut outcome = Outcome::ok(
+                let outcome = Outcome::ok(
                     check,
                     Text::ui(ui::HEALTH_PROBE_MANIFEST_OK)
                         .arg("reference", &reference)
                         .arg("media_type", &image.media_type),
                 );
-                if let Some(platform) = &image.platform {
-                    outcome =
-                        outcome.note(Text::ui(ui::HEALTH_PROBE_PLATFORM).arg("platform", platform));
-                }
+                let outcome = image
+                    .index_note
+                    .iter()
+                    .cloned()
+                    .fold(outcome, Outcome::note);
                 self.emit_probed(probe, outcome);
                 Some((image, authorization))
             }
-            Ok(Err(nothing)) => {
-                self.emit_probed(probe, Outcome::skipped(check, nothing));
+            Ok(Found::Nothing { message, notes }) => {
+                let outcome = notes
+                    .into_iter()
+                    .fold(Outcome::skipped(check, message), Outcome::note);
+                self.emit_probed(probe, outcome);
                 None
             }
             Err(failure) => {
@@ -99,45 +112,112 @@ impl Chain<'_> {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     async fn find_image(
         &mut self,
         probe: &mut Probe<'_>,
         session: &Session,
-    ) -> Result<Result<(Image, Option<String>), probe::Nothing>, probe::Failure> {
-        let (repository, authorization) = match &self.plan.repository {
+    ) -> Result<Found, probe::Failure> {
+        if let Some(repository) = self.plan.repository.clone() {
             // The access-token check already asked for this repository's actions.
-            Some(repository) => (repository.clone(), session.authorization.clone()),
-            None => {
-                let repository = match probe
-                    .first_repository(session.authorization.as_deref())
-                    .await?
-                {
-                    Ok(repository) => repository,
-                    Err(nothing) => return Ok(Err(nothing)),
-                };
+            let authorization = session.authorization.clone();
+            let found = self
+                .image_in(probe, &repository, authorization.as_deref())
+                .await?;
+            let hint = match self.plan.tag {
+                Some(_) => ui::HEALTH_PROBE_NOTHING_NAMED,
+                None => ui::HEALTH_PROBE_NOTHING_IN_REPOSITORY,
+            };
+            return Ok(match found {
+                Ok(image) => Found::Image(image, authorization),
+                Err(why) => Found::Nothing {
+                    message: Text::ui(hint).arg("repository", repository),
+                    notes: vec![why],
+                },
+            });
+        }
+        let mut looked_at = Vec::new();
+        let mut skipped_round_trip = false;
+        let mut last: Option<String> = None;
+        for _ in 0..probe::CATALOG_PAGES {
+            let page = match probe
+                .catalog_page(last.as_deref(), session.authorization.as_deref())
+                .await?
+            {
+                Ok(page) => page,
+                Err(refused) => {
+                    return Ok(Found::Nothing {
+                        message: refused,
+                        notes: looked_at,
+                    });
+                }
+            };
+            for repository in &page.names {
+                // What round trips leave behind is no evidence of the registry's content.
+                if *repository == self.plan.round_trip_repository {
+                    skipped_round_trip = true;
+                    continue;
+                }
                 let scope = format!("repository:{repository}:pull");
                 let authorization = probe
                     .authorization(&session.authorizer, &scope)
                     .await
                     .map_err(|refusal| self.manifest_refusal(session, refusal))?;
-                (repository, authorization)
+                match self
+                    .image_in(probe, repository, authorization.as_deref())
+                    .await?
+                {
+                    Ok(image) => return Ok(Found::Image(image, authorization)),
+                    Err(why) => looked_at.push(why),
+                }
             }
+            if !page.more {
+                break;
+            }
+            last = page.names.last().cloned();
+        }
+        let message = if !looked_at.is_empty() {
+            Text::ui(ui::HEALTH_PROBE_NOTHING_WALKED).arg("count", looked_at.len())
+        } else if skipped_round_trip {
+            Text::ui(ui::HEALTH_PROBE_ONLY_ROUND_TRIP)
+                .arg("repository", &self.plan.round_trip_repository)
+        } else {
+            Text::ui(ui::HEALTH_PROBE_NO_REPOSITORY)
         };
-        let tag = match &self.plan.tag {
-            Some(tag) => tag.clone(),
-            None => match probe
-                .first_tag(&repository, authorization.as_deref())
-                .await?
-            {
-                Ok(tag) => tag,
-                Err(nothing) => return Ok(Err(nothing)),
+        Ok(Found::Nothing {
+            message,
+            notes: looked_at,
+        })
+    }
+
+    /// An image in `repository`: `--tag`, or the first of its first tags that is one.
+    async fn image_in(
+        &mut self,
+        probe: &mut Probe<'_>,
+        repository: &str,
+        authorization: Option<&str>,
+    ) -> Result<Result<Image, probe::Nothing>, probe::Failure> {
+        let tags = match &self.plan.tag {
+            Some(tag) => vec![tag.clone()],
+            None => match probe.tags(repository, authorization).await? {
+                Ok(tags) => tags,
+                Err(why) => return Ok(Err(why)),
             },
         };
-        Ok(probe
-            .image(&repository, &tag, authorization.as_deref())
-            .await?
-            .map(|image| (image, authorization)))
+        let mut first_why = None;
+        for tag in &tags {
+            match probe
+                .image(repository, tag, Platforms::Any, authorization)
+                .await?
+            {
+                Ok(image) => return Ok(Ok(image)),
+                Err(why) => {
+                    first_why.get_or_insert(why);
+                }
+            }
+        }
+        Ok(Err(first_why.unwrap_or_else(|| {
+            Text::ui(ui::HEALTH_PROBE_WHY_NO_TAG).arg("repository", repository)
+        })))
     }
 
     fn manifest_refusal(&self, session: &Session, refusal: probe::Refusal) -> probe::Failure {

@@ -48,7 +48,7 @@ pub const DATA_CHECKS: &[Check] = &[Check::RegistryManifest, Check::RegistryBlob
 fn reachable_checks(plan: &RegistryPlan) -> Vec<Check> {
     let mut all = CHECKS.to_vec();
     all.extend(DATA_CHECKS);
-    if plan.round_trip.is_some() {
+    if plan.round_trip {
         all.push(Check::RegistryRoundTrip);
     }
     all
@@ -78,8 +78,10 @@ pub struct RegistryPlan {
     pub repository: Option<String>,
     /// `--tag`: the image of the data probe, with the repository.
     pub tag: Option<String>,
-    /// `--round-trip`: the repository to push the probe image to.
-    pub round_trip: Option<String>,
+    /// `--round-trip`: push the probe image to `round_trip_repository`.
+    pub round_trip: bool,
+    /// Where round trips push; the data probe never reads it.
+    pub round_trip_repository: String,
     /// `--username` with `--password-stdin`, for registries that are not ACRs.
     pub basic: Option<(String, String)>,
     pub cloud: Cloud,

@@ -14,7 +14,7 @@ use super::token::{Authorizer, TokenError};
 use crate::azure::credential;
 use crate::net::http::{Download, RequestError, Response, Transport, without_query};
 use crate::net::pin::Pins;
-use crate::oci::manifest::{self as oci, Descriptor, Digest, Hasher, Manifest, Platform};
+use crate::oci::manifest::{self as oci, Descriptor, Digest, Hasher, Manifest};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text};
 
@@ -23,6 +23,12 @@ use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text};
 const BLOB_LIMIT: u64 = 64 << 20;
 /// Redirects followed for one blob before it counts as a loop.
 const MAX_REDIRECTS: usize = 5;
+/// Repositories asked for in one catalog request.
+const CATALOG_PAGE: usize = 10;
+/// Catalog pages the probe walks before it gives up looking for an image.
+pub const CATALOG_PAGES: usize = 3;
+/// Tags of one repository the probe looks at: the first may be a signature or a chart.
+const TAGS_PER_REPOSITORY: usize = 3;
 
 /// What the probe found to download.
 #[derive(Debug, Clone)]
@@ -30,13 +36,29 @@ pub struct Image {
     pub repository: String,
     pub reference: String,
     pub media_type: String,
-    /// The platform taken from an index.
-    pub platform: Option<Platform>,
+    /// Which entry of an index was read, and why when it is not this machine's.
+    pub index_note: Option<Text>,
     pub blob: Descriptor,
 }
 
-/// Nothing there to probe: a note, not an error.
+/// Why a repository or an image has nothing to download: a note, not an error.
 pub type Nothing = Text;
+
+/// Which entries of an image index will do.
+#[derive(Debug, Clone, Copy)]
+pub enum Platforms {
+    /// This machine's only, as `docker pull` takes.
+    ThisMachine,
+    /// Any platform's: its blobs take the same path, which is what the data probe tests.
+    Any,
+}
+
+/// One page of the catalog.
+pub struct Page {
+    pub names: Vec<String>,
+    /// The registry says there is another page.
+    pub more: bool,
+}
 
 /// A finding: the code, what it needs for its message, and the facts under it.
 #[derive(Debug, Clone)]
@@ -208,18 +230,31 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// The first repository of the catalog. A registry that will not list them (the identity
-    /// may pull without listing) is a note that names `--repository`, not an error.
-    pub async fn first_repository(
+    /// One page of the catalog, from after `last`. A registry that will not list its
+    /// repositories (the identity may pull without listing) is a note that names
+    /// `--repository`, not an error.
+    pub async fn catalog_page(
         &mut self,
+        last: Option<&str>,
         authorization: Option<&str>,
-    ) -> Result<Result<String, Nothing>, Failure> {
-        let url = self.url("_catalog?n=1");
+    ) -> Result<Result<Page, Text>, Failure> {
+        let mut url = self.url("_catalog");
+        url.query_pairs_mut()
+            .append_pair("n", &CATALOG_PAGE.to_string());
+        if let Some(last) = last {
+            url.query_pairs_mut().append_pair("last", last);
+        }
         let result = self.send(Method::GET, &url, authorization, &[]).await;
         match result {
             Ok(response) if response.status == StatusCode::OK => {
-                Ok(first_string(&response, "repositories")
-                    .ok_or_else(|| Text::ui(ui::HEALTH_PROBE_NO_REPOSITORY)))
+                let names = strings(&response, "repositories");
+                // The next page is asked for by `last`, never at the Link header's URL: the
+                // token goes to the login server only.
+                let more = !names.is_empty()
+                    && response
+                        .header_values("link")
+                        .any(|link| link.contains("rel=\"next\""));
+                Ok(Ok(Page { names, more }))
             }
             Ok(response)
                 if matches!(
@@ -234,18 +269,26 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// The first tag of `repository`.
-    pub async fn first_tag(
+    /// The first tags of `repository`.
+    pub async fn tags(
         &mut self,
         repository: &str,
         authorization: Option<&str>,
-    ) -> Result<Result<String, Nothing>, Failure> {
-        let url = self.url(&format!("{repository}/tags/list?n=1"));
+    ) -> Result<Result<Vec<String>, Nothing>, Failure> {
+        let mut url = self.url(&format!("{repository}/tags/list"));
+        url.query_pairs_mut()
+            .append_pair("n", &TAGS_PER_REPOSITORY.to_string());
         let result = self.send(Method::GET, &url, authorization, &[]).await;
         match result {
             Ok(response) if response.status == StatusCode::OK => {
-                Ok(first_string(&response, "tags")
-                    .ok_or_else(|| Text::ui(ui::HEALTH_PROBE_NO_TAG).arg("repository", repository)))
+                let tags = strings(&response, "tags");
+                if tags.is_empty() {
+                    Ok(Err(
+                        Text::ui(ui::HEALTH_PROBE_WHY_NO_TAG).arg("repository", repository)
+                    ))
+                } else {
+                    Ok(Ok(tags))
+                }
             }
             Ok(response) if response.status == StatusCode::NOT_FOUND => {
                 Ok(Err(not_found(repository, &response)))
@@ -254,11 +297,13 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// The manifest of `repository:reference`; an index is resolved to this machine's entry.
+    /// The manifest of `repository:reference`; an index is resolved to this machine's entry,
+    /// or with `Platforms::Any` to another platform's when it has none.
     pub async fn image(
         &mut self,
         repository: &str,
         reference: &str,
+        platforms: Platforms,
         authorization: Option<&str>,
     ) -> Result<Result<Image, Nothing>, Failure> {
         let (mut manifest, mut media_type) =
@@ -266,13 +311,32 @@ impl<'a> Probe<'a> {
                 Ok(found) => found,
                 Err(nothing) => return Ok(Err(nothing)),
             };
-        let mut platform = None;
+        let mut index_note = None;
         if let Manifest::Index { .. } = &manifest {
             let wanted = oci::this_platform();
-            let Some((entry, chosen)) = manifest.entry_for(&wanted) else {
-                let offered = manifest.platforms().join(", ");
-                return Err(self.manifest_failure().note(
-                    Text::ui(ui::HEALTH_PROBE_NO_PLATFORM)
+            let named = format!("{repository}:{reference}");
+            let offered = manifest.platforms().join(", ");
+            let entry = match (manifest.entry_for(&wanted), platforms) {
+                (Some((entry, chosen)), _) => {
+                    index_note = Some(Text::ui(ui::HEALTH_PROBE_PLATFORM).arg("platform", chosen));
+                    entry
+                }
+                (None, Platforms::Any) => {
+                    let Some((entry, chosen)) = manifest.any_entry() else {
+                        return Ok(Err(Text::ui(ui::HEALTH_PROBE_WHY_NO_IMAGE_IN_INDEX)
+                            .arg("reference", named)));
+                    };
+                    index_note = Some(
+                        Text::ui(ui::HEALTH_PROBE_OTHER_PLATFORM)
+                            .arg("platform", &wanted)
+                            .arg("platforms", &offered)
+                            .arg("chosen", chosen),
+                    );
+                    entry
+                }
+                (None, Platforms::ThisMachine) => {
+                    return Ok(Err(Text::ui(ui::HEALTH_PROBE_WHY_NO_PLATFORM)
+                        .arg("reference", named)
                         .arg("platform", &wanted)
                         .arg(
                             "platforms",
@@ -281,10 +345,9 @@ impl<'a> Probe<'a> {
                             } else {
                                 offered
                             },
-                        ),
-                ));
+                        )));
+                }
             };
-            platform = Some(chosen.clone());
             let digest = entry.digest.to_string();
             (manifest, media_type) = match self.manifest(repository, &digest, authorization).await?
             {
@@ -304,7 +367,7 @@ impl<'a> Probe<'a> {
             repository: repository.to_owned(),
             reference: reference.to_owned(),
             media_type,
-            platform,
+            index_note,
             blob,
         }))
     }
@@ -347,11 +410,11 @@ impl<'a> Probe<'a> {
                 Ok(Ok((manifest, media_type)))
             }
             Err(oci::ManifestError::UnknownMediaType(kind)) => {
-                Ok(Err(Text::ui(ui::HEALTH_PROBE_OTHER_ARTIFACT)
+                Ok(Err(Text::ui(ui::HEALTH_PROBE_WHY_OTHER_ARTIFACT)
                     .arg("reference", format!("{repository}:{reference}"))
                     .arg("media_type", kind)))
             }
-            Err(oci::ManifestError::SchemaV1) => Ok(Err(Text::ui(ui::HEALTH_PROBE_SCHEMA1)
+            Err(oci::ManifestError::SchemaV1) => Ok(Err(Text::ui(ui::HEALTH_PROBE_WHY_SCHEMA1)
                 .arg("reference", format!("{repository}:{reference}")))),
             Err(error @ (oci::ManifestError::NotJson | oci::ManifestError::Missing(_))) => {
                 Err(self.manifest_failure().note(manifest_reason(&error)))
@@ -569,21 +632,27 @@ fn storage_error(response: &Response) -> Option<String> {
 /// A repository or tag that does not exist (yet: a pipeline may check before its first push)
 /// leaves nothing to probe; it is not a fault of the connection.
 fn not_found(what: &str, response: &Response) -> Nothing {
-    Text::ui(ui::HEALTH_PROBE_NOT_FOUND).arg("what", what).arg(
-        "reason",
-        response.registry_error().unwrap_or_else(|| "-".to_owned()),
-    )
+    Text::ui(ui::HEALTH_PROBE_WHY_NOT_FOUND)
+        .arg("what", what)
+        .arg(
+            "reason",
+            response.registry_error().unwrap_or_else(|| "-".to_owned()),
+        )
 }
 
-fn first_string(response: &Response, field: &str) -> Option<String> {
-    response
-        .json()?
-        .get(field)?
-        .as_array()?
-        .iter()
-        .find_map(Value::as_str)
+/// The strings of the array `field` of a JSON answer (`null` or missing: none).
+fn strings(response: &Response, field: &str) -> Vec<String> {
+    let Some(json) = response.json() else {
+        return Vec::new();
+    };
+    json.get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+        .collect()
 }
 
 fn manifest_reason(error: &oci::ManifestError) -> Text {

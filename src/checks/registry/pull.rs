@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use reqwest::{Method, StatusCode, Url};
 
 use super::data::trust_note;
-use super::probe::{self, Probe};
+use super::probe::{self, Platforms, Probe};
 use super::token::Authorizer;
 use crate::checks::{Confirm, Context};
 use crate::net::dns::{self, Unresolved};
@@ -111,19 +111,24 @@ async fn steps(
         .await
         .map_err(pull_failure)?;
     let image = match probe
-        .image(repository, tag, authorization.as_deref())
+        .image(
+            repository,
+            tag,
+            Platforms::ThisMachine,
+            authorization.as_deref(),
+        )
         .await?
     {
         Ok(image) => image,
-        Err(nothing) => return Err(pull_failure(vec![Detail::Text(nothing)])),
+        Err(why) => return Err(pull_failure(vec![Detail::Text(why)])),
     };
     let delivery = probe
         .blob(repository, &image.blob, authorization.as_deref())
         .await?;
     let line = Text::ui(ui::HEALTH_DOCKER_PULL_API_OK).arg("image", reference);
     let mut outcome = Outcome::ok(CHECK, line).note(Text::ui(ui::HEALTH_DOCKER_PULL_API_WHY));
-    if let Some(platform) = &image.platform {
-        outcome = outcome.note(Text::ui(ui::HEALTH_PROBE_PLATFORM).arg("platform", platform));
+    if let Some(note) = image.index_note {
+        outcome = outcome.note(note);
     }
     Ok(
         probe::delivery_notes(&delivery, &image.blob, trust_note(&transport.trust))
