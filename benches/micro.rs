@@ -47,8 +47,15 @@ fn twenty_outcomes() -> Vec<Outcome> {
 #[divan::bench(args = ["en", "nl"])]
 fn render_report_of_20(bencher: divan::Bencher, tag: &str) {
     let language = knowledge::language(tag).expect("the language exists");
-    let report =
-        Report::new(language, TextMode::Markdown, Verbosity::default()).expect("templates compile");
+    let screen = std::sync::Arc::default();
+    let report = Report::new(
+        language,
+        "Docker",
+        TextMode::Markdown,
+        Verbosity::default(),
+        screen,
+    )
+    .expect("templates compile");
     let outcomes = twenty_outcomes();
     bencher.bench(|| {
         outcomes

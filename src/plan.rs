@@ -1,25 +1,49 @@
 //! From arguments to the plan of checks: which chains run, and the lines known before anything
 //! runs (our version, the note that no registry was named, Cloud Shell).
 
+use std::sync::Arc;
+
+use crate::checks::Context;
+use crate::checks::docker::{self, Client};
 use crate::checks::registry::RegistryPlan;
+use crate::system::process::ProcessError;
+use crate::vocabulary::check::DEFAULT_CONTAINER_CLIENT;
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Outcome, Text};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Check the machine itself (docker, helm, notary); not in Azure Cloud Shell, as az.
-    pub environment: bool,
+    /// Check the machine itself (docker, helm, notary), with the container client found on it
+    /// (or why none was); not in Azure Cloud Shell, as az.
+    pub environment: Option<Arc<Result<Client, ProcessError>>>,
     pub cloud_shell: bool,
     /// The registry to check, when one was named.
     pub registry: Option<RegistryPlan>,
+    /// Stop at the first error in az's order (no `--ignore-errors`): nothing after it pulls
+    /// or pushes.
+    pub stop_at_first_error: bool,
 }
 
 impl Plan {
-    pub fn new(registry: Option<RegistryPlan>, cloud_shell: bool) -> Plan {
+    pub fn new(
+        registry: Option<RegistryPlan>,
+        cloud_shell: bool,
+        ignore_errors: bool,
+        context: &Context,
+    ) -> Plan {
         Plan {
-            environment: !cloud_shell,
+            environment: (!cloud_shell).then(|| Arc::new(docker::find_client(context))),
             cloud_shell,
             registry,
+            stop_at_first_error: !ignore_errors,
+        }
+    }
+
+    /// The container client's name for the names of its checks (`Docker`, `Podman`).
+    pub fn container_client(&self) -> &str {
+        match self.environment.as_deref() {
+            Some(Ok(client)) => &client.title,
+            _ => DEFAULT_CONTAINER_CLIENT,
         }
     }
 

@@ -23,25 +23,27 @@ pub struct Verbosity {
 
 pub struct Report {
     language: &'static Language,
+    /// The container client's name, for the names of its checks.
+    client: String,
     templates: Templates,
     mode: TextMode,
     verbosity: Verbosity,
     screen: Arc<Mutex<Screen>>,
 }
 
-/// Fills in a text in the report's language. `check` is available to every text as `{check}`.
-pub fn localize(language: &Language, text: &Text, check: Check) -> String {
-    let check_name = language.check_name(check);
+/// Fills in a text in the report's language. The name of the check it belongs to is available
+/// to every text as `{check}`.
+pub fn localize(language: &Language, text: &Text, check_name: &str) -> String {
     let values: Vec<(&str, String)> = text
         .args
         .iter()
         .map(|(n, v)| match v {
             Arg::Plain(value) => (*n, value.clone()),
-            Arg::Text(inner) => (*n, localize(language, inner, check)),
+            Arg::Text(inner) => (*n, localize(language, inner, check_name)),
         })
         .collect();
     let mut args: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    args.push(("check", &check_name));
+    args.push(("check", check_name));
     language.format(text.key, &args)
 }
 
@@ -97,15 +99,18 @@ struct SummaryView {
 impl Report {
     pub fn new(
         language: &'static Language,
+        client: &str,
         mode: TextMode,
         verbosity: Verbosity,
+        screen: Arc<Mutex<Screen>>,
     ) -> Result<Report, TemplateError> {
         Ok(Report {
             language,
+            client: client.to_owned(),
             templates: Templates::new(language)?,
             mode,
             verbosity,
-            screen: Arc::new(Mutex::new(Screen::default())),
+            screen,
         })
     }
 
@@ -160,6 +165,7 @@ impl Report {
 
     fn view(&self, outcome: &Outcome) -> CheckView {
         let language = self.language;
+        let check_name = language.check_name(outcome.check, &self.client);
         let color = self.mode.color();
         let terminal = matches!(self.mode, TextMode::Terminal { .. });
         let (symbol, style) = match outcome.status {
@@ -186,7 +192,7 @@ impl Report {
                     })
                     .collect::<Vec<_>>(),
                 Detail::Text(text) => vec![DetailView {
-                    text: render::inline(&localize(language, text, outcome.check), self.mode),
+                    text: render::inline(&localize(language, text, &check_name), self.mode),
                     verbatim: false,
                 }],
             })
@@ -223,7 +229,7 @@ impl Report {
             line: outcome
                 .line
                 .as_ref()
-                .map(|l| localize(language, l, outcome.check)),
+                .map(|l| localize(language, l, &check_name)),
             code: outcome.code.map(Code::as_str),
             severity: outcome.code.map(|c| c.facts().severity.key()),
             message: message(language, outcome),
@@ -250,8 +256,9 @@ impl Report {
 /// The document for scripts: every check of the plan, and a summary.
 pub fn document(
     language: &Language,
+    client: &str,
     reported: &[Outcome],
-    not_run: &[Check],
+    not_reported: &[(Check, bool)],
     total: Duration,
     exit_code: u8,
     tls_verification: bool,
@@ -259,18 +266,19 @@ pub fn document(
     let mut checks: Vec<Value> = reported
         .iter()
         .map(|outcome| {
+            let check_name = language.check_name(outcome.check, client);
             let message = message(language, outcome).or_else(|| {
                 outcome
                     .line
                     .as_ref()
-                    .map(|l| localize(language, l, outcome.check))
+                    .map(|l| localize(language, l, &check_name))
             });
             let details: Vec<String> = outcome
                 .details
                 .iter()
                 .map(|d| match d {
                     Detail::Verbatim(text) => text.clone(),
-                    Detail::Text(text) => localize(language, text, outcome.check),
+                    Detail::Text(text) => localize(language, text, &check_name),
                 })
                 .collect();
             json!({
@@ -284,12 +292,17 @@ pub fn document(
             })
         })
         .collect();
-    for &check in not_run {
+    for &(check, finished) in not_reported {
+        let why = if finished {
+            ui::HEALTH_NOT_REPORTED
+        } else {
+            ui::HEALTH_NOT_FINISHED
+        };
         checks.push(json!({
             "name": check,
             "status": CheckStatus::Skipped,
             "code": null,
-            "message": localize(language, &Text::ui(ui::HEALTH_NOT_RUN), check),
+            "message": localize(language, &Text::ui(why), &language.check_name(check, client)),
             "details": [],
             "duration_ms": 0,
             "skipped_because": null,
@@ -312,7 +325,7 @@ pub fn document(
             "errors": errors,
             "warnings": warnings,
             "ok": count(CheckStatus::Ok),
-            "skipped": count(CheckStatus::Skipped) + not_run.len(),
+            "skipped": count(CheckStatus::Skipped) + not_reported.len(),
             "duration_ms": total.as_millis() as u64,
             "exit_code": exit_code,
             "tls_verification": tls_verification,

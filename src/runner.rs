@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::checks::{self, Context};
+use crate::checks::{self, Context, Turns};
 use crate::plan::Plan;
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};
@@ -26,8 +26,9 @@ pub enum Flow {
 pub struct Run {
     /// Reported outcomes, in az's order.
     pub reported: Vec<Outcome>,
-    /// Checks of the plan that were not reported because the run stopped early.
-    pub not_run: Vec<Check>,
+    /// Checks of the plan that were not reported because the run stopped early, and whether
+    /// each had finished by then (it ran at the same time as those before it).
+    pub not_reported: Vec<(Check, bool)>,
     pub duration: Duration,
 }
 
@@ -37,7 +38,7 @@ type ChainFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// and stops reporting what needs a check that found a problem: the runner reports that.
 struct Chain {
     checks: Vec<Check>,
-    run: Box<dyn FnOnce(Context, Emitter) -> ChainFuture + Send>,
+    run: Box<dyn FnOnce(Context, Turns, Emitter) -> ChainFuture + Send>,
 }
 
 tokio::task_local! {
@@ -76,12 +77,13 @@ pub async fn run(
     if crate::system::test_panic_requested("chain")
         && let Some(first) = chains.first_mut()
     {
-        first.run = Box::new(|_, _| Box::pin(async { panic!("ACR_HEALTH_TEST_PANIC=chain") }));
+        first.run = Box::new(|_, _, _| Box::pin(async { panic!("ACR_HEALTH_TEST_PANIC=chain") }));
     }
     run_chains(
         plan.immediate(),
         chains,
         context,
+        plan.stop_at_first_error,
         on_outcome,
         on_early,
         on_waiting,
@@ -93,6 +95,7 @@ async fn run_chains(
     immediate: Vec<Outcome>,
     chains: Vec<Chain>,
     context: Context,
+    stop_at_first_error: bool,
     mut on_outcome: impl FnMut(&Outcome) -> Flow,
     mut on_early: impl FnMut(&Outcome),
     on_waiting: impl Fn(&[Check]) + Send + Sync + 'static,
@@ -106,17 +109,27 @@ async fn run_chains(
         expected.push(outcome.check);
         emitter.emit(outcome);
     }
+    for chain in &chains {
+        expected.extend(chain.checks.iter().copied());
+    }
+    expected.sort();
+    // The first check not reported yet, for the checks that wait for their turn.
+    let (turn, turns) =
+        tokio::sync::watch::channel(expected.first().copied().unwrap_or(Check::DockerClient));
+    let turns = if stop_at_first_error {
+        Turns::after(turns)
+    } else {
+        Turns::free()
+    };
     let mut tasks = JoinSet::new();
     for chain in chains {
-        expected.extend(chain.checks.iter().copied());
-        let future = (chain.run)(context.clone(), emitter.clone());
+        let future = (chain.run)(context.clone(), turns.clone(), emitter.clone());
         tasks.spawn(IN_CHAIN.scope((), future));
     }
     drop(emitter);
     // The chains start their processes and lookups before anything is rendered: the
     // immediate outcomes can be made into text while those run.
     tokio::task::yield_now().await;
-    expected.sort();
 
     let mut arrived = Arrived::default();
     let mut reported = Vec::new();
@@ -164,6 +177,9 @@ async fn run_chains(
                 stopped = true;
                 break;
             }
+            if let Some(&check) = expected.get(next) {
+                turn.send_replace(check);
+            }
         }
     }
     (on_waiting)(&[]);
@@ -171,7 +187,10 @@ async fn run_chains(
     tasks.abort_all();
     Run {
         reported,
-        not_run: expected[next..].to_vec(),
+        not_reported: expected[next..]
+            .iter()
+            .map(|&check| (check, arrived.has(check)))
+            .collect(),
         duration: started.elapsed(),
     }
 }
@@ -217,14 +236,15 @@ fn chains(plan: &Plan) -> Vec<Chain> {
     if let Some(registry) = plan.registry.clone() {
         chains.push(Chain {
             checks: crate::checks::registry::checks(&registry),
-            run: Box::new(move |context, emitter| {
+            run: Box::new(move |context, turns, emitter| {
                 Box::pin(async move {
-                    crate::checks::registry::chain(&registry, &context, &|o| emitter.emit(o)).await
+                    let emit = |o| emitter.emit(o);
+                    crate::checks::registry::chain(&registry, &context, &turns, &emit).await
                 })
             }),
         });
     }
-    if plan.environment {
+    if let Some(client) = plan.environment.clone() {
         chains.push(Chain {
             checks: vec![
                 Check::DockerClient,
@@ -232,19 +252,21 @@ fn chains(plan: &Plan) -> Vec<Chain> {
                 Check::DockerVersion,
                 Check::DockerPull,
             ],
-            run: Box::new(|context, emitter| {
-                Box::pin(async move { checks::docker::chain(&context, &|o| emitter.emit(o)).await })
+            run: Box::new(move |context, turns, emitter| {
+                Box::pin(async move {
+                    checks::docker::chain(&context, &client, &turns, &|o| emitter.emit(o)).await
+                })
             }),
         });
         chains.push(Chain {
             checks: vec![Check::HelmCommand, Check::HelmVersion],
-            run: Box::new(|context, emitter| {
+            run: Box::new(|context, _, emitter| {
                 Box::pin(async move { checks::helm::chain(&context, &|o| emitter.emit(o)).await })
             }),
         });
         chains.push(Chain {
             checks: vec![Check::NotaryCommand, Check::NotaryVersion],
-            run: Box::new(|context, emitter| {
+            run: Box::new(|context, _, emitter| {
                 Box::pin(async move { checks::notary::chain(&context, &|o| emitter.emit(o)).await })
             }),
         });
@@ -272,13 +294,13 @@ mod tests {
     fn one_finding(found: Check, code: Code) -> Chain {
         Chain {
             checks: Check::ALL.to_vec(),
-            run: Box::new(move |_, emitter| {
+            run: Box::new(move |_, _, emitter| {
                 Box::pin(async move {
                     for check in Check::ALL {
                         if check == found {
                             emitter.emit(Outcome::failed(check, code));
                         } else if !check.depends_on(found) {
-                            emitter.emit(Outcome::ok(check, Text::ui(ui::HEALTH_NOT_RUN)));
+                            emitter.emit(Outcome::ok(check, Text::ui(ui::HEALTH_NOT_FINISHED)));
                         }
                     }
                 })
@@ -295,6 +317,7 @@ mod tests {
             Vec::new(),
             vec![one_finding(found, code)],
             context(),
+            false,
             |_| Flow::Continue,
             |_| {},
             |_| {},
@@ -336,7 +359,7 @@ mod tests {
     fn a_check_a_chain_reports_after_the_runner_skipped_it_is_not_reported_twice() {
         let chain = Chain {
             checks: vec![Check::HelmCommand, Check::HelmVersion],
-            run: Box::new(|_, emitter| {
+            run: Box::new(|_, _, emitter| {
                 Box::pin(async move {
                     emitter.emit(Outcome::failed(
                         Check::HelmCommand,
@@ -344,7 +367,7 @@ mod tests {
                     ));
                     emitter.emit(Outcome::ok(
                         Check::HelmVersion,
-                        Text::ui(ui::HEALTH_NOT_RUN),
+                        Text::ui(ui::HEALTH_NOT_FINISHED),
                     ));
                 })
             }),
@@ -357,6 +380,7 @@ mod tests {
             Vec::new(),
             vec![chain],
             context(),
+            false,
             |_| Flow::Continue,
             |_| {},
             |_| {},
@@ -366,5 +390,70 @@ mod tests {
             run.reported[1].skipped_because,
             Some(Code::HELM_COMMAND_ERROR)
         );
+    }
+
+    /// Stopping at the first error: a check that pushes waits for its turn, and when a check
+    /// before it in az's order stops the run, the push never happens; the check that had run at
+    /// the same time is told apart from the one that had not finished. With `--ignore-errors` the
+    /// push goes ahead at once.
+    #[test]
+    fn nothing_is_pushed_after_the_first_error_when_the_run_stops_there() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        for stop_at_first_error in [true, false] {
+            let pushed = Arc::new(AtomicBool::new(false));
+            let push = pushed.clone();
+            let slow_failure = Chain {
+                checks: vec![Check::DockerClient],
+                run: Box::new(|_, _, emitter| {
+                    Box::pin(async move {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        emitter.emit(Outcome::failed(
+                            Check::DockerClient,
+                            Code::DOCKER_COMMAND_ERROR,
+                        ));
+                    })
+                }),
+            };
+            let round_trip = Chain {
+                checks: vec![Check::RegistryManifest, Check::RegistryRoundTrip],
+                run: Box::new(move |_, turns, emitter| {
+                    Box::pin(async move {
+                        let ok = |check| Outcome::ok(check, Text::ui(ui::HEALTH_NOT_FINISHED));
+                        emitter.emit(ok(Check::RegistryManifest));
+                        if turns.wait_for(Check::RegistryRoundTrip).await {
+                            push.store(true, Ordering::SeqCst);
+                            emitter.emit(ok(Check::RegistryRoundTrip));
+                        }
+                    })
+                }),
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let run = runtime.block_on(run_chains(
+                Vec::new(),
+                vec![slow_failure, round_trip],
+                context(),
+                stop_at_first_error,
+                |outcome| match outcome.is_failure() && stop_at_first_error {
+                    true => Flow::Stop,
+                    false => Flow::Continue,
+                },
+                |_| {},
+                |_| {},
+            ));
+            assert_eq!(pushed.load(Ordering::SeqCst), !stop_at_first_error);
+            let not_reported = if stop_at_first_error {
+                vec![
+                    (Check::RegistryManifest, true),
+                    (Check::RegistryRoundTrip, false),
+                ]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(run.not_reported, not_reported);
+        }
     }
 }

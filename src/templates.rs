@@ -6,6 +6,7 @@ use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
+use crate::vocabulary::check::DEFAULT_CONTAINER_CLIENT;
 use crate::vocabulary::knowledge::Language;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -71,8 +72,10 @@ impl Templates {
             },
         );
         env.add_filter("check_name", move |id: &str| {
-            crate::vocabulary::Check::from_id(id)
-                .map_or_else(|| id.to_owned(), |check| language.check_name(check))
+            crate::vocabulary::Check::from_id(id).map_or_else(
+                || id.to_owned(),
+                |check| language.check_name(check, DEFAULT_CONTAINER_CLIENT),
+            )
         });
         Ok(Templates { env })
     }

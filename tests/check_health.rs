@@ -21,7 +21,7 @@ fn without_times(text: &str) -> String {
 }
 
 /// The test pull without a daemon, through the registry API.
-const PULLED_WITHOUT_DAEMON: &str = "  There is no Docker daemon, so mcr.microsoft.com/mcr/hello-world:latest was pulled through the registry API, and that failed:";
+const PULLED_WITHOUT_DAEMON: &str = "  With no Docker daemon to pull with, acr-health downloaded mcr.microsoft.com/mcr/hello-world:latest through the registry API instead, and that failed:";
 
 /// A proxy address where nothing listens (port 1 on loopback).
 const NO_PROXY_HERE: &str = "http://127.0.0.1:1";
@@ -175,7 +175,7 @@ fn the_real_docker_without_a_daemon_stops_the_run_without_ignore_errors() {
     assert!(stderr.contains(DAEMON_DOWN), "{stderr}");
     assert!(
         stderr.ends_with(
-            "\n\nStopped at the first error (DOCKER_DAEMON_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"
+            "\n\nStopped at the first error (DOCKER_DAEMON_ERROR): nothing was pushed or pulled after it, and the checks after it are not reported. Add --ignore-errors to run them all.\n"
         ),
         "{stderr}"
     );
@@ -208,9 +208,13 @@ fn the_real_docker_without_a_daemon_stops_the_run_without_ignore_errors() {
         "notary.version",
     ] {
         assert_eq!(status_in(&document, later), "skipped", "{later}");
-        assert_eq!(
-            check_in(&document, later)["message"],
-            "Not run: the run stopped at the first error."
+        let message = check_in(&document, later)["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.starts_with("Not reported: the run stopped at the first error"),
+            "{later}: {message}"
         );
     }
     assert_eq!(document["summary"]["exit_code"], 1);
@@ -324,7 +328,7 @@ fn only_show_errors_prints_the_errors_and_nothing_else() {
     );
     assert!(
         stderr.ends_with(
-            "Stopped at the first error (HELM_COMMAND_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"
+            "Stopped at the first error (HELM_COMMAND_ERROR): nothing was pushed or pulled after it, and the checks after it are not reported. Add --ignore-errors to run them all.\n"
         ),
         "{stderr}"
     );
@@ -393,6 +397,48 @@ esac"#;
              Podman version: 4.3.1, build unknown, platform linux/arm64\n\
              Podman pull of 'mcr.microsoft.com/mcr/hello-world:latest' : OK\n"
         ),
+        "{stderr}"
+    );
+}
+
+/// Podman's failures get Podman's fixes: a pull that fails says Podman pulls without a daemon,
+/// with the shell's proxy, and gives `podman pull`; a client that cannot reach its service says
+/// how to start it. In Dutch as well.
+#[test]
+fn podman_failures_come_with_podmans_fixes() {
+    let podman = r#"case "$1" in
+  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{"Client":{"Version":"4.3.1","OsArch":"linux/amd64"}}'; [ -z "$NO_SERVICE" ] || { echo "Cannot connect to Podman." >&2; exit 125; } ;;
+  pull) echo "Error: initializing source: pinging container registry: proxy refused" >&2; exit 125 ;;
+  *) exit 64 ;;
+esac"#;
+    let mut tools = without_tool(working(), "docker");
+    tools.push(("podman", podman.to_owned()));
+    let sandbox = sandbox_with(&tools);
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 1);
+    assert!(
+        stderr.contains("An error occurred: DOCKER_PULL_ERROR"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Podman pulls without a daemon, with this shell's proxy settings"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("podman pull mcr.microsoft.com/mcr/hello-world:latest"),
+        "{stderr}"
+    );
+    let Run { stderr, .. } = sandbox.run(
+        sandbox
+            .check_health(&["--yes", "--lang", "nl"])
+            .env("NO_SERVICE", "1"),
+        1,
+    );
+    assert!(
+        stderr.contains("Er is een fout opgetreden: DOCKER_DAEMON_ERROR"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("De remote client van Podman heeft zijn service nodig"),
         "{stderr}"
     );
 }
@@ -550,7 +596,7 @@ fn no_container_client_is_a_command_error_and_the_rest_of_the_chain_is_skipped()
 
     let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 1);
     assert!(
-        stderr.ends_with("Stopped at the first error (DOCKER_COMMAND_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"),
+        stderr.ends_with("Stopped at the first error (DOCKER_COMMAND_ERROR): nothing was pushed or pulled after it, and the checks after it are not reported. Add --ignore-errors to run them all.\n"),
         "{stderr}"
     );
 }
@@ -698,7 +744,7 @@ fn helm_2_10_is_too_old() {
         "{stderr}"
     );
     assert!(
-        stderr.ends_with("Stopped at the first error (HELM_VERSION_ERROR); the remaining checks did not run. Add --ignore-errors to run them all.\n"),
+        stderr.ends_with("Stopped at the first error (HELM_VERSION_ERROR): nothing was pushed or pulled after it, and the checks after it are not reported. Add --ignore-errors to run them all.\n"),
         "{stderr}"
     );
 }

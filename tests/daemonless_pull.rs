@@ -98,7 +98,7 @@ fn without_a_daemon_the_sample_image_is_pulled_through_the_registry_api() {
         "linux/amd64"
     };
     for expected in [
-        "There is no Docker daemon, so the image was downloaded as containerd or a CI runner pulls it, and not stored.".to_owned(),
+        "With no Docker daemon to pull with, the image was downloaded as containerd or a CI runner pulls it, and not stored.".to_owned(),
         format!("Index entry for {platform}."),
         format!("Digest {} verified ({} bytes).", image.config_digest(), image.config.len()),
     ] {
@@ -207,7 +207,7 @@ fn an_unreachable_registry_is_a_pull_error_that_says_how_it_was_pulled() {
     assert_eq!(
         details[0],
         format!(
-            "There is no Docker daemon, so {TEST_PULL_IMAGE} was pulled through the registry API, and that failed:"
+            "With no Docker daemon to pull with, acr-health downloaded {TEST_PULL_IMAGE} through the registry API instead, and that failed:"
         )
     );
     assert!(

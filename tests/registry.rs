@@ -969,6 +969,37 @@ fi"#,
         )
     }
 
+    /// `openssl req -x509`'s certificate (CA:TRUE) that this machine does not trust: said in
+    /// words, with what to do.
+    pub fn untrusted_openssl_req_x509_certificate() -> Scenario {
+        certificate(
+            TestCa::new(),
+            Leaf::openssl_req_x509(&[ACR]),
+            "The server presents a CA certificate (CA:TRUE, as openssl req -x509 makes them) as its own, and this machine does not trust that certificate itself.",
+            "or give the server a certificate without CA:TRUE.",
+            "untrusted-x509",
+        )
+    }
+
+    /// The real registry with `openssl req -x509`'s certificate (CA:TRUE), trusted through
+    /// `REQUESTS_CA_BUNDLE`: accepted, as curl and az accept it.
+    pub fn real_registry_with_a_trusted_openssl_req_x509_certificate() -> Scenario {
+        let leaf = Leaf::openssl_req_x509(&["localhost", "127.0.0.1"]);
+        let bundle = tempfile::tempdir().unwrap();
+        let (certificate, _) = leaf.write(bundle.path(), "registry");
+        let registry = RealRegistry::builder(&TestCa::new()).leaf(leaf).start();
+        Scenario::new()
+            .env("REQUESTS_CA_BUNDLE", &certificate)
+            .entra(&entra_token("trusted-x509"))
+            .login_server(&registry.login_server())
+            .keep(registry)
+            .keep(bundle)
+            .expect(|run| {
+                assert_eq!(run.status("registry.challenge"), "ok", "{}", run.stderr);
+                assert_eq!(run.status("registry.manifest"), "skipped", "{}", run.stderr);
+            })
+    }
+
     // --- Fakes: the token service -------------------------------------------------------------
 
     /// A fake ACR whose token service is set up by `setup`.
@@ -2095,6 +2126,8 @@ scenario_tests!(
     real_registry_with_nothing_to_download,
     real_registry_named_image_missing,
     real_registry_round_trip,
+    untrusted_openssl_req_x509_certificate,
+    real_registry_with_a_trusted_openssl_req_x509_certificate,
     trust_from_ssl_cert_file,
     real_registry_round_trip_without_delete,
     real_registry_round_trip_without_push,
@@ -2427,6 +2460,45 @@ fn the_probe_notes_in_english_and_dutch() {
     ] {
         assert_report!(name, &run.stderr, &filters);
     }
+}
+
+/// Stopping at the first error in az's order (a test pull that fails after a second:
+/// DOCKER_PULL_ERROR) while the registry chain runs at the same time and is done long before: the
+/// round trip, after the pull in az's order, never pushes, and the document says it had not
+/// finished. With `--ignore-errors` the same run pushes.
+#[test]
+fn a_run_stopped_at_its_first_error_pushes_nothing_after_it() {
+    let mut scenario = scenario::real_registry_round_trip().exit(1);
+    let slow_failing_pull = r#"sleep 1; echo "pull failed" >&2; exit 1"#;
+    scenario.sandbox = Sandbox::with_tools(&support::tools::with_tool(
+        support::tools::working_tools(),
+        "docker",
+        support::tools::fake_docker(support::tools::DAEMON_UP, slow_failing_pull),
+    ));
+    let front = scenario.kept::<Arc<FakeRegistry>>().unwrap().clone();
+    let pushes = || {
+        front
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET" && r.path.starts_with("/v2/team/probe/"))
+            .count()
+    };
+    let run = scenario.output(&["-o", "json"]);
+    run.stopped_at("docker.pull", "DOCKER_PULL_ERROR");
+    assert_eq!(pushes(), 0, "{}", run.stderr);
+    assert_eq!(
+        run.check("registry.round_trip")["message"],
+        "Not reported: the run stopped at the first error before this check had finished."
+    );
+    // The registry's connection checks had run meanwhile.
+    assert_eq!(
+        run.check("registry.token_accepted")["message"],
+        "Not reported: the run stopped at the first error; this check had run at the same time."
+    );
+    let scenario = scenario.exit(0);
+    let run = scenario.output(&["--ignore-errors", "-o", "json"]);
+    assert_eq!(run.status("registry.round_trip"), "ok", "{}", run.stderr);
+    assert!(pushes() > 0);
 }
 
 /// Two pipelines checking one registry at the same time: every run pushes an image of its own

@@ -35,19 +35,17 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     let pins = pinned_addresses(args, language)?;
     let registry = registry_plan(args, language, &lookup)?;
     let cloud_shell = env.get("ACC_CLOUD").is_some_and(|v| !v.is_empty());
-    let plan = Plan::new(registry, cloud_shell);
-
     let mode = TextMode::detect(&io::stderr(), lookup);
     let verbosity = Verbosity {
         only_errors: out.global.only_show_errors,
         verbose: out.global.verbose,
         debug: out.global.debug,
     };
-    let report = Report::new(language, mode, verbosity).map_err(|e| out.template_failure(&e))?;
+    let screen = Arc::new(Mutex::new(Screen::default()));
     let confirm = if args.yes {
         Confirm::Yes
     } else if io::stdin().is_terminal() && io::stderr().is_terminal() {
-        Confirm::Ask(Arc::new(prompt(language, report.screen())))
+        Confirm::Ask(Arc::new(prompt(language, screen.clone())))
     } else {
         Confirm::NoTerminal
     };
@@ -58,6 +56,10 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
         confirm,
         pins: Arc::new(pins),
     };
+    let plan = Plan::new(registry, cloud_shell, args.ignore_errors, &context);
+    let client = plan.container_client();
+    let report = Report::new(language, client, mode, verbosity, screen)
+        .map_err(|e| out.template_failure(&e))?;
     let spinner = mode.color() && out.structured().is_none();
     let width = match mode {
         TextMode::Terminal { width, .. } => width,
@@ -82,8 +84,16 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     let run = runtime.block_on(async {
         let mut interrupts = process::Interrupts::new();
         let waiting = Arc::new(Mutex::new(Vec::<Check>::new()));
-        let ticker =
-            spinner.then(|| tokio::spawn(spin(language, width, report.screen(), waiting.clone())));
+        let ticker = spinner.then(|| {
+            let client = client.to_owned();
+            tokio::spawn(spin(
+                language,
+                client,
+                width,
+                report.screen(),
+                waiting.clone(),
+            ))
+        });
         let run = runner::run(
             &plan,
             context,
@@ -167,8 +177,9 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     if let Some(format) = out.structured() {
         let document = report::document(
             language,
+            plan.container_client(),
             &run.reported,
-            &run.not_run,
+            &run.not_reported,
             run.duration,
             exit,
             !verification_off,
@@ -329,7 +340,7 @@ fn prompt(
         screen.pause();
         let asked = format!(
             "{} {}",
-            report::localize(language, &question, Check::DockerPull),
+            report::localize(language, &question, ""),
             language.ui(ui::HEALTH_PROMPT_CHOICES)
         );
         let answer = loop {
@@ -355,6 +366,7 @@ fn prompt(
 /// Redraws the spinner line with the checks still out, ten times a second.
 async fn spin(
     language: &'static Language,
+    client: String,
     width: usize,
     screen: Arc<Mutex<Screen>>,
     waiting: Arc<Mutex<Vec<Check>>>,
@@ -365,7 +377,7 @@ async fn spin(
     loop {
         interval.tick().await;
         let names: Vec<String> = match waiting.lock() {
-            Ok(w) => w.iter().map(|&c| language.check_name(c)).collect(),
+            Ok(w) => w.iter().map(|&c| language.check_name(c, &client)).collect(),
             Err(_) => continue,
         };
         // The prompt holds the screen while the user types; skip the frame rather than wait.

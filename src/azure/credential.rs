@@ -446,6 +446,7 @@ pub fn describe(error: &RequestError) -> Text {
             TlsKind::WrongName { .. } => {
                 Text::ui(ui::HEALTH_REQUEST_TLS_WRONG_NAME).arg("reason", detail)
             }
+            TlsKind::CaCertificate => Text::ui(ui::HEALTH_REQUEST_TLS_CA_CERTIFICATE),
             TlsKind::PlainHttp => Text::ui(ui::HEALTH_REQUEST_TLS_PLAIN_HTTP),
             TlsKind::Other => Text::ui(ui::HEALTH_REQUEST_TLS).arg("reason", detail),
         },
@@ -478,14 +479,12 @@ pub fn describe(error: &RequestError) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocabulary::Check;
 
     #[test]
     fn transport_failures_are_told_in_the_users_language() {
         // Before: hyper's and url's English sentences went into the Dutch report as they were.
         let nl = crate::vocabulary::knowledge::language("nl").unwrap();
-        let text =
-            |e: RequestError| crate::report::localize(nl, &describe(&e), Check::RegistryChallenge);
+        let text = |e: RequestError| crate::report::localize(nl, &describe(&e), "");
         assert_eq!(
             text(RequestError::Incomplete),
             "De verbinding werd gesloten voordat er een volledig antwoord was."
@@ -504,7 +503,7 @@ mod tests {
             crate::report::localize(
                 nl,
                 &invalid_url("https://u:geheim@login .example/t?x=1"),
-                Check::RegistryChallenge
+                ""
             ),
             "https://login .example/t kan niet worden opgevraagd: het is geen geldige http- of https-URL."
         );

@@ -10,26 +10,38 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{Confirm, Context, could_not_run};
+use super::{Confirm, Context, Turns, could_not_run};
 use crate::system::process::{self, ProcessError};
+use crate::vocabulary::check::DEFAULT_CONTAINER_CLIENT;
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, CheckStatus, Code, CommandRecord, Outcome, Text};
 
 pub const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 
-/// Runs the chain and hands each outcome to `emit` as soon as it is known.
-pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
+/// Runs the chain with the client the plan found (or why it found none), and hands each outcome
+/// to `emit` as soon as it is known.
+pub async fn chain(
+    context: &Context,
+    lookup: &Result<Client, ProcessError>,
+    turns: &Turns,
+    emit: &(dyn Fn(Outcome) + Sync),
+) {
     let started = Instant::now();
     // Ready in case there is no daemon to pull with.
     let early = crate::checks::registry::pull::look_up_early(context, IMAGE);
-    let client = match find_client(context) {
+    let without_daemon = |early| {
+        let title = lookup
+            .as_ref()
+            .map_or(DEFAULT_CONTAINER_CLIENT, |client| client.title.as_str());
+        pull_without_daemon(context, title, turns, early)
+    };
+    let client = match lookup {
         Ok(client) => client,
         Err(error) => {
-            let mut outcome =
-                could_not_run(Check::DockerClient, Code::DOCKER_COMMAND_ERROR, &error);
+            let mut outcome = could_not_run(Check::DockerClient, Code::DOCKER_COMMAND_ERROR, error);
             outcome.duration = started.elapsed();
             emit(outcome);
-            emit(pull_without_daemon(context, early).await);
+            emit(without_daemon(early).await);
             return;
         }
     };
@@ -47,14 +59,14 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
             emit(finish(found, started, Vec::new()));
         }
     };
-    let answers = daemon_and_version(&client, context, &mut announce).await;
+    let answers = daemon_and_version(client, context, &mut announce).await;
     let (daemon, version) = match answers {
         Ok(answers) => answers,
         Err((error, records)) if found.is_some() => {
             let not_started =
                 could_not_run(Check::DockerClient, Code::DOCKER_COMMAND_ERROR, &error);
             emit(finish(not_started, started, records));
-            emit(pull_without_daemon(context, early).await);
+            emit(without_daemon(early).await);
             return;
         }
         // Started, then failed: the daemon's line says so.
@@ -64,28 +76,41 @@ pub async fn chain(context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
                 started,
                 records,
             ),
-            not_started(&client),
+            not_started(client),
         ),
     };
     let daemon_ok = daemon.status == CheckStatus::Ok;
     emit(daemon);
     emit(version);
     if daemon_ok {
-        emit(pull(&client, context).await);
+        emit(pull(client, context, turns).await);
     } else {
-        emit(pull_without_daemon(context, early).await);
+        emit(without_daemon(early).await);
     }
 }
 
-struct Client {
+/// The container client a run uses.
+#[derive(Debug)]
+pub struct Client {
     /// What the user would type: `docker`, `podman`, or `DOCKER_COMMAND`'s value.
     command: String,
     path: std::path::PathBuf,
     /// For the report's lines: `Docker`, `Podman`.
-    title: String,
+    pub title: String,
 }
 
-fn find_client(context: &Context) -> Result<Client, ProcessError> {
+impl Client {
+    /// Podman has no daemon: its pull and its failures take other fixes than Docker's.
+    fn is_podman(&self) -> bool {
+        self.path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with("podman"))
+    }
+}
+
+/// `DOCKER_COMMAND`, else `docker`, else `podman`, on `PATH`.
+pub fn find_client(context: &Context) -> Result<Client, ProcessError> {
     let chosen = match context.var("DOCKER_COMMAND") {
         Some(command) => {
             process::resolve_trusted(command, context).map(|p| (command.to_owned(), p))
@@ -179,7 +204,13 @@ async fn daemon_and_version(
         )
         .verbatim(&done.stderr)
     } else {
-        Outcome::failed(Check::DockerDaemon, Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr)
+        let failed =
+            Outcome::failed(Check::DockerDaemon, Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr);
+        if client.is_podman() {
+            failed.note(Text::ui(ui::HEALTH_DOCKER_PODMAN_SERVICE))
+        } else {
+            failed
+        }
     };
     // The client's part is valid even when the daemon's is missing (exit 1): the daemon has its
     // own finding, and a version line is still worth having.
@@ -240,8 +271,15 @@ pub fn parse_version(stdout: &str, title: &str) -> Option<Text> {
     )
 }
 
-/// The user's go-ahead for the test pull, or the outcome that says why it did not run.
-async fn consent(context: &Context) -> Result<(), Outcome> {
+/// The go-ahead for the test pull: its turn, then the user's, or the outcome that says why it
+/// did not run.
+async fn consent(context: &Context, turns: &Turns) -> Result<(), Outcome> {
+    if !turns.wait_for(Check::DockerPull).await {
+        return Err(Outcome::skipped(
+            Check::DockerPull,
+            Text::ui(ui::HEALTH_NOT_FINISHED),
+        ));
+    }
     let prompt = Text::ui(ui::HEALTH_DOCKER_PULL_PROMPT).arg("image", IMAGE);
     let go = match &context.confirm {
         Confirm::Yes => true,
@@ -272,16 +310,20 @@ async fn consent(context: &Context) -> Result<(), Outcome> {
 /// containerd or a CI runner would pull.
 async fn pull_without_daemon(
     context: &Context,
+    client: &str,
+    turns: &Turns,
     early: crate::checks::registry::pull::EarlyLookup,
 ) -> Outcome {
-    match consent(context).await {
-        Ok(()) => crate::checks::registry::pull::without_daemon(context, IMAGE, early).await,
+    match consent(context, turns).await {
+        Ok(()) => {
+            crate::checks::registry::pull::without_daemon(context, IMAGE, client, early).await
+        }
         Err(skipped) => skipped,
     }
 }
 
-async fn pull(client: &Client, context: &Context) -> Outcome {
-    if let Err(skipped) = consent(context).await {
+async fn pull(client: &Client, context: &Context, turns: &Turns) -> Outcome {
+    if let Err(skipped) = consent(context, turns).await {
         return skipped;
     }
     let started = Instant::now();
@@ -304,12 +346,19 @@ async fn pull(client: &Client, context: &Context) -> Outcome {
             Outcome::ok(Check::DockerPull, pulled)
                 .note(Text::ui(ui::HEALTH_DOCKER_PULL_PLATFORM).arg("image", IMAGE))
         }
-        Ok(done) => Outcome::failed(Check::DockerPull, Code::DOCKER_PULL_ERROR)
-            .note(
-                Text::ui(ui::HEALTH_DETAIL_COMMAND_FAILED)
-                    .arg("command", format!("{} pull {IMAGE}", client.command)),
-            )
-            .verbatim(&done.stderr),
+        Ok(done) => {
+            let failed = Outcome::failed(Check::DockerPull, Code::DOCKER_PULL_ERROR)
+                .note(
+                    Text::ui(ui::HEALTH_DETAIL_COMMAND_FAILED)
+                        .arg("command", format!("{} pull {IMAGE}", client.command)),
+                )
+                .verbatim(&done.stderr);
+            if client.is_podman() {
+                failed.note(Text::ui(ui::HEALTH_DOCKER_PODMAN_PULL).arg("image", IMAGE))
+            } else {
+                failed
+            }
+        }
         Err(error) => could_not_run(Check::DockerPull, Code::DOCKER_PULL_ERROR, &error),
     };
     finish(outcome, started, records)

@@ -11,6 +11,37 @@ use crate::system::process;
 pub use crate::system::{Confirm, Context};
 use crate::vocabulary::{Check, Code, Outcome};
 
+/// When a check that changes something (a pull, a push) may go ahead. Stopping at the first
+/// error means nothing is pulled or pushed after it in az's order: such a check waits until
+/// every check before it has been reported without stopping the run. With `--ignore-errors`
+/// there is nothing to wait for.
+#[derive(Clone)]
+pub struct Turns(Option<tokio::sync::watch::Receiver<Check>>);
+
+impl Turns {
+    /// Every check may go ahead at once.
+    pub fn free() -> Turns {
+        Turns(None)
+    }
+
+    /// Turns given by `reported`: the first check that has not been reported yet.
+    pub fn after(reported: tokio::sync::watch::Receiver<Check>) -> Turns {
+        Turns(Some(reported))
+    }
+
+    /// Waits for `check`'s turn; `false` when it never comes (the run stopped before it).
+    pub async fn wait_for(&self, check: Check) -> bool {
+        match &self.0 {
+            None => true,
+            Some(reported) => reported
+                .clone()
+                .wait_for(|&next| next >= check)
+                .await
+                .is_ok(),
+        }
+    }
+}
+
 /// `2.10.0` → `[2, 10, 0]`, for comparing versions numerically (`2.11` is `2.11.0`).
 pub fn version_numbers(version: &str) -> Vec<u64> {
     let mut numbers: Vec<u64> = version

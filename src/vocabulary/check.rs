@@ -54,6 +54,9 @@ checks! {
 use super::knowledge::Code;
 use Check::*;
 
+/// The container client's name in the names of its checks when no run has found one.
+pub const DEFAULT_CONTAINER_CLIENT: &str = "Docker";
+
 impl Check {
     pub fn from_id(id: &str) -> Option<Check> {
         Check::ALL.into_iter().find(|c| c.id() == id)

@@ -173,6 +173,19 @@ impl Leaf {
         Leaf::from_parts(cert.pem(), cert.der().clone(), &key, names)
     }
 
+    /// A self-signed certificate as `openssl req -x509` makes it: it says CA:TRUE.
+    pub fn openssl_req_x509(names: &[&str]) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("names");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "req -x509");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("self-signed certificate");
+        Leaf::from_parts(cert.pem(), cert.der().clone(), &key, names)
+    }
+
     /// A self-signed `localhost`/`127.0.0.1`/`::1` certificate that no [`TestCa`] trusts.
     pub fn untrusted_localhost() -> Leaf {
         Self::self_signed(&["localhost", "127.0.0.1", "::1"])

@@ -450,7 +450,7 @@ impl Run {
         if self.code == 1 {
             assert!(
                 self.stderr.trim_end().ends_with(&format!(
-                    "Stopped at the first error ({code}); the remaining checks did not run. Add --ignore-errors to run them all."
+                    "Stopped at the first error ({code}): nothing was pushed or pulled after it, and the checks after it are not reported. Add --ignore-errors to run them all."
                 )),
                 "{}",
                 self.stderr
@@ -474,22 +474,21 @@ impl Run {
         assert_eq!(self.code, 1, "{}", self.stderr);
         assert!(
             self.stderr.trim_end().ends_with(&format!(
-                "Stopped at the first error ({code}); the remaining checks did not run. Add --ignore-errors to run them all."
+                "Stopped at the first error ({code}): nothing was pushed or pulled after it, and the checks after it are not reported. Add --ignore-errors to run them all."
             )),
             "{}",
             self.stderr
         );
         let doc = self.doc();
         let checks = doc["checks"].as_array().unwrap();
-        let not_run = "Not run: the run stopped at the first error.";
-        let first_not_run = checks
-            .iter()
-            .position(|c| c["message"] == not_run)
-            .unwrap_or(checks.len());
+        let not_run = |c: &Value| {
+            c["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Not reported: the run stopped at the first error"))
+        };
+        let first_not_run = checks.iter().position(not_run).unwrap_or(checks.len());
         assert!(
-            checks[first_not_run..]
-                .iter()
-                .all(|c| c["message"] == not_run),
+            checks[first_not_run..].iter().all(not_run),
             "{}",
             self.stdout
         );

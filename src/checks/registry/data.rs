@@ -54,7 +54,7 @@ impl Chain<'_> {
                 }
             }
         }
-        if self.plan.round_trip {
+        if self.plan.round_trip && self.turns.wait_for(Check::RegistryRoundTrip).await {
             let repository = self.plan.round_trip_repository.clone();
             let outcome = self.round_trip(&mut probe, session, &repository).await;
             self.emit_probed(&mut probe, outcome);

@@ -22,7 +22,7 @@ use crate::azure::resource::Registry;
 use crate::azure::arm::Arm;
 use crate::azure::cloud::Cloud;
 use crate::azure::credential;
-use crate::checks::Context;
+use crate::checks::{Context, Turns};
 use crate::net::http::{self, RequestError, Response, Transport, without_query};
 use crate::oci::challenge::{self, Challenge};
 use crate::vocabulary::Code;
@@ -119,10 +119,16 @@ enum Flow {
     Open,
 }
 
-pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcome) + Sync)) {
+pub async fn chain(
+    plan: &RegistryPlan,
+    context: &Context,
+    turns: &Turns,
+    emit: &(dyn Fn(Outcome) + Sync),
+) {
     let mut run = Chain {
         plan,
         context,
+        turns,
         emit,
         records: Vec::new(),
         started: Instant::now(),
@@ -142,6 +148,8 @@ pub async fn chain(plan: &RegistryPlan, context: &Context, emit: &(dyn Fn(Outcom
 struct Chain<'a> {
     plan: &'a RegistryPlan,
     context: &'a Context,
+    /// When the round trip may push.
+    turns: &'a Turns,
     emit: &'a (dyn Fn(Outcome) + Sync),
     records: Vec<CommandRecord>,
     started: Instant,

@@ -47,18 +47,27 @@ fn resolved_here(context: &Context, host: &str) -> bool {
 }
 
 /// Pulls `image` (`host/repository:tag`) through the registry API; the outcome of `docker.pull`.
-pub async fn without_daemon(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
+/// `client`: the container client's name, for the note that says why the pull went this way.
+pub async fn without_daemon(
+    context: &Context,
+    image: &str,
+    client: &str,
+    early: EarlyLookup,
+) -> Outcome {
     let started = Instant::now();
-    let mut outcome = pull(context, image, early).await;
+    let mut outcome = pull(context, image, client, early).await;
     outcome.duration = started.elapsed();
     outcome
 }
 
-async fn pull(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
+async fn pull(context: &Context, image: &str, client: &str, early: EarlyLookup) -> Outcome {
     let failed = |details: Vec<Detail>| {
         details.into_iter().fold(
-            Outcome::failed(CHECK, Code::DOCKER_PULL_ERROR)
-                .note(Text::ui(ui::HEALTH_DOCKER_PULL_API_FAILED).arg("image", image)),
+            Outcome::failed(CHECK, Code::DOCKER_PULL_ERROR).note(
+                Text::ui(ui::HEALTH_DOCKER_PULL_API_FAILED)
+                    .arg("image", image)
+                    .arg("client", client),
+            ),
             Outcome::detail,
         )
     };
@@ -86,7 +95,7 @@ async fn pull(context: &Context, image: &str, early: EarlyLookup) -> Outcome {
         return failed(Vec::new());
     };
     let mut probe = Probe::new(&transport, &base, host, &context.pins, context.timeout);
-    let result = steps(&mut probe, &transport, image, repository, tag).await;
+    let result = steps(&mut probe, &transport, image, client, (repository, tag)).await;
     let notes = probe.take_request_notes();
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -101,8 +110,8 @@ async fn steps(
     probe: &mut Probe<'_>,
     transport: &Transport,
     reference: &str,
-    repository: &str,
-    tag: &str,
+    client: &str,
+    (repository, tag): (&str, &str),
 ) -> Result<Outcome, probe::Failure> {
     let authorizer = authorizer(probe).await?;
     let scope = format!("repository:{repository}:pull");
@@ -126,7 +135,8 @@ async fn steps(
         .blob(repository, &image.blob, authorization.as_deref())
         .await?;
     let line = Text::ui(ui::HEALTH_DOCKER_PULL_API_OK).arg("image", reference);
-    let mut outcome = Outcome::ok(CHECK, line).note(Text::ui(ui::HEALTH_DOCKER_PULL_API_WHY));
+    let mut outcome = Outcome::ok(CHECK, line)
+        .note(Text::ui(ui::HEALTH_DOCKER_PULL_API_WHY).arg("client", client));
     if let Some(note) = image.index_note {
         outcome = outcome.note(note);
     }
@@ -223,7 +233,7 @@ mod tests {
         let early = look_up_early(&context, image);
         assert!(early.is_some());
         for early in [None, early] {
-            let outcome = without_daemon(&context, image, early).await;
+            let outcome = without_daemon(&context, image, "Docker", early).await;
             assert_eq!(outcome.code, Some(Code::DOCKER_PULL_ERROR));
             // No request was made: the details are the lead and the resolver's answer only.
             let keys: Vec<crate::vocabulary::Ui> = outcome

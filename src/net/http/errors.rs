@@ -116,6 +116,8 @@ pub enum TlsKind {
         expected: Option<String>,
         presented: Vec<String>,
     },
+    /// The server's certificate says CA:TRUE and is not itself trusted.
+    CaCertificate,
     /// The server answered in plain HTTP, not TLS.
     PlainHttp,
     Other,
@@ -255,6 +257,9 @@ pub(super) fn find_rustls(error: &reqwest::Error) -> Option<RequestError> {
                     expected: Some(server_name(expected)),
                     presented: presented.iter().map(|name| plain_name(name)).collect(),
                 },
+                _ if super::verifier::is_ca_used_as_server_certificate(tls) => {
+                    TlsKind::CaCertificate
+                }
                 _ => TlsKind::Other,
             },
             // The first bytes were not a TLS record: what answered speaks plain HTTP.

@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode, Url};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 mod errors;
+mod verifier;
 
 pub use errors::{Protocol, RequestError, TlsKind, TransportError, utc_date};
 use errors::{cause, chain, chain_mentions, deepest, find_rustls};
@@ -173,8 +176,7 @@ impl Transport {
                 reason,
             };
             let pem = std::fs::read(&path).map_err(|e| fail(Some(e.to_string())))?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| fail(Some(e.to_string())))?;
+            let certificates = certificates(&pem).map_err(|e| fail(Some(e.to_string())))?;
             if certificates.is_empty() {
                 return Err(fail(None));
             }
@@ -182,6 +184,10 @@ impl Transport {
         } else {
             (Trust::System, system_roots(&var))
         };
+        let tls = roots
+            .map(verifier::client_config)
+            .transpose()
+            .map_err(|e| TransportError::Client(e.to_string()))?;
         let build = |pin: Option<(&str, SocketAddr)>| -> Result<Client, TransportError> {
             let mut builder = Client::builder()
                 .user_agent(concat!("acr-health/", env!("CARGO_PKG_VERSION")))
@@ -203,8 +209,8 @@ impl Transport {
             }
             if trust == Trust::Disabled {
                 builder = builder.tls_danger_accept_invalid_certs(true);
-            } else if let Some(roots) = &roots {
-                builder = builder.tls_certs_only(roots.clone());
+            } else if let Some(tls) = &tls {
+                builder = builder.tls_backend_preconfigured(tls.clone());
             }
             builder
                 .build()
@@ -481,7 +487,7 @@ mod url_encode {
 /// reads every file of `/etc/ssl/certs`, the same certificates again, which costs milliseconds
 /// before the first request. `None` (a directory in `SSL_CERT_DIR`, no bundle file, not Linux):
 /// the platform verifier finds them itself.
-fn system_roots(var: &impl Fn(&str) -> Option<String>) -> Option<Vec<reqwest::Certificate>> {
+fn system_roots(var: &impl Fn(&str) -> Option<String>) -> Option<Vec<CertificateDer<'static>>> {
     // openssl-probe's bundle locations, in its order.
     const BUNDLES: [&str; 6] = [
         "/etc/ssl/certs/ca-certificates.crt",
@@ -501,8 +507,13 @@ fn system_roots(var: &impl Fn(&str) -> Option<String>) -> Option<Vec<reqwest::Ce
             .map(|p| p.to_string())
     })?;
     let pem = std::fs::read(path).ok()?;
-    let roots = reqwest::Certificate::from_pem_bundle(&pem).ok()?;
+    let roots = certificates(&pem).ok()?;
     (!roots.is_empty()).then_some(roots)
+}
+
+/// The certificates of a PEM bundle.
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, rustls::pki_types::pem::Error> {
+    CertificateDer::pem_slice_iter(pem).collect()
 }
 
 /// Whether HTTPS requests may go through a proxy (which then resolves names itself).

@@ -147,9 +147,10 @@ impl Language {
         Ui::named(key).is_some()
     }
 
-    /// The localized name of a check.
-    pub fn check_name(&self, check: super::Check) -> String {
-        self.ui_named(&format!("check.{}", check.id())).to_owned()
+    /// The localized name of a check; the container client's checks carry its name (`Docker`,
+    /// `Podman`).
+    pub fn check_name(&self, check: super::Check, client: &str) -> String {
+        self.format_named(&format!("check.{}", check.id()), &[("client", client)])
     }
 }
 

@@ -503,3 +503,22 @@ fn every_key_the_program_builds_at_run_time_exists_in_every_language() {
         }
     }
 }
+
+#[test]
+fn the_container_clients_checks_carry_its_name() {
+    use crate::vocabulary::Check;
+    let language = |tag: &str| LANGUAGES.iter().find(|l| l.tag == tag).unwrap();
+    assert_eq!(
+        language("en").check_name(Check::DockerDaemon, "Podman"),
+        "Podman daemon"
+    );
+    assert_eq!(
+        language("nl").check_name(Check::DockerPull, "Podman"),
+        "Podman-pull"
+    );
+    for check in Check::ALL {
+        for l in LANGUAGES.iter() {
+            assert!(!l.check_name(check, "Docker").contains('{'), "{check}");
+        }
+    }
+}
