@@ -38,7 +38,8 @@ work, docker_dir = sys.argv[1], sys.argv[2]
 print(json.dumps({
     "PATH": f"{docker_dir}:/usr/bin:/bin", "HOME": f"{work}/home", "DOCKER_HOST": "unix:///nonexistent.sock",
     "AZURE_CONFIG_DIR": f"{work}/az", "AZURE_CORE_COLLECT_TELEMETRY": "false", "AZURE_CORE_NO_COLOR": "true",
-    "IMDS_ENDPOINT": "http://127.0.0.1:9", "NO_COLOR": "1", "LANG": "C.UTF-8",
+    "IMDS_ENDPOINT": "http://127.0.0.1:9", "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9",
+    "NO_COLOR": "1", "LANG": "C.UTF-8",
 }))
 PY
 )
@@ -97,8 +98,8 @@ the median of the per-pair ratios az/acr-health. A and B: the same environment f
 docker client with no daemon, no helm, no notary, not logged in to Azure, no network route to Azure.
 C (bench/scenario_c.sh): both inside a network namespace of their own (loopback only) where
 example.azurecr.io is a fake ACR on 127.0.0.1:443 in front of the real docker-registry in token
-mode, with IMDS on 169.254.169.254 and Resource Manager on 127.0.0.2 (test CA trusted through
-REQUESTS_CA_BUNDLE), fake docker (daemon up, pull OK) and helm 3.14.0, no notary, az logged in
+mode, with IMDS on 127.0.0.3 (never the link-local address) and Resource Manager on 127.0.0.2
+(test CA trusted through REQUESTS_CA_BUNDLE), fake docker (daemon up, pull OK) and helm 3.14.0, no notary, az logged in
 with \`az login --identity\`; both tools take their Entra tokens from IMDS, and each reported every
 step OK (checked before timing; no --ignore-errors, so every timed run exited 0 only if so)."
 python3 bench/report.py "$work/samples.json" "$header" > "$work/results.md"

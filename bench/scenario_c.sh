@@ -10,13 +10,15 @@
 # Inside the namespace (its own loopback only; no packet leaves it):
 # - /etc/netns/<ns>/hosts: example.azurecr.io -> 127.0.0.1, management.azure.com -> 127.0.0.2;
 #   resolv.conf points at 127.0.0.1, where nothing answers (any other name fails at once);
-# - lo carries 169.254.169.254/32 (IMDS) and 127.0.0.2/32;
+# - lo carries 127.0.0.2/32 and 127.0.0.3/32 (IMDS: never the link-local 169.254.169.254, even in
+#   a namespace of our own);
 # - the servers of examples/bench_servers.rs (built here): a fake ACR on 127.0.0.1:443
 #   (test CA leaf for example.azurecr.io; /oauth2/* itself, /v2/ forwarded to the real Debian
-#   docker-registry in token mode), IMDS on 169.254.169.254:80, and ARM on 127.0.0.2:443;
+#   docker-registry in token mode), IMDS on 127.0.0.3:80, and ARM on 127.0.0.2:443;
 # - fake `docker` (daemon up, version JSON, pull OK) and `helm` (3.14.0) scripts on PATH;
 # - az logged in with `az login --identity` into a private AZURE_CONFIG_DIR; both tools trust
-#   the test CA through REQUESTS_CA_BUNDLE and take their Entra tokens from IMDS.
+#   the test CA through REQUESTS_CA_BUNDLE and take their Entra tokens from IMDS, where
+#   IMDS_ENDPOINT (acr-health) and AZURE_POD_IDENTITY_AUTHORITY_HOST (az's MSAL) send them.
 # Both tools run `acr check-health -n example --yes` (no --ignore-errors: an error anywhere is
 # exit 1, so the harness's exit-code check proves every timed run was all OK).
 set -euo pipefail
@@ -76,8 +78,8 @@ ns_created=1
 mkdir -p "/etc/netns/$ns"
 printf '127.0.0.1 localhost\n::1 localhost\n127.0.0.1 example.azurecr.io\n127.0.0.2 management.azure.com\n' > "/etc/netns/$ns/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "/etc/netns/$ns/resolv.conf"
-{ ip -n "$ns" link set lo up && ip -n "$ns" addr add 169.254.169.254/32 dev lo \
-    && ip -n "$ns" addr add 127.0.0.2/32 dev lo; } || fail "cannot set up lo in $ns"
+{ ip -n "$ns" link set lo up && ip -n "$ns" addr add 127.0.0.2/32 dev lo \
+    && ip -n "$ns" addr add 127.0.0.3/32 dev lo; } || fail "cannot set up lo in $ns"
 
 # Runs a command inside the namespace with exactly the environment given (nothing inherited).
 in_ns() { ip netns exec "$ns" env -i "$@"; }
@@ -122,6 +124,7 @@ env_vars=(
   "PATH=$work/bin:/usr/bin:/bin" "HOME=$work/home" "AZURE_CONFIG_DIR=$work/az"
   "REQUESTS_CA_BUNDLE=$work/ca.pem" "AZURE_CORE_COLLECT_TELEMETRY=false"
   "AZURE_CORE_NO_COLOR=true" "NO_COLOR=1" "LANG=C.UTF-8"
+  "IMDS_ENDPOINT=http://127.0.0.3" "AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.3"
 )
 args=(acr check-health -n example --yes)
 

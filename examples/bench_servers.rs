@@ -1,13 +1,14 @@
 //! The servers of benchmark scenario C (`bench/scenario_c.sh`): everything `az acr check-health`
 //! and `acr-health check-health` talk to on the full Entra path, for use inside a network
 //! namespace whose `/etc/hosts` sends `example.azurecr.io` to 127.0.0.1 and
-//! `management.azure.com` to 127.0.0.2, and whose `lo` carries 169.254.169.254/32 and 127.0.0.2.
+//! `management.azure.com` to 127.0.0.2, and whose `lo` carries 127.0.0.2 and 127.0.0.3.
 //!
 //! - `https://example.azurecr.io` (127.0.0.1:443): a fake ACR that serves `/oauth2/exchange` and
 //!   `/oauth2/token` itself and forwards `/v2/` to the real Debian `docker-registry` in token mode
 //!   (as `tests/registry.rs`'s `real_registry_happy_path`);
-//! - `http://169.254.169.254` (port 80): IMDS, managed-identity tokens for any resource (ARM and
-//!   `https://containerregistry.azure.net`);
+//! - `http://127.0.0.3` (port 80): IMDS, managed-identity tokens for any resource (ARM and
+//!   `https://containerregistry.azure.net`), where both tools are sent (`IMDS_ENDPOINT`,
+//!   `AZURE_POD_IDENTITY_AUTHORITY_HOST`): never the link-local metadata address;
 //! - `https://management.azure.com` (127.0.0.2:443): the subscription list that `az login
 //!   --identity` reads, and in front of a `FakeArm` (which only listens on localhost) the resource
 //!   list and the registry `example` that the registry lookups of both tools read.
@@ -40,8 +41,8 @@ use support::{
 const LOGIN_SERVER: &str = "example.azurecr.io";
 /// The Resource Manager host of the AzureCloud.
 const ARM_HOST: &str = "management.azure.com";
-/// Where IMDS is everywhere.
-const IMDS: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
+/// IMDS, on loopback: a run must never reach the real metadata address, not even by mistake.
+const IMDS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 /// Where `/etc/netns/<ns>/hosts` puts `management.azure.com`.
 const ARM_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 

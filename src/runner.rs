@@ -308,20 +308,31 @@ mod tests {
         }
     }
 
-    fn run_one(found: Check, code: Code) -> Run {
+    /// Runs `chains`; with `stop_at_first_error`, a failure stops the run.
+    fn run_these(chains: Vec<Chain>, stop_at_first_error: bool) -> Run {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         runtime.block_on(run_chains(
             Vec::new(),
-            vec![one_finding(found, code)],
+            chains,
             context(),
-            false,
-            |_| Flow::Continue,
+            stop_at_first_error,
+            |outcome| {
+                if outcome.is_failure() && stop_at_first_error {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            },
             |_| {},
             |_| {},
         ))
+    }
+
+    fn run_one(found: Check, code: Code) -> Run {
+        run_these(vec![one_finding(found, code)], false)
     }
 
     #[test]
@@ -372,19 +383,7 @@ mod tests {
                 })
             }),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let run = runtime.block_on(run_chains(
-            Vec::new(),
-            vec![chain],
-            context(),
-            false,
-            |_| Flow::Continue,
-            |_| {},
-            |_| {},
-        ));
+        let run = run_these(vec![chain], false);
         assert_eq!(run.reported.len(), 2);
         assert_eq!(
             run.reported[1].skipped_because,
@@ -428,22 +427,7 @@ mod tests {
                     })
                 }),
             };
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let run = runtime.block_on(run_chains(
-                Vec::new(),
-                vec![slow_failure, round_trip],
-                context(),
-                stop_at_first_error,
-                |outcome| match outcome.is_failure() && stop_at_first_error {
-                    true => Flow::Stop,
-                    false => Flow::Continue,
-                },
-                |_| {},
-                |_| {},
-            ));
+            let run = run_these(vec![slow_failure, round_trip], stop_at_first_error);
             assert_eq!(pushed.load(Ordering::SeqCst), !stop_at_first_error);
             let not_reported = if stop_at_first_error {
                 vec![

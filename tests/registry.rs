@@ -107,23 +107,54 @@ fn real_registry_behind_a_front(
     front.v2(Reply::forward(&registry.base_url(), ca));
     front.on_prefix("/v2/", Reply::forward(&registry.base_url(), ca));
     // An image for the data probe, `hello:v1`, pushed with a token of the test's own.
-    let push = Access {
-        kind: "repository".into(),
-        name: "hello".into(),
-        actions: vec!["pull".into(), "push".into()],
-    };
-    let token = front
-        .tokens()
-        .mint_access_token(&login_server, "test-pusher", &[push]);
     TestImage::new(OCI_MANIFEST).push(
         &registry.base_url(),
         ca,
-        Some(&format!("Bearer {token}")),
+        Some(&pusher(&front, &login_server, &["hello"])),
         "hello",
         "v1",
     );
-    front.tokens().forget_issued();
     (Arc::new(front), Arc::new(registry), login_server)
+}
+
+/// [`real_registry_behind_a_front`] for a test that puts content of its own into the registry
+/// before its scenario runs.
+struct Fronted {
+    ca: Arc<TestCa>,
+    front: Arc<FakeRegistry>,
+    registry: Arc<RealRegistry>,
+    login_server: String,
+}
+
+impl Fronted {
+    fn start() -> Fronted {
+        let ca = Arc::new(TestCa::new());
+        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        Fronted {
+            ca,
+            front,
+            registry,
+            login_server,
+        }
+    }
+
+    /// `base`, `ca` and an authorization to push to and delete from `repositories`, for
+    /// [`TestImage`]'s pushes.
+    fn pushing(&self, repositories: &[&str]) -> (String, &TestCa, String) {
+        let authorization = pusher(&self.front, &self.login_server, repositories);
+        (self.registry.base_url(), &self.ca, authorization)
+    }
+
+    /// `--login-server` of the front with the Entra token `name`; the servers live as long.
+    fn scenario(&self, name: &str) -> Scenario {
+        Scenario::new()
+            .trust(&self.ca)
+            .entra(&entra_token(name))
+            .login_server(&self.login_server)
+            .issued_by(self.front.tokens())
+            .keep(self.registry.clone())
+            .keep(self.front.clone())
+    }
 }
 
 /// `Bearer` authorization for the test's own pushes and deletes in `repositories` of the real
@@ -1524,25 +1555,19 @@ fi"#,
     /// s390x nor ppc64le runs these tests): any platform's blob proves the download path, so the
     /// probe reads another platform's entry, says which, and the registry is healthy.
     pub fn real_registry_index_for_other_platforms() -> Scenario {
-        let ca = Arc::new(TestCa::new());
-        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+        let fronted = Fronted::start();
         let image = TestImage::new(OCI_MANIFEST);
-        let authorization = pusher(&front, &login_server, &["aaa/multi-arch"]);
+        let (base, ca, authorization) = fronted.pushing(&["aaa/multi-arch"]);
         image.push_index(
-            &registry.base_url(),
-            &ca,
+            &base,
+            ca,
             Some(&authorization),
             ("aaa/multi-arch", "v1"),
             image.index_for(&["linux/s390x", "linux/ppc64le"]),
         );
-        let ls = login_server.clone();
-        Scenario::new()
-            .trust(&ca)
-            .entra(&entra_token("other-platform"))
-            .login_server(&login_server)
-            .issued_by(front.tokens())
-            .keep(registry)
-            .keep(front)
+        let ls = fronted.login_server.clone();
+        fronted
+            .scenario("other-platform")
             .expect(move |run| {
                 run.all_registry_ok();
                 run.line(&format!(
@@ -1562,24 +1587,18 @@ fi"#,
     /// A registry whose every repository was emptied: nothing to download is a note, with a
     /// line for each repository looked at, and the flags that name an image.
     pub fn real_registry_with_nothing_to_download() -> Scenario {
-        let ca = Arc::new(TestCa::new());
-        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
-        let authorization = pusher(&front, &login_server, &["aaa/emptied", "hello"]);
+        let fronted = Fronted::start();
+        let (base, ca, authorization) = fronted.pushing(&["aaa/emptied", "hello"]);
         for repository in ["aaa/emptied", "hello"] {
             TestImage::new(OCI_MANIFEST).push_and_delete(
-                &registry.base_url(),
-                &ca,
+                &base,
+                ca,
                 Some(&authorization),
                 repository,
             );
         }
-        Scenario::new()
-            .trust(&ca)
-            .entra(&entra_token("nothing"))
-            .login_server(&login_server)
-            .issued_by(front.tokens())
-            .keep(registry)
-            .keep(front)
+        fronted
+            .scenario("nothing")
             .expect(move |run| {
                 run.all_registry_ok();
                 assert_eq!(run.status("registry.manifest"), "skipped", "{}", run.stderr);
@@ -1593,16 +1612,9 @@ fi"#,
     /// `--repository` and `--tag` of an image that is not there: nothing to download, a note
     /// with the registry's own word for it.
     pub fn real_registry_named_image_missing() -> Scenario {
-        let ca = Arc::new(TestCa::new());
-        let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
-        Scenario::new()
-            .trust(&ca)
-            .entra(&entra_token("named-missing"))
-            .login_server(&login_server)
+        Fronted::start()
+            .scenario("named-missing")
             .args(&["--repository", "hello", "--tag", "v9"])
-            .issued_by(front.tokens())
-            .keep(registry)
-            .keep(front)
             .expect(move |run| {
                 run.all_registry_ok();
                 assert_eq!(run.status("registry.manifest"), "skipped", "{}", run.stderr);
@@ -2387,26 +2399,20 @@ fn the_report_of_the_data_probe_in_english_and_dutch() {
 /// round trip's repository.
 #[test]
 fn the_probe_walks_the_catalog_past_emptied_repositories_and_the_round_trips() {
-    let ca = Arc::new(TestCa::new());
-    let (front, registry, login_server) = real_registry_behind_a_front(&ca, None);
+    let fronted = Fronted::start();
     let emptied: Vec<String> = (0..11).map(|i| format!("aaa/emptied-{i:02}")).collect();
     let emptied: Vec<&str> = emptied.iter().map(String::as_str).collect();
-    let authorization = pusher(&front, &login_server, &emptied);
+    let (base, ca, authorization) = fronted.pushing(&emptied);
     for repository in &emptied {
         TestImage::new(DOCKER_MANIFEST).push_and_delete(
-            &registry.base_url(),
-            &ca,
+            &base,
+            ca,
             Some(&authorization),
             repository,
         );
     }
-    let scenario = Scenario::new()
-        .trust(&ca)
-        .entra(&entra_token("walk"))
-        .login_server(&login_server)
-        .issued_by(front.tokens())
-        .keep(registry)
-        .keep(front.clone());
+    let scenario = fronted.scenario("walk");
+    let front = &fronted.front;
     let round_trip = scenario.output(&["--round-trip", "-o", "json"]);
     assert_eq!(
         round_trip.status("registry.round_trip"),
@@ -2460,6 +2466,23 @@ fn the_probe_notes_in_english_and_dutch() {
     ] {
         assert_report!(name, &run.stderr, &filters);
     }
+}
+
+/// An `openssl req -x509` certificate this machine does not trust, and the run that stops there,
+/// in both languages.
+#[test]
+fn an_untrusted_ca_certificate_and_the_stop_in_english_and_dutch() {
+    let scenario = scenario::untrusted_openssl_req_x509_certificate();
+    assert_report!(
+        "ca_certificate_en",
+        &scenario.output(&[]).stderr,
+        SERVER_FILTERS
+    );
+    assert_report!(
+        "ca_certificate_nl",
+        &scenario.output(&["--lang", "nl"]).stderr,
+        SERVER_FILTERS
+    );
 }
 
 /// Stopping at the first error in az's order (a test pull that fails after a second:

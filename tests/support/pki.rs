@@ -163,24 +163,25 @@ impl Default for TestCa {
 impl Leaf {
     /// A self-signed certificate for these names that no [`TestCa`] trusts.
     pub fn self_signed(names: &[&str]) -> Leaf {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names.clone()).expect("names");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "untrusted self-signed");
-        let key = KeyPair::generate().expect("key");
-        let cert = params.self_signed(&key).expect("self-signed certificate");
-        Leaf::from_parts(cert.pem(), cert.der().clone(), &key, names)
+        Self::signed_by_itself(names, "untrusted self-signed", IsCa::NoCa)
     }
 
     /// A self-signed certificate as `openssl req -x509` makes it: it says CA:TRUE.
     pub fn openssl_req_x509(names: &[&str]) -> Leaf {
+        Self::signed_by_itself(
+            names,
+            "req -x509",
+            IsCa::Ca(BasicConstraints::Unconstrained),
+        )
+    }
+
+    fn signed_by_itself(names: &[&str], common_name: &str, is_ca: IsCa) -> Leaf {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names.clone()).expect("names");
         params
             .distinguished_name
-            .push(DnType::CommonName, "req -x509");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            .push(DnType::CommonName, common_name);
+        params.is_ca = is_ca;
         let key = KeyPair::generate().expect("key");
         let cert = params.self_signed(&key).expect("self-signed certificate");
         Leaf::from_parts(cert.pem(), cert.der().clone(), &key, names)
