@@ -51,6 +51,23 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AcrCommand {
     CheckHealth(CheckHealthArgs),
+    ShowEndpoints(ShowEndpointsArgs),
+}
+
+/// az's `acr show-endpoints` arguments, plus `--cloud` and `--timeout`.
+#[derive(Debug, Clone, Args)]
+pub struct ShowEndpointsArgs {
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub name: String,
+    #[arg(short = 'g', long, value_name = "GROUP")]
+    pub resource_group: Option<String>,
+    #[arg(long, value_name = "SUBSCRIPTION")]
+    pub subscription: Option<String>,
+    #[arg(long, value_name = "CLOUD")]
+    pub cloud: Option<String>,
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 /// az's `acr check-health` arguments, plus `--timeout`.

@@ -281,7 +281,7 @@ pub fn document(
                     Detail::Text(text) => localize(language, text, &check_name),
                 })
                 .collect();
-            json!({
+            let mut check = json!({
                 "name": outcome.check,
                 "status": outcome.status,
                 "code": outcome.code.map(Code::as_str),
@@ -289,7 +289,11 @@ pub fn document(
                 "details": details,
                 "duration_ms": outcome.duration.as_millis() as u64,
                 "skipped_because": outcome.skipped_because.map(Code::as_str),
-            })
+            });
+            for (name, value) in &outcome.data {
+                check[*name] = value.clone();
+            }
+            check
         })
         .collect();
     for &(check, finished) in not_reported {

@@ -209,7 +209,10 @@ mod tests {
         let (message, _) = english(&["check-health", "--yes=1"]);
         assert_eq!(message, "--yes takes no value, but was given \"1\".");
         let (message, fix) = english(&["acr", "--verbose"]);
-        assert_eq!(message, "`acr-health acr` needs a command: check-health.");
+        assert_eq!(
+            message,
+            "`acr-health acr` needs a command: check-health, show-endpoints."
+        );
         assert_eq!(fix, "Run `acr-health acr --help` to see its arguments.");
     }
 

@@ -1457,6 +1457,187 @@ fn vnet_with_a_bad_resource_id() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7b. The registry's firewall
+
+/// The address ACR's firewall sees in these tests.
+const SEEN_AS: &str = "203.0.113.7";
+
+/// `-n myreg` against `registry` in ARM, whose firewall refuses `/v2/` for [`SEEN_AS`] with
+/// ACR's exact 403; the run stops there.
+fn firewalled(registry: &ArmRegistry) -> Scenario {
+    let (ca, arm) = lab(registry);
+    let acr = FakeRegistry::start_with(Serve::tls(&ca).host(HASHED));
+    acr.v2(Reply::firewall_denied_for(SEEN_AS));
+    Scenario::in_lab(&ca, &arm)
+        .logged_in()
+        .args(&["-n", NAME])
+        .registry_at(HASHED, &Arc::new(acr))
+        .exit(1)
+}
+
+/// No IP rule admits the address ACR names in its refusal: the rules of today, and the one
+/// command with the registry's name and that address, for people and in `-o json`.
+#[test]
+fn a_firewall_refusal_gives_the_command_that_lets_this_machine_in() {
+    let run =
+        firewalled(&myreg().ip_rules(&["198.51.100.0/24", "192.0.2.10"])).output(&["-o", "json"]);
+    run.stopped_at("registry.challenge", "CONNECTIVITY_FORBIDDEN_ERROR");
+    let command = format!("az acr network-rule add --name {NAME} --ip-address {SEEN_AS}");
+    assert_eq!(
+        &run.details("registry.challenge")[..4],
+        [
+            format!(
+                "DENIED: client with IP '{SEEN_AS}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access."
+            ),
+            format!("The registry sees this machine as {SEEN_AS}."),
+            format!(
+                "No IP rule admits {SEEN_AS}; the rules allow 198.51.100.0/24, 192.0.2.10, and the default action is Deny."
+            ),
+            format!("To let this machine in: `{command}`"),
+        ]
+    );
+    assert_eq!(
+        run.check("registry.challenge")["firewall"],
+        json!({
+            "client_ip": SEEN_AS,
+            "rules_read": true,
+            "public_network_access": true,
+            "default_action": "Deny",
+            "ip_rules": ["198.51.100.0/24", "192.0.2.10"],
+            "admitted_by": null,
+            "command": command,
+        })
+    );
+    run.line(&format!("To let this machine in: `{command}`"));
+}
+
+/// Public access is off: no IP rule can help, and no command is offered.
+#[test]
+fn a_firewall_refusal_with_public_access_off_points_to_the_private_endpoint() {
+    let run = firewalled(&myreg().public_access(false)).output(&["-o", "json"]);
+    run.detail_starting(
+        "registry.challenge",
+        "Public network access is disabled on this registry",
+    );
+    assert_eq!(
+        run.check("registry.challenge")["firewall"]["command"],
+        Value::Null
+    );
+    run.no_line_containing(&format!("--ip-address {SEEN_AS}"));
+}
+
+/// A rule admits the address already: the rule is named, and a new rule is not offered.
+#[test]
+fn a_firewall_refusal_despite_an_admitting_rule_says_so() {
+    let run = firewalled(&myreg().ip_rules(&["203.0.113.0/24"])).output(&["-o", "json"]);
+    run.detail(
+        "registry.challenge",
+        &format!("The IP rule 203.0.113.0/24 admits {SEEN_AS}, yet the registry refuses it: a rule takes a few minutes to apply, so if it is new, wait and run again."),
+    );
+    assert_eq!(
+        run.check("registry.challenge")["firewall"]["admitted_by"],
+        "203.0.113.0/24"
+    );
+    run.no_line_containing(&format!("--ip-address {SEEN_AS}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7c. acr show-endpoints
+
+/// `acr show-endpoints ARGS` in the Lab cloud, logged in; its output, checked like a run's.
+fn show_endpoints(arm: &Arc<FakeArm>, ca: &Arc<TestCa>, args: &[&str], exit: i32) -> Run {
+    let scenario = Scenario::in_lab(ca, arm).logged_in();
+    let cmd = scenario.other_command(&[&["acr", "show-endpoints"], args].concat());
+    scenario.sandbox.run(cmd, exit)
+}
+
+/// Dedicated data endpoints on: az's document, with the test pull's hosts; ARM was asked for the
+/// registry only (found by its name), nothing else.
+#[test]
+fn show_endpoints_lists_the_dedicated_data_endpoints_as_az() {
+    let (ca, arm) = lab(&myreg());
+    let run = show_endpoints(&arm, &ca, &["-n", NAME], 0);
+    let document: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        document,
+        json!({
+            "loginServer": HASHED,
+            "dataEndpoints": [{"region": "westeurope", "endpoint": "myreg.westeurope.data.azurecr.io"}],
+            "testPullEndpoints": ["mcr.microsoft.com", "*.data.mcr.microsoft.com"],
+        })
+    );
+    assert_eq!(run.stderr, "");
+    assert_eq!(arm.summary(), lookup());
+}
+
+/// Without dedicated data endpoints: blob storage's wildcard for each replica, read from the
+/// registry's replications (found directly with `-g`), a warning that says how to name each host,
+/// and az's `-o tsv`/`--query` on the document.
+#[test]
+fn show_endpoints_without_data_endpoints_gives_each_replicas_storage_wildcard() {
+    let registry = myreg().data_endpoints(false);
+    let (ca, arm) = lab(&registry);
+    arm.add_resource(
+        &format!("{}/replications", registry.id()),
+        "Microsoft.ContainerRegistry/registries/replications",
+        REGISTRY_API,
+        json!({"value": [
+            {"name": "westeurope", "location": "westeurope", "properties": {"provisioningState": "Succeeded"}},
+            {"name": "eastus", "location": "eastus", "properties": {"provisioningState": "Succeeded"}},
+        ]}),
+    );
+    let run = show_endpoints(
+        &arm,
+        &ca,
+        &[
+            "-n",
+            NAME,
+            "-g",
+            GROUP,
+            "--query",
+            "dataEndpoints[].[region, endpoint]",
+            "-o",
+            "tsv",
+        ],
+        0,
+    );
+    assert_eq!(
+        run.stdout,
+        "westeurope\t*.blob.core.windows.net\neastus\t*.blob.core.windows.net\n"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "az acr update --name {NAME} --data-endpoint-enabled"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        arm.summary(),
+        [
+            registry_request(),
+            get_request(&format!("{}/replications", registry.id()), REGISTRY_API),
+        ]
+    );
+}
+
+/// A registry that is not in the subscription: exit 1 with ARM's answer in words, nothing on
+/// stdout.
+#[test]
+fn show_endpoints_of_an_unknown_registry_says_where_it_looked() {
+    let (ca, arm) = lab(&myreg());
+    let run = show_endpoints(&arm, &ca, &["-n", "nosuchreg"], 1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains(&format!(
+            "Registry 'nosuchreg' was not found in subscription {SUBSCRIPTION}."
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // 8. Whole reports, in English and Dutch
 
 /// The success: found in ARM, CMK OK, DNS routing to the private endpoint OK.

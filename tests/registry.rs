@@ -736,6 +736,39 @@ fi"#,
         })
     }
 
+    /// The registry's clock (its `Date` header) is 20 minutes ahead of this machine's: the
+    /// challenge still passes, and says by how much and what it breaks.
+    pub fn registry_clock_ahead() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let later = std::time::SystemTime::now() + Duration::from_secs(20 * 60);
+        registry.on_sequence(
+            "/v2/",
+            vec![
+                Reply::acr_challenge(&format!("https://{ACR}/oauth2/token"), ACR)
+                    .header("date", &httpdate::fmt_http_date(later)),
+                Reply::ok_without_challenge(),
+            ],
+        );
+        Scenario::new()
+            .trust(&ca)
+            .entra(&entra_token("clock"))
+            .acr(registry.port())
+            .issued_by(registry.tokens())
+            .keep(registry)
+            .expect(|run| {
+                run.all_registry_ok();
+                run.detail_starting(
+                    "registry.challenge",
+                    "This machine's clock is 20 min behind the registry's (its Date header)",
+                );
+                let skew = run.check("registry.challenge")["clock_skew_seconds"]
+                    .as_i64()
+                    .unwrap();
+                assert!((-1205..=-1195).contains(&skew), "{skew}");
+            })
+    }
+
     pub fn too_many_requests() -> Scenario {
         let (scenario, registry) = acr_answering(Reply::too_many_requests(7), "throttled");
         let entra = entra_token("throttled");
@@ -2157,6 +2190,7 @@ scenario_tests!(
     real_registry_credential_helper_missing,
     real_registry_basic_without_credentials,
     forbidden,
+    registry_clock_ahead,
     too_many_requests,
     unauthorized_without_a_challenge,
     basic_challenge_on_an_acr,

@@ -27,10 +27,7 @@ use crate::vocabulary::{Ui, ui};
 /// The run's exit code, as documented: 0, or 1 when it stopped at an error.
 pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     let language = out.language;
-    // Variables that are not UTF-8 cannot matter to any check; leave them out.
-    let env: HashMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
+    let env = super::environment();
     let lookup = |name: &str| env.get(name).cloned();
     let pins = pinned_addresses(args, language)?;
     let registry = registry_plan(args, language, &lookup)?;
@@ -235,27 +232,7 @@ fn registry_plan(
             };
         }
     };
-    let target = target.map_err(|error| match error {
-        TargetError::BadName(name) => usage(
-            ui::ERROR_REGISTRY_NAME,
-            ui::ERROR_REGISTRY_NAME_FIX,
-            &[("name", &name)],
-        ),
-        TargetError::WrongSuffix { given, expected } => usage(
-            ui::ERROR_REGISTRY_SUFFIX,
-            ui::ERROR_REGISTRY_SUFFIX_FIX,
-            &[
-                ("given", &given),
-                ("expected", &expected),
-                ("cloud", &cloud.name),
-            ],
-        ),
-        TargetError::BadLoginServer(value) => usage(
-            ui::ERROR_LOGIN_SERVER,
-            ui::ERROR_LOGIN_SERVER_FIX,
-            &[("value", &value)],
-        ),
-    })?;
+    let target = target.map_err(|error| bad_target(language, &cloud, error))?;
     let basic = match (&args.username, args.password_stdin) {
         (Some(user), true) => {
             let mut password = String::new();
@@ -393,5 +370,35 @@ async fn spin(
             }
         }
         frame += 1;
+    }
+}
+
+/// A name or login server that cannot be a registry's: a usage error that says how to write it.
+pub(super) fn bad_target(language: &Language, cloud: &Cloud, error: TargetError) -> Failure {
+    let usage = |key: Ui, fix: Ui, facts: &[(&str, &str)]| Failure {
+        message: language.format(key, facts),
+        fix: Some(language.format(fix, facts)),
+        exit: EXIT_USAGE,
+    };
+    match error {
+        TargetError::BadName(name) => usage(
+            ui::ERROR_REGISTRY_NAME,
+            ui::ERROR_REGISTRY_NAME_FIX,
+            &[("name", &name)],
+        ),
+        TargetError::WrongSuffix { given, expected } => usage(
+            ui::ERROR_REGISTRY_SUFFIX,
+            ui::ERROR_REGISTRY_SUFFIX_FIX,
+            &[
+                ("given", &given),
+                ("expected", &expected),
+                ("cloud", &cloud.name),
+            ],
+        ),
+        TargetError::BadLoginServer(value) => usage(
+            ui::ERROR_LOGIN_SERVER,
+            ui::ERROR_LOGIN_SERVER_FIX,
+            &[("value", &value)],
+        ),
     }
 }

@@ -1,6 +1,7 @@
 //! The program around the commands: the language, the arguments, where output goes, how a
 //! failure is told, and the exit code.
 
+mod endpoints;
 mod health;
 
 use std::ffi::OsString;
@@ -95,12 +96,22 @@ fn run(cli: Cli, language: &'static Language) -> Result<u8, Failure> {
             command: AcrCommand::CheckHealth(args),
         }
         | Command::CheckHealth(args) => health::check_health(&out, args),
+        Command::Acr {
+            command: AcrCommand::ShowEndpoints(args),
+        } => endpoints::show_endpoints(&out, args),
         Command::Explain(args) => explain(&out, args).map(|()| EXIT_SUCCESS),
         Command::Codes => explain(&out, &list).map(|()| EXIT_SUCCESS),
         Command::Kb {
             command: KbCommand::Export,
         } => kb_export(&out).map(|()| EXIT_SUCCESS),
     }
+}
+
+/// The environment; variables that are not UTF-8 cannot matter to any check and are left out.
+fn environment() -> std::collections::HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }
 
 /// Where and how results are written.

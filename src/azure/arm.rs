@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::azure::config;
 use crate::azure::credential;
-use crate::azure::resource::{NetworkInterface, PrivateEndpoint, Registry, UserIdentity, typed};
+use crate::azure::resource::{
+    NetworkInterface, PrivateEndpoint, Registry, Replication, UserIdentity, typed,
+};
 use crate::net::http::{self, RequestError, Transport};
 use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};
@@ -220,6 +222,34 @@ impl<'a> Arm<'a> {
             Some(id) => self.get(&id, REGISTRY_API).await.map(|r| Some(typed(r))),
             None => Ok(None),
         }
+    }
+
+    /// The registry `name` in resource group `group`; `None` when Resource Manager does not
+    /// know it there.
+    pub async fn registry_in(&self, group: &str, name: &str) -> Result<Option<Registry>, ArmError> {
+        let id = format!(
+            "/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.ContainerRegistry/registries/{name}",
+            self.subscription
+        );
+        match self.get(&id, REGISTRY_API).await {
+            Ok(registry) => Ok(Some(typed(registry))),
+            Err(ArmError::Status { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The replicas of the registry `registry_id` (its first page: a registry has few).
+    pub async fn replications(&self, registry_id: &str) -> Result<Vec<Replication>, ArmError> {
+        let list = self
+            .get(&format!("{registry_id}/replications"), REGISTRY_API)
+            .await?;
+        Ok(list
+            .get("value")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|replication| typed(replication.clone()))
+            .collect())
     }
 
     pub async fn user_identity(&self, resource_id: &str) -> Result<UserIdentity, ArmError> {

@@ -12,39 +12,45 @@ pub struct Cloud {
     pub resource_manager: Option<String>,
     /// The token audience for Resource Manager.
     pub resource_manager_audience: Option<String>,
+    /// `core.windows.net`: blob storage is `*.blob.<suffix>`.
+    pub storage_suffix: Option<String>,
 }
 
-/// name, suffix, Resource Manager endpoint, its audience.
-const KNOWN: &[(&str, &str, &str, &str)] = &[
+/// name, suffix, Resource Manager endpoint, its audience, the storage suffix.
+const KNOWN: &[(&str, &str, &str, &str, &str)] = &[
     (
         "AzureCloud",
         ".azurecr.io",
         "https://management.azure.com",
         "https://management.core.windows.net/",
+        "core.windows.net",
     ),
     (
         "AzureChinaCloud",
         ".azurecr.cn",
         "https://management.chinacloudapi.cn",
         "https://management.core.chinacloudapi.cn/",
+        "core.chinacloudapi.cn",
     ),
     (
         "AzureUSGovernment",
         ".azurecr.us",
         "https://management.usgovcloudapi.net",
         "https://management.core.usgovcloudapi.net/",
+        "core.usgovcloudapi.net",
     ),
     (
         "AzureBleuCloud",
         ".azurecr.sovcloud-azure.fr",
         "https://management.sovcloud-api.fr",
         "https://management.core.sovcloud-api.fr/",
+        "core.sovcloud-api.fr",
     ),
 ];
 
 /// Every registry suffix of the known clouds, to recognise an ACR by its login server.
 pub fn known_suffixes() -> impl Iterator<Item = &'static str> {
-    KNOWN.iter().map(|(_, suffix, _, _)| *suffix)
+    KNOWN.iter().map(|(_, suffix, ..)| *suffix)
 }
 
 impl Cloud {
@@ -66,7 +72,7 @@ impl Cloud {
 
     /// A cloud by name: a known one, or a custom one from the text of `clouds.config`.
     pub fn named(name: &str, clouds_config: Option<&str>) -> Cloud {
-        if let Some((known, suffix, arm, audience)) =
+        if let Some((known, suffix, arm, audience, storage)) =
             KNOWN.iter().find(|(n, ..)| n.eq_ignore_ascii_case(name))
         {
             return Cloud {
@@ -74,6 +80,7 @@ impl Cloud {
                 acr_suffix: Some((*suffix).to_owned()),
                 resource_manager: Some((*arm).to_owned()),
                 resource_manager_audience: Some((*audience).to_owned()),
+                storage_suffix: Some((*storage).to_owned()),
             };
         }
         let value = |key: &str| {
@@ -91,6 +98,8 @@ impl Cloud {
             resource_manager_audience: value("endpoint_active_directory_resource_id")
                 .or_else(|| resource_manager.clone().map(|e| format!("{e}/"))),
             resource_manager,
+            storage_suffix: value("suffix_storage_endpoint")
+                .map(|s| s.trim_start_matches('.').to_owned()),
         }
     }
 }

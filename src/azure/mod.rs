@@ -5,4 +5,5 @@ pub mod arm;
 pub mod cloud;
 pub mod config;
 pub mod credential;
+pub mod endpoints;
 pub mod resource;

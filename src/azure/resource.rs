@@ -64,6 +64,8 @@ pub struct Registry {
     #[serde(deserialize_with = "lenient")]
     id: Option<String>,
     #[serde(deserialize_with = "lenient")]
+    location: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     identity: RegistryIdentity,
     #[serde(deserialize_with = "lenient")]
     properties: RegistryProperties,
@@ -95,6 +97,43 @@ struct RegistryProperties {
     encryption: Encryption,
     #[serde(deserialize_with = "lenient_list")]
     private_endpoint_connections: Vec<Connection>,
+    #[serde(deserialize_with = "lenient")]
+    public_network_access: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    data_endpoint_enabled: Option<bool>,
+    #[serde(deserialize_with = "lenient_list")]
+    data_endpoint_host_names: Vec<Option<String>>,
+    #[serde(deserialize_with = "lenient")]
+    network_rule_set: NetworkRuleSet,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct NetworkRuleSet {
+    #[serde(deserialize_with = "lenient")]
+    default_action: Option<String>,
+    #[serde(deserialize_with = "lenient_list")]
+    ip_rules: Vec<IpRule>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct IpRule {
+    #[serde(deserialize_with = "lenient")]
+    value: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    action: Option<String>,
+}
+
+/// Who the registry's firewall lets in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAccess<'a> {
+    /// `publicNetworkAccess` is `Disabled`: only private endpoints reach it.
+    pub public_disabled: bool,
+    /// `networkRuleSet.defaultAction` (`Allow`, `Deny`).
+    pub default_action: Option<&'a str>,
+    /// The addresses and ranges the IP rules allow.
+    pub allowed: Vec<&'a str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -163,6 +202,40 @@ impl Registry {
             .map(|(id, _)| id.as_str())
     }
 
+    /// The region it lives in (`westeurope`).
+    pub fn location(&self) -> Option<&str> {
+        some(&self.location)
+    }
+
+    /// Its dedicated data endpoints (`<name>.<region>.data.azurecr.io`), when they are on.
+    pub fn data_endpoints(&self) -> Option<Vec<&str>> {
+        let properties = &self.properties;
+        properties.data_endpoint_enabled.unwrap_or(false).then(|| {
+            properties
+                .data_endpoint_host_names
+                .iter()
+                .filter_map(some)
+                .collect()
+        })
+    }
+
+    /// Its public network access and IP rules.
+    pub fn network_access(&self) -> NetworkAccess<'_> {
+        let properties = &self.properties;
+        NetworkAccess {
+            public_disabled: some(&properties.public_network_access)
+                .is_some_and(|a| a.eq_ignore_ascii_case("disabled")),
+            default_action: some(&properties.network_rule_set.default_action),
+            allowed: properties
+                .network_rule_set
+                .ip_rules
+                .iter()
+                .filter(|rule| some(&rule.action).is_none_or(|a| a.eq_ignore_ascii_case("allow")))
+                .filter_map(|rule| some(&rule.value))
+                .collect(),
+        }
+    }
+
     /// The resource IDs of its private endpoints.
     pub fn private_endpoints(&self) -> Vec<&str> {
         self.properties
@@ -170,6 +243,20 @@ impl Registry {
             .iter()
             .filter_map(|c| c.properties.private_endpoint.id())
             .collect()
+    }
+}
+
+/// A replica of a registry in another region.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Replication {
+    #[serde(deserialize_with = "lenient")]
+    location: Option<String>,
+}
+
+impl Replication {
+    pub fn location(&self) -> Option<&str> {
+        some(&self.location)
     }
 }
 

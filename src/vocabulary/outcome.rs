@@ -52,6 +52,8 @@ pub struct Outcome {
     pub commands: Vec<CommandRecord>,
     /// For a check that did not run because a check it needs found a problem: that code.
     pub skipped_because: Option<Code>,
+    /// Facts for scripts, each a member of the check's object in the `-o` document.
+    pub data: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl Outcome {
@@ -101,7 +103,14 @@ impl Outcome {
             duration: Duration::ZERO,
             commands: Vec::new(),
             skipped_because: None,
+            data: Vec::new(),
         }
+    }
+
+    /// `value` as the member `name` of the check's object in the `-o` document.
+    pub fn data(mut self, name: &'static str, value: serde_json::Value) -> Outcome {
+        self.data.push((name, value));
+        self
     }
 
     pub fn detail(mut self, detail: Detail) -> Outcome {

@@ -96,6 +96,11 @@ pub struct ArmRegistry {
     /// `(resource id, client id, principal id)`.
     user: Vec<(String, String, String)>,
     endpoints: Vec<String>,
+    /// `networkRuleSet.ipRules[].value`, each with `action: Allow`.
+    ip_rules: Vec<String>,
+    /// `publicNetworkAccess`; by default `Disabled` exactly when it has private endpoints.
+    public_access: Option<bool>,
+    data_endpoints: bool,
 }
 
 impl ArmRegistry {
@@ -110,7 +115,28 @@ impl ArmRegistry {
             system: None,
             user: Vec::new(),
             endpoints: Vec::new(),
+            ip_rules: Vec::new(),
+            public_access: None,
+            data_endpoints: true,
         }
+    }
+
+    /// IP rules that allow these addresses or ranges.
+    pub fn ip_rules(mut self, rules: &[&str]) -> Self {
+        self.ip_rules = rules.iter().map(|r| r.to_string()).collect();
+        self
+    }
+
+    /// `dataEndpointEnabled` (on by default).
+    pub fn data_endpoints(mut self, enabled: bool) -> Self {
+        self.data_endpoints = enabled;
+        self
+    }
+
+    /// `publicNetworkAccess`: `Enabled` or `Disabled`.
+    pub fn public_access(mut self, enabled: bool) -> Self {
+        self.public_access = Some(enabled);
+        self
     }
 
     pub fn id(&self) -> String {
@@ -184,13 +210,18 @@ impl ArmRegistry {
                 "creationDate": "2025-03-01T10:00:00Z",
                 "provisioningState": "Succeeded",
                 "adminUserEnabled": false,
-                "networkRuleSet": {"defaultAction": "Deny", "ipRules": []},
+                "networkRuleSet": {
+                    "defaultAction": "Deny",
+                    "ipRules": self.ip_rules.iter().map(|value| json!({"action": "Allow", "value": value})).collect::<Vec<_>>(),
+                },
                 "policies": {},
                 "encryption": encryption,
-                "dataEndpointEnabled": true,
-                "dataEndpointHostNames": [
-                    format!("{}.{}.data.azurecr.io", self.name.to_ascii_lowercase(), self.location)
-                ],
+                "dataEndpointEnabled": self.data_endpoints,
+                "dataEndpointHostNames": if self.data_endpoints {
+                    vec![format!("{}.{}.data.azurecr.io", self.name.to_ascii_lowercase(), self.location)]
+                } else {
+                    Vec::new()
+                },
                 "privateEndpointConnections": self.endpoints.iter().enumerate().map(|(i, pe)| {
                     json!({
                         "id": format!("{id}/privateEndpointConnections/pec-{i}"),
@@ -207,7 +238,7 @@ impl ArmRegistry {
                         }
                     })
                 }).collect::<Vec<_>>(),
-                "publicNetworkAccess": if self.endpoints.is_empty() { "Enabled" } else { "Disabled" },
+                "publicNetworkAccess": if self.public_access.unwrap_or(self.endpoints.is_empty()) { "Enabled" } else { "Disabled" },
                 "networkRuleBypassOptions": "AzureServices",
                 "zoneRedundancy": "Disabled",
                 "anonymousPullEnabled": false

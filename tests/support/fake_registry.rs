@@ -103,9 +103,23 @@ impl Reply {
         Reply::json(403, acr_errors("DENIED", message)).header(API_VERSION.0, API_VERSION.1)
     }
 
-    /// `403` as ACR's firewall sends it ([`ACR_FIREWALL_MESSAGE`]).
+    /// `403` as ACR's firewall sends it ([`ACR_FIREWALL_MESSAGE`]), byte for byte: its quotes
+    /// JSON-escaped as `\u0027`.
     pub fn firewall_denied() -> Reply {
-        Reply::denied(ACR_FIREWALL_MESSAGE)
+        Reply::firewall_denied_for("127.0.0.1")
+    }
+
+    /// [`Reply::firewall_denied`] for a client seen as `ip`.
+    pub fn firewall_denied_for(ip: &str) -> Reply {
+        let message = ACR_FIREWALL_MESSAGE
+            .replace("127.0.0.1", ip)
+            .replace('\'', "\\u0027");
+        Reply::status(403)
+            .header(JSON.0, JSON.1)
+            .header(API_VERSION.0, API_VERSION.1)
+            .body(format!(
+                r#"{{"errors":[{{"code":"DENIED","message":"{message}"}}]}}"#
+            ))
     }
 
     /// `429` `TOOMANYREQUESTS` with `Retry-After: <seconds>`.

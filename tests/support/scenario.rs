@@ -188,6 +188,16 @@ impl Scenario {
     }
 
     /// `check-health ARGS --timeout T EXTRA` in the sandbox, with the scenario's environment.
+    /// Another command than check-health (`args`), in the scenario's sandbox and environment.
+    pub fn other_command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.sandbox.command();
+        for (name, value) in &self.env {
+            cmd.env(name, value);
+        }
+        cmd.args(args);
+        cmd
+    }
+
     pub fn command(&self, extra: &[&str]) -> Command {
         let mut cmd = self.sandbox.command();
         for (name, value) in &self.env {

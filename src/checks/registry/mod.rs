@@ -6,6 +6,7 @@
 pub mod azure;
 mod data;
 mod dns;
+mod firewall;
 pub mod probe;
 pub mod pull;
 mod round_trip;
@@ -13,7 +14,7 @@ pub mod target;
 pub mod token;
 mod tokens;
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use reqwest::{Method, StatusCode, Url};
 
@@ -479,10 +480,21 @@ impl Chain<'_> {
         let ok_line_again = ok_line.clone();
         let fail = |code: Code| Outcome::failed(check, code);
         let outcome_and_flow: (Outcome, Option<Flow>) = match status {
-            StatusCode::FORBIDDEN => (
-                with_registry_error(fail(Code::CONNECTIVITY_FORBIDDEN_ERROR), &response),
-                None,
-            ),
+            StatusCode::FORBIDDEN => {
+                let outcome =
+                    with_registry_error(fail(Code::CONNECTIVITY_FORBIDDEN_ERROR), &response);
+                let seen_as = response
+                    .registry_error()
+                    .as_deref()
+                    .and_then(firewall::client_ip);
+                let outcome = match seen_as {
+                    Some(ip) if target.is_acr => {
+                        firewall::diagnose(outcome, ip, self.azure.registry.as_ref(), &target.name)
+                    }
+                    _ => outcome,
+                };
+                (outcome, None)
+            }
             StatusCode::TOO_MANY_REQUESTS => (
                 throttled(fail(Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR), &response),
                 None,
@@ -525,18 +537,26 @@ impl Chain<'_> {
                 None,
             ),
         };
+        // A wrong clock, wherever the challenge's own outcome goes.
+        let skew = clock_skew(&response);
+        let with_clock = |outcome: Outcome| match &skew {
+            Some((note, seconds)) if outcome.check == check => outcome
+                .note(note.clone())
+                .data("clock_skew_seconds", (*seconds).into()),
+            _ => outcome,
+        };
         match outcome_and_flow {
             (outcome, Some(flow)) => {
-                self.emit(outcome);
+                self.emit(with_clock(outcome));
                 Some(flow)
             }
             // The challenge was answered; it is the Entra login it asks for that cannot be
             // made. As az: the challenge's line, then the login's error.
             (outcome, None) if outcome.check == Check::RegistryRefreshToken => {
-                self.emit(Outcome::ok(check, ok_line_again));
+                self.emit(with_clock(Outcome::ok(check, ok_line_again)));
                 self.fail(with_facts(outcome))
             }
-            (outcome, None) => self.fail(with_facts(outcome)),
+            (outcome, None) => self.fail(with_clock(with_facts(outcome))),
         }
     }
 
@@ -635,6 +655,31 @@ fn with_registry_error(outcome: Outcome, response: &Response) -> Outcome {
         Some(error) => outcome.verbatim(&error),
         None => outcome,
     }
+}
+
+/// Clocks further apart than this make tokens and certificates look expired or not yet valid.
+const CLOCK_TOLERANCE_SECONDS: u64 = 300;
+
+/// How far this machine's clock is from the registry's `Date` when it is more than
+/// [`CLOCK_TOLERANCE_SECONDS`]: the note, and the seconds (positive: this machine is ahead).
+fn clock_skew(response: &Response) -> Option<(Text, i64)> {
+    let theirs = httpdate::parse_http_date(response.header("date")?).ok()?;
+    let (ahead, apart) = match SystemTime::now().duration_since(theirs) {
+        Ok(ahead) => (true, ahead),
+        Err(behind) => (false, behind.duration()),
+    };
+    let seconds = apart.as_secs();
+    if seconds <= CLOCK_TOLERANCE_SECONDS {
+        return None;
+    }
+    let key = if ahead {
+        ui::HEALTH_REGISTRY_CLOCK_AHEAD
+    } else {
+        ui::HEALTH_REGISTRY_CLOCK_BEHIND
+    };
+    let signed = i64::try_from(seconds).unwrap_or(i64::MAX);
+    let note = Text::ui(key).arg("minutes", seconds.div_ceil(60));
+    Some((note, if ahead { signed } else { -signed }))
 }
 
 fn throttled(outcome: Outcome, response: &Response) -> Outcome {
