@@ -316,8 +316,9 @@ fn found_the_login_server_comes_from_arm() {
             assert_filtered(&a);
             // The registry was reached by its hashed name, and only by it.
             let requests = r.requests();
-            // The connectivity checks, and the data probe's catalog request.
-            assert_eq!(requests.len(), 5, "{}", run.stderr);
+            // The connectivity checks, the endpoint sweep's `GET /`, and the data probe's
+            // catalog request.
+            assert_eq!(requests.len(), 6, "{}", run.stderr);
             for request in requests {
                 assert_eq!(request.sni.as_deref(), Some(HASHED));
                 assert_eq!(request.authority.as_deref(), Some(HASHED));
@@ -1542,6 +1543,100 @@ fn a_firewall_refusal_despite_an_admitting_rule_says_so() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7b'. registry.endpoints: every host a pull needs, tried at once
+
+/// Dedicated data endpoints in two regions: West Europe's answers (a fake with its own
+/// certificate), East US's refuses the connection. The finding names it; the login server and
+/// West Europe are reachable; `-o json` carries every host; in English and Dutch.
+#[test]
+fn the_endpoint_sweep_marks_a_reachable_and_an_unreachable_data_endpoint() {
+    let registry = myreg().data_endpoints(true).replica("eastus");
+    let hosts = registry.data_endpoint_hosts();
+    let (ca, arm) = lab(&registry);
+    let acr = fake_acr(&ca, HASHED);
+    let west = Arc::new(FakeRegistry::start_with(Serve::tls(&ca).host(&hosts[0])));
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let scenario = Scenario::in_lab(&ca, &arm)
+        .logged_in()
+        .args(&["-n", NAME, "--ignore-errors"])
+        .args(&[
+            "--resolve",
+            &format!("{}:443:127.0.0.1:{}", hosts[0], west.port()),
+        ])
+        .args(&[
+            "--resolve",
+            &format!("{}:443:127.0.0.1:{refused}", hosts[1]),
+        ])
+        .registry_at(HASHED, &acr)
+        .keep(west);
+    let run = scenario.output(&["-o", "json"]);
+    let check = run.check("registry.endpoints");
+    assert_eq!(
+        check["code"], "ENDPOINT_UNREACHABLE_ERROR",
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        check["message"],
+        format!(
+            "Not every host that clients of the registry need answered: 1 did not, the first {}. Does a firewall allow only the login server?",
+            hosts[1]
+        )
+    );
+    let endpoints = check["endpoints"].as_array().unwrap();
+    let summary: Vec<(String, Value, Value, Value)> = endpoints
+        .iter()
+        .map(|e| {
+            (
+                e["host"].as_str().unwrap().to_owned(),
+                e["region"].clone(),
+                e["reachable"].clone(),
+                e["error"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (HASHED.to_owned(), Value::Null, json!(true), Value::Null),
+            (
+                hosts[0].clone(),
+                json!("westeurope"),
+                json!(true),
+                Value::Null
+            ),
+            (
+                hosts[1].clone(),
+                json!("eastus"),
+                json!(false),
+                json!("refused")
+            ),
+        ]
+    );
+    assert_eq!(endpoints[1]["addresses"], json!(["127.0.0.1"]));
+    // The rest of the run went on (--ignore-errors) and passed.
+    assert_eq!(run.status("registry.token_accepted"), "ok");
+    let filters: Vec<(&str, &str)> = SERVER_FILTERS
+        .iter()
+        .copied()
+        .chain([(r"HTTP (\S+ )?404 in \d+ ms", "HTTP $1404 in [MS] ms")])
+        .collect();
+    for (name, lang) in [("endpoints_en", "en"), ("endpoints_nl", "nl")] {
+        let run = scenario.output(&["--lang", lang]);
+        let finding: Vec<&str> = run
+            .stderr
+            .lines()
+            .skip_while(|l| !l.contains("ENDPOINT_UNREACHABLE_ERROR"))
+            .take(5)
+            .collect();
+        assert_report!(name, &finding.join("\n"), &filters);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 7c. acr show-endpoints
 
 /// `acr show-endpoints ARGS` in the Lab cloud, logged in; its output, checked like a run's.
@@ -1555,7 +1650,7 @@ fn show_endpoints(arm: &Arc<FakeArm>, ca: &Arc<TestCa>, args: &[&str], exit: i32
 /// registry only (found by its name), nothing else.
 #[test]
 fn show_endpoints_lists_the_dedicated_data_endpoints_as_az() {
-    let (ca, arm) = lab(&myreg());
+    let (ca, arm) = lab(&myreg().data_endpoints(true));
     let run = show_endpoints(&arm, &ca, &["-n", NAME], 0);
     let document: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(

@@ -118,6 +118,7 @@ fn every_provoked_code_skips_in_a_run_what_explain_says_it_skips() {
         explained_skips(&registry, "CONNECTIVITY_DNS_ERROR"),
         [
             "registry.challenge",
+            "registry.endpoints",
             "registry.refresh_token",
             "registry.access_token",
             "registry.token_accepted",

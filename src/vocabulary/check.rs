@@ -37,6 +37,7 @@ checks! {
     RegistryLoginServer => "registry.login_server",
     RegistryDns => "registry.dns",
     RegistryChallenge => "registry.challenge",
+    RegistryEndpoints => "registry.endpoints",
     RegistryRefreshToken => "registry.refresh_token",
     RegistryAccessToken => "registry.access_token",
     RegistryTokenAccepted => "registry.token_accepted",
@@ -72,6 +73,7 @@ impl Check {
             DockerDaemon | DockerVersion => &[DockerClient],
             RegistryDns => &[RegistryLoginServer],
             RegistryChallenge => &[RegistryDns],
+            RegistryEndpoints => &[RegistryChallenge],
             RegistryRefreshToken => &[RegistryChallenge],
             RegistryAccessToken => &[RegistryRefreshToken],
             RegistryTokenAccepted => &[RegistryAccessToken],
@@ -131,6 +133,7 @@ impl Check {
                 Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR,
                 Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR,
             ],
+            RegistryEndpoints => &[Code::ENDPOINT_UNREACHABLE_ERROR],
             RegistryRefreshToken => &[
                 Code::CONNECTIVITY_AAD_LOGIN_ERROR,
                 Code::CONNECTIVITY_CREDENTIAL_ERROR,
@@ -229,6 +232,7 @@ mod tests {
             RegistryDns.dependents(),
             [
                 RegistryChallenge,
+                RegistryEndpoints,
                 RegistryRefreshToken,
                 RegistryAccessToken,
                 RegistryTokenAccepted,
@@ -256,6 +260,7 @@ mod tests {
         assert_eq!(
             Code::CONNECTIVITY_TOOMANYREQUESTS_ERROR.skips(),
             [
+                RegistryEndpoints,
                 RegistryRefreshToken,
                 RegistryAccessToken,
                 RegistryTokenAccepted,

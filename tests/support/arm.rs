@@ -101,6 +101,8 @@ pub struct ArmRegistry {
     /// `publicNetworkAccess`; by default `Disabled` exactly when it has private endpoints.
     public_access: Option<bool>,
     data_endpoints: bool,
+    /// Regions it is replicated to besides its own, each with a data endpoint.
+    replicas: Vec<String>,
 }
 
 impl ArmRegistry {
@@ -117,7 +119,8 @@ impl ArmRegistry {
             endpoints: Vec::new(),
             ip_rules: Vec::new(),
             public_access: None,
-            data_endpoints: true,
+            data_endpoints: false,
+            replicas: Vec::new(),
         }
     }
 
@@ -127,10 +130,29 @@ impl ArmRegistry {
         self
     }
 
-    /// `dataEndpointEnabled` (on by default).
+    /// `dataEndpointEnabled` (off by default: every data endpoint a run sees must be served).
     pub fn data_endpoints(mut self, enabled: bool) -> Self {
         self.data_endpoints = enabled;
         self
+    }
+
+    /// Replicated to `region` too (its data endpoint, when those are on).
+    pub fn replica(mut self, region: &str) -> Self {
+        self.replicas.push(region.to_owned());
+        self
+    }
+
+    /// `dataEndpointHostNames`: one per region.
+    pub fn data_endpoint_hosts(&self) -> Vec<String> {
+        std::iter::once(&self.location)
+            .chain(&self.replicas)
+            .map(|region| {
+                format!(
+                    "{}.{region}.data.azurecr.io",
+                    self.name.to_ascii_lowercase()
+                )
+            })
+            .collect()
     }
 
     /// `publicNetworkAccess`: `Enabled` or `Disabled`.
@@ -218,7 +240,7 @@ impl ArmRegistry {
                 "encryption": encryption,
                 "dataEndpointEnabled": self.data_endpoints,
                 "dataEndpointHostNames": if self.data_endpoints {
-                    vec![format!("{}.{}.data.azurecr.io", self.name.to_ascii_lowercase(), self.location)]
+                    self.data_endpoint_hosts()
                 } else {
                     Vec::new()
                 },

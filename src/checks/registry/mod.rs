@@ -6,6 +6,7 @@
 pub mod azure;
 mod data;
 mod dns;
+mod endpoints;
 mod firewall;
 pub mod probe;
 pub mod pull;
@@ -37,6 +38,7 @@ pub const CHECKS: &[Check] = &[
     Check::RegistryLoginServer,
     Check::RegistryDns,
     Check::RegistryChallenge,
+    Check::RegistryEndpoints,
     Check::RegistryRefreshToken,
     Check::RegistryAccessToken,
     Check::RegistryTokenAccepted,
@@ -200,6 +202,11 @@ impl Chain<'_> {
             .any(|o| o.check == check || (o.blocks && check.depends_on(o.check)))
     }
 
+    /// Whether `check` was reported without a problem.
+    fn passed(&self, check: Check) -> bool {
+        self.emitted.iter().any(|o| o.check == check && !o.blocks)
+    }
+
     fn not_needed(&mut self, checks: &[Check], why: Ui) {
         for &check in checks {
             self.emit(Outcome::skipped(check, Text::ui(why)));
@@ -288,7 +295,12 @@ impl Chain<'_> {
                 return self.fail(outcome);
             }
         };
-        let flow = self.challenge(transport, &base, &login_server).await?;
+        let flow = self.challenge(transport, &base, &login_server).await;
+        // Also when the challenge passed and the Entra login it asks for cannot be made.
+        if self.passed(Check::RegistryChallenge) {
+            self.endpoints(transport, &host, port).await;
+        }
+        let flow = flow?;
 
         // 4. Tokens.
         let (authorizer, authorization) = match flow {
