@@ -353,6 +353,7 @@ proptest! {
             status: StatusCode::from_u16(status).unwrap(),
             headers: HeaderMap::new(),
             body,
+            ..Default::default()
         };
         let error = response(body.to_string().into_bytes()).registry_error();
         let joined = [code.as_str(), message.as_str()]

@@ -754,7 +754,8 @@ fi"#,
     }
 
     /// The registry's clock (its `Date` header) is 20 minutes ahead of this machine's: the
-    /// challenge still passes, and says by how much and what it breaks.
+    /// challenge still passes, and says by how much and what it breaks; and the certificate it
+    /// saw.
     pub fn registry_clock_ahead() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
@@ -783,6 +784,20 @@ fi"#,
                     .as_i64()
                     .unwrap();
                 assert!((-1205..=-1195).contains(&skew), "{skew}");
+                // The certificate seen: the test CA's, trusted only through REQUESTS_CA_BUNDLE,
+                // which for an ACR means something intercepts TLS.
+                let certificate = &run.check("registry.challenge")["certificate"];
+                assert_eq!(certificate["subject"], ACR);
+                assert_eq!(certificate["issuer"], "acr-health test CA");
+                assert_eq!(certificate["http_version"], "HTTP/2.0");
+                run.detail_starting(
+                    "registry.challenge",
+                    &format!("Certificate for {ACR}, issued by acr-health test CA, valid until "),
+                );
+                run.detail_starting(
+                    "registry.challenge",
+                    "acr-health test CA is not the public authority that issues Azure's registry certificates",
+                );
             })
     }
 

@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         status: StatusCode::from_u16(status).expect("100..600 is a status"),
         headers: HeaderMap::new(),
         body: body.to_vec(),
+        ..Default::default()
     };
     if let Some(error) = response.registry_error() {
         assert!(!error.is_empty());

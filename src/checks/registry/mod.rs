@@ -549,13 +549,28 @@ impl Chain<'_> {
                 None,
             ),
         };
-        // A wrong clock, wherever the challenge's own outcome goes.
+        // Whom the connection went to, and a wrong clock, wherever the challenge's own
+        // outcome goes.
         let skew = clock_skew(&response);
-        let with_clock = |outcome: Outcome| match &skew {
-            Some((note, seconds)) if outcome.check == check => outcome
-                .note(note.clone())
-                .data("clock_skew_seconds", (*seconds).into()),
-            _ => outcome,
+        let seen = certificate_facts(&response, &transport.trust, target.is_acr, login_server);
+        let with_clock = |outcome: Outcome| {
+            if outcome.check != check {
+                return outcome;
+            }
+            let outcome = match &seen {
+                Some((notes, data)) => notes
+                    .iter()
+                    .cloned()
+                    .fold(outcome, Outcome::note)
+                    .data("certificate", data.clone()),
+                None => outcome,
+            };
+            match &skew {
+                Some((note, seconds)) => outcome
+                    .note(note.clone())
+                    .data("clock_skew_seconds", (*seconds).into()),
+                None => outcome,
+            }
         };
         match outcome_and_flow {
             (outcome, Some(flow)) => {
@@ -667,6 +682,45 @@ fn with_registry_error(outcome: Outcome, response: &Response) -> Outcome {
         Some(error) => outcome.verbatim(&error),
         None => outcome,
     }
+}
+
+/// The certificate the registry presented, for people (and, for an ACR whose certificate this
+/// machine trusts only through a bundle of its own, that something may intercept TLS and that
+/// the Docker daemon needs the same CA), and for scripts.
+fn certificate_facts(
+    response: &Response,
+    trust: &http::Trust,
+    is_acr: bool,
+    login_server: &str,
+) -> Option<(Vec<Text>, serde_json::Value)> {
+    let certificate = response.certificate.as_ref()?;
+    let protocol = format!("{:?}", response.version);
+    let mut notes = vec![
+        Text::ui(ui::HEALTH_REGISTRY_CERTIFICATE)
+            .arg("subject", &certificate.subject)
+            .arg("issuer", &certificate.issuer)
+            .arg("until", http::utc_date(certificate.not_after))
+            .arg("protocol", &protocol),
+    ];
+    let public = ["Microsoft", "DigiCert"]
+        .iter()
+        .any(|ca| certificate.issuer.contains(ca));
+    if let (true, false, http::Trust::Bundle { variable, .. }) = (is_acr, public, trust) {
+        notes.push(
+            Text::ui(ui::HEALTH_REGISTRY_CERTIFICATE_INTERCEPTED)
+                .arg("issuer", &certificate.issuer)
+                .arg("variable", variable)
+                .arg("login_server", login_server),
+        );
+    }
+    let data = serde_json::json!({
+        "subject": certificate.subject,
+        "issuer": certificate.issuer,
+        "not_before": http::utc_date(certificate.not_before),
+        "not_after": http::utc_date(certificate.not_after),
+        "http_version": protocol,
+    });
+    Some((notes, data))
 }
 
 /// Clocks further apart than this make tokens and certificates look expired or not yet valid.

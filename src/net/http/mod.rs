@@ -11,6 +11,7 @@ use reqwest::{Client, Method, StatusCode, Url};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+pub mod certificate;
 mod errors;
 mod verifier;
 
@@ -82,11 +83,15 @@ pub enum Download {
 }
 
 /// A response with its body read (up to [`BODY_CAP`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The server's certificate, over HTTPS, when it could be read.
+    pub certificate: Option<certificate::Certificate>,
+    /// The HTTP version the connection speaks (what ALPN agreed on, over HTTPS).
+    pub version: reqwest::Version,
 }
 
 impl Response {
@@ -195,6 +200,8 @@ impl Transport {
                 .timeout(timeout)
                 // Credentials must never follow a redirect somewhere else.
                 .redirect(reqwest::redirect::Policy::none())
+                // The server's certificate, to show whom the connection went to.
+                .tls_info(true)
                 .no_proxy();
             if let Some(url) = &proxy {
                 let mut proxy = reqwest::Proxy::https(url)
@@ -369,6 +376,12 @@ impl Transport {
     async fn read_capped(&self, mut response: reqwest::Response) -> Result<Response, RequestError> {
         let status = response.status();
         let headers = response.headers().clone();
+        let version = response.version();
+        let certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|tls| tls.peer_certificate())
+            .and_then(certificate::parse);
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
@@ -386,6 +399,8 @@ impl Transport {
             status,
             headers,
             body,
+            certificate,
+            version,
         })
     }
 
@@ -723,6 +738,7 @@ mod tests {
             status: StatusCode::UNAUTHORIZED,
             headers: HeaderMap::new(),
             body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"invalid aad token","detail":null}]}"#.to_vec(),
+            ..Default::default()
         };
         assert_eq!(
             response.registry_error().as_deref(),
@@ -737,6 +753,7 @@ mod tests {
             status: StatusCode::UNAUTHORIZED,
             headers: HeaderMap::new(),
             body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"bad\u0000token\u001b[2J\u001b[31mred\rspoofed\nnext\u202egnp.exe"}]}"#.to_vec(),
+            ..Default::default()
         };
         assert_eq!(
             response.registry_error().as_deref(),
