@@ -57,7 +57,7 @@ def main():
         verdicts.append(f"- {label}: {ratio:.1f}× faster than az (target ≥ 10×): "
                         f"{'met' if ratio >= 10 else 'MISSED'}; peak memory {memory:.2f} of az's "
                         f"(target ≤ 0.25): {'met' if memory <= 0.25 else 'MISSED'}.")
-    ours_child = "docker version --format json"
+    ours_child = "docker version --format '{{json .}}'"
     # acr-health against its one child, run by run; measured in rounds of their own (A-child),
     # and for comparison in the rounds shared with az (A).
     own_rounds = results.get("A-child", {})
@@ -108,7 +108,7 @@ def main():
                     f"alone keeps {busy:.1f} of the {os.cpu_count()} cores busy, so work done while it "
                     f"runs still shows in the wall time: the distance to the floor follows the CPU.")
         verdicts.append(
-            "  How: one `version --format json` answers both the daemon and the version check "
+            "  How: one `version --format '{{json .}}'` answers both the daemon and the version check "
             "(az's `ps` then `version`, overlapped on 2 cores, cost 1.4×); the child starts before "
             "anything is rendered, and outcomes that arrive early become text while it runs; "
             "templates compile when first used, the summary's with the first check's; "

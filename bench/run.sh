@@ -53,9 +53,9 @@ print(json.dumps({"runs": runs, "warmup": 3, "scenarios": [
     # slowest child compares runs made at the same moment, not two blocks minutes apart.
     {"name": "A", "commands": pair(["acr", "check-health", "--ignore-errors", "--yes"]) + [
         {"tool": "docker ps", "argv": [docker, "ps"], "env": env},
-        {"tool": "docker version --format json", "argv": [docker, "version", "--format", "json"], "env": env},
+        {"tool": "docker version --format '{{json .}}'", "argv": [docker, "version", "--format", "{{json .}}"], "env": env},
         # examples/bench_floor.rs: a program that only runs that child as acr-health does.
-        {"tool": "floor", "argv": [floor, docker, "version", "--format", "json"], "env": env}]},
+        {"tool": "floor", "argv": [floor, docker, "version", "--format", "{{json .}}"], "env": env}]},
     # acr-health against its child without az in the rounds: az's half second of Python between
     # them leaves acr-health's code cold in the CPU caches while docker's stays warm (docker ps
     # and the child run just before), which costs acr-health alone about 0.05 of the ratio.
@@ -64,8 +64,8 @@ print(json.dumps({"runs": runs, "warmup": 3, "scenarios": [
     # is about ±0.025, with 1000 about ±0.014.
     {"name": "A-child", "runs": max(1000, 5 * runs), "commands": [
         {"tool": "acr-health", "argv": [bin, "acr", "check-health", "--ignore-errors", "--yes"], "env": env, "expect_exit": 0},
-        {"tool": "docker version --format json", "argv": [docker, "version", "--format", "json"], "env": env},
-        {"tool": "floor", "argv": [floor, docker, "version", "--format", "json"], "env": env}]},
+        {"tool": "docker version --format '{{json .}}'", "argv": [docker, "version", "--format", "{{json .}}"], "env": env},
+        {"tool": "floor", "argv": [floor, docker, "version", "--format", "{{json .}}"], "env": env}]},
     {"name": "B", "commands": pair(["acr", "check-health", "-n", "example", "--ignore-errors", "--yes"])},
     {"name": "D1", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"], "env": env, "expect_exit": 0}]},
     {"name": "D2", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "--list", "-o", "json"], "env": env, "expect_exit": 0}]},

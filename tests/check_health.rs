@@ -378,11 +378,34 @@ fn a_pull_of_an_image_for_another_platform_passes_with_a_note() {
     assert!(!stderr.contains("DOCKER_PULL_ERROR"), "{stderr}");
 }
 
+/// Debian 12's docker.io 20.10 prints the word `json` for `version --format json`; the version is
+/// asked for with the template every client knows, so its version line is right.
+#[test]
+fn docker_20_10_gives_its_version() {
+    let docker = r#"case "$1 $2" in
+  "version --format") case "$3" in
+      json) echo json ;;
+      "{{json .}}") echo '{"Client":{"Version":"20.10.24+dfsg1","GitCommit":"297e128","Os":"linux","Arch":"amd64"},"Server":{"Version":"20.10.24+dfsg1"}}' ;;
+      *) exit 64 ;;
+    esac ;;
+  "pull mcr.microsoft.com/mcr/hello-world:latest") echo "Status: Image is up to date" ;;
+  *) exit 64 ;;
+esac"#;
+    let mut tools = without_tool(working(), "docker");
+    tools.push(("docker", docker.to_owned()));
+    let sandbox = sandbox_with(&tools);
+    let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes"]), 0);
+    assert!(
+        stderr.contains("Docker version: 20.10.24+dfsg1, build 297e128, platform linux/amd64\n"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn podman_is_used_when_there_is_no_docker() {
     let podman = r#"case "$1" in
   ps) echo "CONTAINER ID  IMAGE       COMMAND     CREATED     STATUS      PORTS       NAMES" ;;
-  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","GoVersion":"go1.19.8","GitCommit":"","BuiltTime":"Thu Jan  1 00:00:00 1970","Built":0,"OsArch":"linux/arm64","Os":"linux"}}' ;;
+  version) [ "$2 $3" = "--format {{json .}}" ] || exit 64; echo '{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","GoVersion":"go1.19.8","GitCommit":"","BuiltTime":"Thu Jan  1 00:00:00 1970","Built":0,"OsArch":"linux/arm64","Os":"linux"}}' ;;
   pull) echo "Trying to pull $2..." >&2; echo "d2c94e258dcb" ;;
   *) exit 64 ;;
 esac"#;
@@ -407,7 +430,7 @@ esac"#;
 #[test]
 fn podman_failures_come_with_podmans_fixes() {
     let podman = r#"case "$1" in
-  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{"Client":{"Version":"4.3.1","OsArch":"linux/amd64"}}'; [ -z "$NO_SERVICE" ] || { echo "Cannot connect to Podman." >&2; exit 125; } ;;
+  version) [ "$2 $3" = "--format {{json .}}" ] || exit 64; echo '{"Client":{"Version":"4.3.1","OsArch":"linux/amd64"}}'; [ -z "$NO_SERVICE" ] || { echo "Cannot connect to Podman." >&2; exit 125; } ;;
   pull) echo "Error: initializing source: pinging container registry: proxy refused" >&2; exit 125 ;;
   *) exit 64 ;;
 esac"#;
@@ -634,7 +657,7 @@ fn a_hanging_client_is_stopped_at_the_timeout() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(
-        stderr.contains("An error occurred: DOCKER_DAEMON_ERROR\n  The Docker daemon cannot be reached. Check that it is running, or restart it.\n  'docker version --format json' timed out after 1 s.\n"),
+        stderr.contains("An error occurred: DOCKER_DAEMON_ERROR\n  The Docker daemon cannot be reached. Check that it is running, or restart it.\n  'docker version --format \"{{json .}}\"' timed out after 1 s.\n"),
         "{stderr}"
     );
     assert!(
@@ -902,7 +925,7 @@ fn debug_shows_the_commands_that_ran_and_their_output() {
     let Run { stderr, .. } = sandbox.run(sandbox.check_health(&["--yes", "--debug"]), 1);
     assert!(
         stderr.lines().any(|l| l
-            .starts_with("  ran 'docker version --format json': exit code 1, ")
+            .starts_with("  ran 'docker version --format \"{{json .}}\"': exit code 1, ")
             && l.ends_with(" ms")),
         "{stderr}"
     );
@@ -918,7 +941,7 @@ fn debug_shows_the_commands_that_ran_and_their_output() {
         0,
     );
     for line in [
-        "  ran 'docker version --format json': exit code 1, [MS] ms",
+        "  ran 'docker version --format \"{{json .}}\"': exit code 1, [MS] ms",
         &format!("    stdout | {DOCKER_VERSION_JSON}"),
         "  ran 'helm version --client': exit code 0, [MS] ms",
         &format!("    stdout | {HELM_3}"),

@@ -1,7 +1,7 @@
 //! The container client: found (docker, else podman, or `DOCKER_COMMAND`), its daemon reachable
 //! and its version readable, and a test pull.
 //!
-//! az runs `ps` for the daemon and `version` for the version. One `version --format json` answers
+//! az runs `ps` for the daemon and `version` for the version. One `version --format '{{json .}}'` answers
 //! both: it asks the daemon (and fails like `ps` when it cannot reach it), and its client part is
 //! there either way. One child instead of two is what makes this check as fast as the client.
 
@@ -151,7 +151,8 @@ fn title_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The daemon's and the version's outcomes from one `version --format json`, `spawned` called
+/// The daemon's and the version's outcomes from one `version --format '{{json .}}'` (docker 20.10
+/// prints the word `json` for `--format json`), `spawned` called
 /// once the child has started; the client's finding when it could not be started at all. A
 /// client that starts but whose shell cannot run it (126, 127) is `DOCKER_COMMAND_ERROR` on the
 /// daemon's line, as az reports a failing `docker ps`, and its version is unknown.
@@ -162,7 +163,7 @@ async fn daemon_and_version(
 ) -> Result<(Outcome, Outcome), (ProcessError, Vec<CommandRecord>)> {
     let started = Instant::now();
     let mut records = Vec::new();
-    let args = ["version", "--format", "json"];
+    let args = ["version", "--format", "{{json .}}"];
     let result = process::run_announced(
         &client.path,
         &client.command,
@@ -235,7 +236,7 @@ fn not_started(client: &Client) -> Outcome {
     )
 }
 
-/// The client's version, build and platform from `version --format json`.
+/// The client's version, build and platform from `version --format '{{json .}}'`.
 pub fn parse_version(stdout: &str, title: &str) -> Option<Text> {
     let document: Value = serde_json::from_str(stdout.trim()).ok()?;
     let client = document.get("Client")?.as_object()?;

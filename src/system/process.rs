@@ -111,6 +111,19 @@ fn is_executable(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// `arg` quoted for a POSIX shell when it holds anything but plain characters.
+fn shell_word(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        arg.to_owned()
+    } else if !arg.contains(['"', '$', '`', '\\']) {
+        // Double quotes: the reports put a command line in single quotes.
+        format!("\"{arg}\"")
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
 /// What a finished command printed.
 #[derive(Debug, Clone)]
 pub struct Finished {
@@ -180,8 +193,9 @@ async fn run_inner(
     records: &mut Vec<CommandRecord>,
     spawned: &mut (dyn FnMut() + Send),
 ) -> Result<Finished, ProcessError> {
-    let command_line = std::iter::once(display)
-        .chain(args.iter().copied())
+    // As a shell would take it back: `docker version --format '{{json .}}'`.
+    let command_line = std::iter::once(display.to_owned())
+        .chain(args.iter().map(|arg| shell_word(arg)))
         .collect::<Vec<_>>()
         .join(" ");
     let started = Instant::now();
@@ -394,6 +408,20 @@ async fn spawn(command: &mut tokio::process::Command) -> std::io::Result<tokio::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_line_is_shown_as_a_shell_takes_it_back() {
+        assert_eq!(shell_word("version"), "version");
+        assert_eq!(
+            shell_word("mcr.microsoft.com/mcr/hello-world:latest"),
+            "mcr.microsoft.com/mcr/hello-world:latest"
+        );
+        assert_eq!(shell_word("{{json .}}"), "\"{{json .}}\"");
+        assert_eq!(shell_word("it's"), "\"it's\"");
+        assert_eq!(shell_word("$HOME"), "'$HOME'");
+        assert_eq!(shell_word("it's $x"), r"'it'\''s $x'");
+        assert_eq!(shell_word(""), "\"\"");
+    }
     use std::collections::HashMap;
     use std::sync::Arc;
     use std::time::Duration;

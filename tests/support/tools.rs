@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// The image of the test pull.
 pub const TEST_PULL_IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 
-/// The client block of docker 28.2.2, as `docker version --format json` prints it.
+/// The client block of docker 28.2.2, as `docker version --format '{{json .}}'` prints it.
 pub const DOCKER_VERSION_JSON: &str =
     r#"{"Client":{"Version":"28.2.2","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"}}"#;
 /// The daemon answers: `docker version` exits 0 after printing both parts.
@@ -18,14 +18,14 @@ pub const PULL_OK: &str = r#"echo "Status: Image is up to date for $2""#;
 pub const HELM_3: &str = r#"version.BuildInfo{Version:"v3.14.0", GitCommit:"3fc9f4b", GitTreeState:"clean", GoVersion:"go1.21.5"}"#;
 pub const NOTARY_0_6_1: &str = r"notary\n Version:    0.6.1\n Git commit: abc\n";
 
-/// A fake docker: `docker version --format json` prints the client block of docker 28.2.2 and
+/// A fake docker: `docker version --format '{{json .}}'` prints the client block of docker 28.2.2 and
 /// then runs the shell code `daemon` (which decides whether the daemon answered), `docker pull
 /// <image>` runs the code `pull`; any other command line is a usage error (exit 64), so a wrong one
 /// shows up as a failed check.
 pub fn fake_docker(daemon: &str, pull: &str) -> String {
     format!(
         r#"case "$1" in
-  version) [ "$2 $3" = "--format json" ] || exit 64; echo '{DOCKER_VERSION_JSON}'; {daemon} ;;
+  version) [ "$2 $3" = "--format {{{{json .}}}}" ] || exit 64; echo '{DOCKER_VERSION_JSON}'; {daemon} ;;
   pull) [ "$2" = "{TEST_PULL_IMAGE}" ] || exit 64; {pull} ;;
   *) echo "fake docker: unexpected arguments: $*" >&2; exit 64 ;;
 esac"#
