@@ -1132,6 +1132,7 @@ fi"#,
                     "The registry answered HTTP 401.",
                     "UNAUTHORIZED: failed to validate the AAD access token: invalid token",
                     "Microsoft Entra token from ACR_HEALTH_AAD_TOKEN.",
+                    &format!("Signed in as the object {OBJECT_ID} in tenant {TENANT_ID}."),
                 ]
             );
             assert_eq!(

@@ -224,6 +224,56 @@ fn entra(token: &str, source: Source, tenant: Option<String>) -> EntraToken {
     }
 }
 
+/// Whom the Entra token speaks for, in which tenant, and until when, as `gh auth status` shows
+/// it (from its claims; never the token): notes for the report.
+pub fn signed_in(token: &EntraToken, now: u64) -> Vec<Text> {
+    let Some(claims) = payload(&token.token) else {
+        return Vec::new();
+    };
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let who = ["upn", "unique_name", "preferred_username", "email"]
+        .iter()
+        .find_map(|name| text(name))
+        .map(|user| Text::ui(ui::HEALTH_CREDENTIAL_USER).arg("name", user))
+        .or_else(|| {
+            ["appid", "azp"]
+                .iter()
+                .find_map(|name| text(name))
+                .map(|app| Text::ui(ui::HEALTH_CREDENTIAL_APP).arg("id", app))
+        })
+        .or_else(|| text("oid").map(|oid| Text::ui(ui::HEALTH_CREDENTIAL_OBJECT).arg("id", oid)));
+    let mut notes = Vec::new();
+    if let Some(who) = who {
+        let tenant = token.tenant.as_deref().or(text("tid")).unwrap_or("-");
+        notes.push(
+            Text::ui(ui::HEALTH_CREDENTIAL_SIGNED_IN)
+                .arg_text("who", who)
+                .arg("tenant", tenant),
+        );
+    }
+    if let Some(expires) = claims.get("exp").and_then(Value::as_u64) {
+        let date = http::utc_date(expires);
+        notes.push(if expires <= now {
+            Text::ui(ui::HEALTH_CREDENTIAL_EXPIRED).arg("date", date)
+        } else if expires - now < SOON {
+            Text::ui(ui::HEALTH_CREDENTIAL_EXPIRES_SOON)
+                .arg("minutes", (expires - now).div_ceil(60))
+                .arg("date", date)
+        } else {
+            Text::ui(ui::HEALTH_CREDENTIAL_VALID_UNTIL).arg("date", date)
+        });
+    }
+    notes
+}
+
+/// A token that expires sooner than this is about to expire (seconds).
+const SOON: u64 = 10 * 60;
+
 /// A string claim from a JWT's payload, read without verifying it (we only need the tenant).
 pub fn claim(token: &str, name: &str) -> Option<String> {
     payload(token)?.get(name)?.as_str().map(str::to_owned)
@@ -552,5 +602,51 @@ mod tests {
             "invalid_request: ".len() + REASON_CHARS
         );
         assert!(reason.ends_with('\u{fffd}'));
+    }
+
+    #[test]
+    fn the_sign_in_is_told_from_the_tokens_claims() {
+        let jwt = |claims: serde_json::Value| {
+            let part = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
+            format!("e30.{part}.sig")
+        };
+        let en = crate::vocabulary::knowledge::language("en").unwrap();
+        let told = |claims: serde_json::Value, now: u64| -> Vec<String> {
+            let token = entra(&jwt(claims), Source::AzureCli, None);
+            signed_in(&token, now)
+                .iter()
+                .map(|text| crate::report::localize(en, text, ""))
+                .collect()
+        };
+        assert_eq!(
+            told(
+                serde_json::json!({"upn": "alice@contoso.com", "tid": "t-1", "exp": 1_800_000_000}),
+                1_700_000_000
+            ),
+            [
+                "Signed in as alice@contoso.com in tenant t-1.",
+                "The token is valid until 2027-01-15 08:00 UTC.",
+            ]
+        );
+        assert_eq!(
+            told(
+                serde_json::json!({"appid": "app-1", "tid": "t-1", "exp": 1_700_000_300}),
+                1_700_000_000
+            ),
+            [
+                "Signed in as the app app-1 in tenant t-1.",
+                "The token expires in 5 min (2023-11-14 22:18 UTC); a run after that needs a new one.",
+            ]
+        );
+        let expired = told(
+            serde_json::json!({"oid": "o-1", "exp": 1_600_000_000}),
+            1_700_000_000,
+        );
+        assert_eq!(expired[0], "Signed in as the object o-1 in tenant -.");
+        assert!(
+            expired[1].starts_with("The token expired on 2020-09-13 12:26 UTC"),
+            "{expired:?}"
+        );
+        assert!(told(serde_json::json!({}), 0).is_empty());
     }
 }

@@ -44,8 +44,14 @@ impl Chain<'_> {
                 return self.fail(outcome);
             }
         };
-        let source_note =
-            Text::ui(ui::HEALTH_CREDENTIAL_SOURCE).arg_text("source", token.source.describe());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let source_notes: Vec<Text> = std::iter::once(
+            Text::ui(ui::HEALTH_CREDENTIAL_SOURCE).arg_text("source", token.source.describe()),
+        )
+        .chain(credential::signed_in(&token, now))
+        .collect();
         let refresh = token::exchange(
             transport,
             &mut self.records,
@@ -60,11 +66,14 @@ impl Chain<'_> {
             Err(error) => {
                 let code = Code::CONNECTIVITY_REFRESH_TOKEN_ERROR;
                 let outcome = token_failure(error, check, code, login_server);
-                return self.fail(outcome.note(source_note));
+                return self.fail(source_notes.into_iter().fold(outcome, Outcome::note));
             }
         };
         let line = Text::ui(ui::HEALTH_REGISTRY_REFRESH_OK).arg("login_server", login_server);
-        self.emit(Outcome::ok(check, line).note(source_note));
+        let outcome = source_notes
+            .into_iter()
+            .fold(Outcome::ok(check, line), Outcome::note);
+        self.emit(outcome);
 
         // Access token for the catalog, or for the repository.
         let check = Check::RegistryAccessToken;
