@@ -401,6 +401,37 @@ esac"#;
     );
 }
 
+/// A user outside the docker group, against this machine's real daemon (its socket belongs to
+/// the group `docker`): DOCKER_DAEMON_ERROR names the socket and its group, with the command that
+/// joins it.
+#[test]
+fn a_user_outside_the_docker_group_is_told_how_to_join_it() {
+    let docker = support::tools::docker_client();
+    let path = format!("{}:/usr/bin:/bin", docker.parent().unwrap().display());
+    let output = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--", "env", "-i"])
+        .args([
+            format!("PATH={path}"),
+            "HOME=/tmp".into(),
+            "IMDS_ENDPOINT=http://127.0.0.1:9".into(),
+        ])
+        .arg(assert_cmd::cargo::cargo_bin("acr-health"))
+        .args(["check-health", "--yes", "--timeout", "5"])
+        .current_dir("/tmp")
+        .output()
+        .expect("runuser (the tests run as root)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("An error occurred: DOCKER_DAEMON_ERROR"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("This user may not use the daemon's socket /var/run/docker.sock, which belongs to the group docker. Join it with `sudo usermod -aG docker $USER`"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn podman_is_used_when_there_is_no_docker() {
     let podman = r#"case "$1" in

@@ -209,6 +209,8 @@ async fn daemon_and_version(
             Outcome::failed(Check::DockerDaemon, Code::DOCKER_DAEMON_ERROR).verbatim(&done.stderr);
         if client.is_podman() {
             failed.note(Text::ui(ui::HEALTH_DOCKER_PODMAN_SERVICE))
+        } else if let Some(refused) = socket_refused(&done.stderr) {
+            failed.note(refused)
         } else {
             failed
         }
@@ -227,6 +229,38 @@ async fn daemon_and_version(
     let mut version = version;
     version.duration = started.elapsed();
     Ok((finish(daemon, started, records), version))
+}
+
+/// A daemon that refuses this user (`permission denied` on its socket): the socket, the group it
+/// belongs to, and how to join it.
+fn socket_refused(stderr: &str) -> Option<Text> {
+    if !stderr.contains("permission denied") {
+        return None;
+    }
+    let socket = stderr
+        .split("unix://")
+        .nth(1)?
+        .split([':', '"', ' '])
+        .next()?;
+    Some(match owning_group(Path::new(socket)) {
+        Some(group) => Text::ui(ui::HEALTH_DOCKER_SOCKET_GROUP)
+            .arg("socket", socket)
+            .arg("group", group),
+        None => Text::ui(ui::HEALTH_DOCKER_SOCKET_DENIED).arg("socket", socket),
+    })
+}
+
+/// The name of the group that owns `path`, from `/etc/group`.
+fn owning_group(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let gid = std::fs::metadata(path).ok()?.gid();
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == gid).then(|| name.to_owned())
+    })
 }
 
 fn not_started(client: &Client) -> Outcome {
