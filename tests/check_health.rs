@@ -401,6 +401,41 @@ esac"#;
     );
 }
 
+/// This shell uses a proxy and this machine's real daemon does not: the test pull (which fails
+/// here, with no way out) says that docker pull goes direct, and how to give the daemon the proxy.
+#[test]
+fn a_proxy_in_the_shell_only_is_named_beside_the_daemons_pull() {
+    let sandbox = sandbox_with(&[]);
+    let mut cmd = sandbox.command_on_path(&sandbox.path_with_real_docker());
+    cmd.env("HTTPS_PROXY", "http://user:secret@127.0.0.1:9")
+        .args([
+            "acr",
+            "check-health",
+            "--yes",
+            "--ignore-errors",
+            "--timeout",
+            "5",
+            "-o",
+            "json",
+        ]);
+    let run = sandbox.run(cmd, 0);
+    let pull = run.check("docker.pull");
+    let details: Vec<&str> = pull["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        details.iter().any(|d| d.starts_with(
+            "This shell uses the proxy http://127.0.0.1:9, the Docker daemon none: docker pull goes direct."
+        )),
+        "{details:#?}\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("secret") && !run.stdout.contains("secret"));
+}
+
 /// A user outside the docker group, against this machine's real daemon (its socket belongs to
 /// the group `docker`): DOCKER_DAEMON_ERROR names the socket and its group, with the command that
 /// joins it.

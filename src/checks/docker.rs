@@ -363,14 +363,19 @@ async fn pull(client: &Client, context: &Context, turns: &Turns) -> Outcome {
     }
     let started = Instant::now();
     let mut records = Vec::new();
-    let result = process::run(
-        &client.path,
-        &client.command,
-        &["pull", IMAGE],
-        context,
-        &mut records,
-    )
-    .await;
+    // The daemon's own settings, read while it pulls: they decide the pull, not this shell's.
+    let mut info_records = Vec::new();
+    let (result, settings) = tokio::join!(
+        process::run(
+            &client.path,
+            &client.command,
+            &["pull", IMAGE],
+            context,
+            &mut records,
+        ),
+        daemon_settings(client, context, &mut info_records),
+    );
+    records.extend(info_records);
     let pulled = Text::ui(ui::HEALTH_DOCKER_PULL_OK)
         .arg("client", &client.title)
         .arg("image", IMAGE);
@@ -396,7 +401,54 @@ async fn pull(client: &Client, context: &Context, turns: &Turns) -> Outcome {
         }
         Err(error) => could_not_run(Check::DockerPull, Code::DOCKER_PULL_ERROR, &error),
     };
+    let outcome = match settings.as_ref().and_then(|info| proxy_note(context, info)) {
+        Some(note) => outcome.note(note),
+        None => outcome,
+    };
     finish(outcome, started, records)
+}
+
+/// `docker info`: the daemon's proxies and registries. Podman has no daemon to ask.
+async fn daemon_settings(
+    client: &Client,
+    context: &Context,
+    records: &mut Vec<CommandRecord>,
+) -> Option<Value> {
+    if client.is_podman() {
+        return None;
+    }
+    let args = ["info", "--format", "{{json .}}"];
+    let done = process::run(&client.path, &client.command, &args, context, records)
+        .await
+        .ok()?;
+    done.success()
+        .then(|| serde_json::from_str(&done.stdout).ok())
+        .flatten()
+}
+
+/// The daemon's HTTPS proxy against this shell's, when they differ: the checks here go one way,
+/// `docker pull` the other.
+fn proxy_note(context: &Context, info: &Value) -> Option<Text> {
+    let shell = crate::net::http::https_proxy_of(&context.env);
+    let daemon = info
+        .get("HTTPSProxy")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .map(crate::net::http::without_credentials);
+    match (shell, daemon) {
+        (Some(shell), None) => {
+            Some(Text::ui(ui::HEALTH_DOCKER_PROXY_SHELL_ONLY).arg("shell", shell))
+        }
+        (None, Some(daemon)) => {
+            Some(Text::ui(ui::HEALTH_DOCKER_PROXY_DAEMON_ONLY).arg("daemon", daemon))
+        }
+        (Some(shell), Some(daemon)) if shell != daemon => Some(
+            Text::ui(ui::HEALTH_DOCKER_PROXY_DIFFERS)
+                .arg("shell", shell)
+                .arg("daemon", daemon),
+        ),
+        _ => None,
+    }
 }
 
 fn finish(mut outcome: Outcome, started: Instant, records: Vec<CommandRecord>) -> Outcome {
@@ -446,5 +498,50 @@ mod tests {
     fn the_title_comes_from_the_file_name() {
         assert_eq!(title_of(Path::new("/usr/bin/docker")), "Docker");
         assert_eq!(title_of(Path::new("podman")), "Podman");
+    }
+
+    #[test]
+    fn the_daemons_proxy_is_set_against_the_shells() {
+        let context = |proxy: Option<&str>| Context {
+            timeout: std::time::Duration::from_secs(1),
+            env: std::sync::Arc::new(
+                proxy
+                    .map(|p| ("HTTPS_PROXY".to_owned(), p.to_owned()))
+                    .into_iter()
+                    .collect(),
+            ),
+            cwd: ".".into(),
+            confirm: Confirm::Yes,
+            pins: Default::default(),
+        };
+        let info = |proxy: &str| serde_json::json!({"HTTPSProxy": proxy, "HTTPProxy": ""});
+        let key = |note: Option<Text>| note.map(|n| n.key);
+        assert_eq!(key(proxy_note(&context(None), &info(""))), None);
+        assert_eq!(
+            key(proxy_note(&context(Some("http://p:3128")), &info(""))),
+            Some(ui::HEALTH_DOCKER_PROXY_SHELL_ONLY)
+        );
+        assert_eq!(
+            key(proxy_note(
+                &context(None),
+                &info("http://xxxxx:xxxxx@p:3128")
+            )),
+            Some(ui::HEALTH_DOCKER_PROXY_DAEMON_ONLY)
+        );
+        // The daemon masks credentials; the same proxy is the same proxy.
+        assert_eq!(
+            key(proxy_note(
+                &context(Some("http://u:s@p:3128")),
+                &info("http://xxxxx:xxxxx@p:3128")
+            )),
+            None
+        );
+        assert_eq!(
+            key(proxy_note(
+                &context(Some("http://q:3128")),
+                &info("http://p:3128")
+            )),
+            Some(ui::HEALTH_DOCKER_PROXY_DIFFERS)
+        );
     }
 }

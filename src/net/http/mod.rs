@@ -531,6 +531,12 @@ fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, rustls::pki_
     CertificateDer::pem_slice_iter(pem).collect()
 }
 
+/// The HTTPS proxy of this environment, without any credentials in it.
+pub fn https_proxy_of(env: &HashMap<String, String>) -> Option<String> {
+    https_proxy(&|name: &str| env.get(name).filter(|v| !v.is_empty()).cloned())
+        .map(|proxy| without_credentials(&proxy))
+}
+
 /// Whether HTTPS requests may go through a proxy (which then resolves names itself).
 pub fn proxy_configured(env: &HashMap<String, String>) -> bool {
     https_proxy(&|name: &str| env.get(name).filter(|v| !v.is_empty()).cloned()).is_some()
