@@ -2591,6 +2591,47 @@ fn a_run_stopped_at_its_first_error_pushes_nothing_after_it() {
     assert!(pushes() > 0);
 }
 
+/// A registry whose authority this run trusts only through `REQUESTS_CA_BUNDLE`: without a CA in
+/// `/etc/docker/certs.d/<login server>/` the report says docker pull will fail and how to give the
+/// daemon the CA; with one (put there by the test, removed after) it says the daemon has it.
+#[test]
+fn the_daemons_trust_is_told_beside_the_certificate() {
+    let fronted = Fronted::start();
+    let scenario = fronted.scenario("daemon-trust");
+    let directory = std::path::Path::new("/etc/docker/certs.d").join(&fronted.login_server);
+    let lacks = scenario.output(&["-o", "json"]);
+    lacks.detail(
+        "registry.challenge",
+        &format!(
+            "The Docker daemon does not read REQUESTS_CA_BUNDLE, and {} holds no CA: docker pull will fail with an x509 error. Give the daemon the authority acr-health test CA: `sudo mkdir -p {0} && sudo cp {} {0}/ca.crt` (no restart needed).",
+            directory.display(),
+            fronted.ca.pem_path().display()
+        ),
+    );
+    assert_eq!(
+        lacks.check("registry.challenge")["certificate"]["issuer_only_in_bundle"],
+        true
+    );
+    /// Removes the directory again, whatever the test does.
+    struct Placed(std::path::PathBuf);
+    impl Drop for Placed {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    std::fs::create_dir_all(&directory).expect("the tests run as root");
+    let _placed = Placed(directory.clone());
+    std::fs::copy(fronted.ca.pem_path(), directory.join("ca.crt")).unwrap();
+    let has = scenario.output(&["-o", "json"]);
+    has.detail(
+        "registry.challenge",
+        &format!(
+            "The Docker daemon has a CA for this registry in {} (it does not read REQUESTS_CA_BUNDLE).",
+            directory.display()
+        ),
+    );
+}
+
 /// Two pipelines checking one registry at the same time: every run pushes an image of its own
 /// (its config carries the run's random id), so deleting it by digest never removes another
 /// run's tag, and every run ends with its own image deleted.

@@ -552,7 +552,13 @@ impl Chain<'_> {
         // Whom the connection went to, and a wrong clock, wherever the challenge's own
         // outcome goes.
         let skew = clock_skew(&response);
-        let seen = certificate_facts(&response, &transport.trust, target.is_acr, login_server);
+        let seen = certificate_facts(
+            &response,
+            transport,
+            target.is_acr,
+            login_server,
+            self.context,
+        );
         let with_clock = |outcome: Outcome| {
             if outcome.check != check {
                 return outcome;
@@ -684,14 +690,16 @@ fn with_registry_error(outcome: Outcome, response: &Response) -> Outcome {
     }
 }
 
-/// The certificate the registry presented, for people (and, for an ACR whose certificate this
-/// machine trusts only through a bundle of its own, that something may intercept TLS and that
-/// the Docker daemon needs the same CA), and for scripts.
+/// The certificate the registry presented, for people and for scripts; and when its authority is
+/// trusted here only through a bundle of this machine's own: for an ACR, that something
+/// intercepts TLS, and for any registry, whether the Docker daemon has that authority too (it
+/// reads `/etc/docker/certs.d/<login server>/`, not the bundle).
 fn certificate_facts(
     response: &Response,
-    trust: &http::Trust,
+    transport: &Transport,
     is_acr: bool,
     login_server: &str,
+    context: &Context,
 ) -> Option<(Vec<Text>, serde_json::Value)> {
     let certificate = response.certificate.as_ref()?;
     let protocol = format!("{:?}", response.version);
@@ -702,15 +710,32 @@ fn certificate_facts(
             .arg("until", http::utc_date(certificate.not_after))
             .arg("protocol", &protocol),
     ];
-    let public = ["Microsoft", "DigiCert"]
-        .iter()
-        .any(|ca| certificate.issuer.contains(ca));
-    if let (true, false, http::Trust::Bundle { variable, .. }) = (is_acr, public, trust) {
+    let private = http::trusted_only_by_bundle(&transport.trust, &certificate.issuer, &context.env);
+    if let (true, http::Trust::Bundle { variable, path }) = (private, &transport.trust) {
+        if is_acr {
+            notes.push(
+                Text::ui(ui::HEALTH_REGISTRY_CERTIFICATE_INTERCEPTED)
+                    .arg("issuer", &certificate.issuer)
+                    .arg("variable", variable),
+            );
+        }
+        let daemon_dir = std::path::Path::new("/etc/docker/certs.d").join(login_server);
+        let daemon_has_ca = std::fs::read_dir(&daemon_dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "crt"))
+        });
+        let key = if daemon_has_ca {
+            ui::HEALTH_REGISTRY_DAEMON_HAS_CA
+        } else {
+            ui::HEALTH_REGISTRY_DAEMON_LACKS_CA
+        };
         notes.push(
-            Text::ui(ui::HEALTH_REGISTRY_CERTIFICATE_INTERCEPTED)
+            Text::ui(key)
                 .arg("issuer", &certificate.issuer)
                 .arg("variable", variable)
-                .arg("login_server", login_server),
+                .arg("bundle", path)
+                .arg("directory", daemon_dir.display()),
         );
     }
     let data = serde_json::json!({
@@ -719,6 +744,7 @@ fn certificate_facts(
         "not_before": http::utc_date(certificate.not_before),
         "not_after": http::utc_date(certificate.not_after),
         "http_version": protocol,
+        "issuer_only_in_bundle": private,
     });
     Some((notes, data))
 }

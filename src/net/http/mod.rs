@@ -526,6 +526,31 @@ fn system_roots(var: &impl Fn(&str) -> Option<String>) -> Option<Vec<Certificate
     (!roots.is_empty()).then_some(roots)
 }
 
+/// Whether the authority named `issuer` is trusted here only through a bundle of this machine's
+/// own (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`) and not through the system's store: the Docker
+/// daemon reads neither variable, so it does not trust what that authority issued.
+pub fn trusted_only_by_bundle(trust: &Trust, issuer: &str, env: &HashMap<String, String>) -> bool {
+    let Trust::Bundle { path, .. } = trust else {
+        return false;
+    };
+    let names_in = |roots: Option<Vec<CertificateDer<'static>>>| -> Vec<String> {
+        roots
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|root| certificate::parse(root))
+            .map(|root| root.subject)
+            .collect()
+    };
+    let bundle = names_in(
+        std::fs::read(path)
+            .ok()
+            .and_then(|pem| certificates(&pem).ok()),
+    );
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let system = names_in(system_roots(&var));
+    bundle.iter().any(|name| name == issuer) && !system.iter().any(|name| name == issuer)
+}
+
 /// The certificates of a PEM bundle.
 fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, rustls::pki_types::pem::Error> {
     CertificateDer::pem_slice_iter(pem).collect()
