@@ -801,6 +801,60 @@ fi"#,
             })
     }
 
+    /// docker's `az acr login` token for the registry has expired: the Entra flow still works
+    /// (these checks do not use it), and the report says docker pull will be refused and how to
+    /// renew it, never the token.
+    pub fn docker_login_expired() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let token = unsigned_jwt(&json!({"exp": 1_600_000_000, "canary": "docker-login-canary"}));
+        let auth = basic_header("00000000-0000-0000-0000-000000000000", &token);
+        let scenario = Scenario::new();
+        scenario.sandbox.home_file(
+            ".docker/config.json",
+            json!({"auths": {ACR: {"auth": auth}}, "credHelpers": {"other.azurecr.io": "desktop"}})
+                .to_string(),
+        );
+        scenario
+            .trust(&ca)
+            .entra(&entra_token("docker-login"))
+            .acr(registry.port())
+            .secret(&token)
+            .secret(&auth)
+            .issued_by(registry.tokens())
+            .keep(registry)
+            .expect(|run| {
+                run.all_registry_ok();
+                run.detail(
+                    "registry.refresh_token",
+                    "docker's token for example.azurecr.io expired on 2020-09-13 12:26 UTC, so docker pull from it is refused: renew it with `az acr login --name example`.",
+                );
+            })
+    }
+
+    /// docker keeps a configuration, but nothing for this registry.
+    pub fn docker_login_missing() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = fake_acr(&ca);
+        let scenario = Scenario::new();
+        scenario
+            .sandbox
+            .home_file(".docker/config.json", json!({"auths": {}}).to_string());
+        scenario
+            .trust(&ca)
+            .entra(&entra_token("docker-login-missing"))
+            .acr(registry.port())
+            .issued_by(registry.tokens())
+            .keep(registry)
+            .expect(|run| {
+                run.all_registry_ok();
+                run.detail(
+                    "registry.refresh_token",
+                    "docker keeps no credentials for example.azurecr.io, so docker pull from it is refused: sign in with `az acr login --name example`.",
+                );
+            })
+    }
+
     pub fn too_many_requests() -> Scenario {
         let (scenario, registry) = acr_answering(Reply::too_many_requests(7), "throttled");
         let entra = entra_token("throttled");
@@ -2224,6 +2278,8 @@ scenario_tests!(
     real_registry_basic_without_credentials,
     forbidden,
     registry_clock_ahead,
+    docker_login_expired,
+    docker_login_missing,
     too_many_requests,
     unauthorized_without_a_challenge,
     basic_challenge_on_an_acr,

@@ -272,7 +272,7 @@ pub fn signed_in(token: &EntraToken, now: u64) -> Vec<Text> {
 }
 
 /// A token that expires sooner than this is about to expire (seconds).
-const SOON: u64 = 10 * 60;
+pub const SOON: u64 = 10 * 60;
 
 /// A string claim from a JWT's payload, read without verifying it (we only need the tenant).
 pub fn claim(token: &str, name: &str) -> Option<String> {

@@ -190,6 +190,11 @@ pub async fn credentials(
     }
 }
 
+/// Whether docker keeps a `config.json` here at all (someone uses docker on this machine).
+pub fn config_exists(context: &Context) -> bool {
+    config_path(context).is_some_and(|path| path.is_file())
+}
+
 /// Where docker keeps its `config.json`: `DOCKER_CONFIG`, else `~/.docker`.
 fn config_path(context: &Context) -> Option<std::path::PathBuf> {
     let dir = context

@@ -70,8 +70,10 @@ impl Chain<'_> {
             }
         };
         let line = Text::ui(ui::HEALTH_REGISTRY_REFRESH_OK).arg("login_server", login_server);
+        let docker_notes = self.docker_login(login_server, now).await;
         let outcome = source_notes
             .into_iter()
+            .chain(docker_notes)
             .fold(Outcome::ok(check, line), Outcome::note);
         self.emit(outcome);
 
@@ -206,6 +208,43 @@ impl Chain<'_> {
             docker_config::credentials(self.context, login_server, &mut self.records).await;
         notes.extend(found_notes);
         found
+    }
+
+    /// What docker keeps for this ACR, which `docker pull` uses and these checks do not: where,
+    /// and until when the token `az acr login` stored there is valid (never the token). Nothing
+    /// when docker keeps no configuration on this machine at all.
+    async fn docker_login(&mut self, login_server: &str, now: u64) -> Vec<Text> {
+        let (found, mut notes) =
+            docker_config::credentials(self.context, login_server, &mut self.records).await;
+        let registry = self.plan.target.name.clone();
+        let about = |key| {
+            Text::ui(key)
+                .arg("login_server", login_server)
+                .arg("registry", &registry)
+        };
+        match found {
+            Some((_, secret)) => {
+                let expires =
+                    credential::payload(&secret).and_then(|claims| claims.get("exp")?.as_u64());
+                if let Some(expires) = expires {
+                    let date = crate::net::http::utc_date(expires);
+                    notes.push(if expires <= now {
+                        about(ui::HEALTH_DOCKER_LOGIN_EXPIRED).arg("date", date)
+                    } else if expires - now < credential::SOON {
+                        about(ui::HEALTH_DOCKER_LOGIN_EXPIRES_SOON)
+                            .arg("minutes", (expires - now).div_ceil(60))
+                            .arg("date", date)
+                    } else {
+                        about(ui::HEALTH_DOCKER_LOGIN_VALID_UNTIL).arg("date", date)
+                    });
+                }
+            }
+            None if notes.is_empty() && docker_config::config_exists(self.context) => {
+                notes.push(about(ui::HEALTH_DOCKER_LOGIN_NONE));
+            }
+            None => {}
+        }
+        notes
     }
 
     fn scope(&self) -> String {
