@@ -714,14 +714,17 @@ fi"#,
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
         registry.v2(reply);
-        let scenario = Scenario::new()
-            .trust(&ca)
+        (against(&ca, &registry, name).exit(1), registry)
+    }
+
+    /// A run against the fake ACR `registry` (trusting `ca`) with the Entra token `name`.
+    fn against(ca: &Arc<TestCa>, registry: &Arc<FakeRegistry>, name: &str) -> Scenario {
+        Scenario::new()
+            .trust(ca)
             .entra(&entra_token(name))
             .acr(registry.port())
-            .exit(1)
             .issued_by(registry.tokens())
-            .keep(registry.clone());
-        (scenario, registry)
+            .keep(registry.clone())
     }
 
     /// Nothing beyond `/v2/` was asked of `registry`, and nobody saw the Entra token.
@@ -768,13 +771,7 @@ fi"#,
                 Reply::ok_without_challenge(),
             ],
         );
-        Scenario::new()
-            .trust(&ca)
-            .entra(&entra_token("clock"))
-            .acr(registry.port())
-            .issued_by(registry.tokens())
-            .keep(registry)
-            .expect(|run| {
+        against(&ca, &registry, "clock").expect(|run| {
                 run.all_registry_ok();
                 run.detail_starting(
                     "registry.challenge",
@@ -809,20 +806,15 @@ fi"#,
         let registry = fake_acr(&ca);
         let token = unsigned_jwt(&json!({"exp": 1_600_000_000, "canary": "docker-login-canary"}));
         let auth = basic_header("00000000-0000-0000-0000-000000000000", &token);
-        let scenario = Scenario::new();
+        let scenario = against(&ca, &registry, "docker-login");
         scenario.sandbox.home_file(
             ".docker/config.json",
             json!({"auths": {ACR: {"auth": auth}}, "credHelpers": {"other.azurecr.io": "desktop"}})
                 .to_string(),
         );
         scenario
-            .trust(&ca)
-            .entra(&entra_token("docker-login"))
-            .acr(registry.port())
             .secret(&token)
             .secret(&auth)
-            .issued_by(registry.tokens())
-            .keep(registry)
             .expect(|run| {
                 run.all_registry_ok();
                 run.detail(
@@ -836,17 +828,11 @@ fi"#,
     pub fn docker_login_missing() -> Scenario {
         let ca = Arc::new(TestCa::new());
         let registry = fake_acr(&ca);
-        let scenario = Scenario::new();
+        let scenario = against(&ca, &registry, "docker-login-missing");
         scenario
             .sandbox
             .home_file(".docker/config.json", json!({"auths": {}}).to_string());
-        scenario
-            .trust(&ca)
-            .entra(&entra_token("docker-login-missing"))
-            .acr(registry.port())
-            .issued_by(registry.tokens())
-            .keep(registry)
-            .expect(|run| {
+        scenario.expect(|run| {
                 run.all_registry_ok();
                 run.detail(
                     "registry.refresh_token",
