@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::checks::Context;
-use crate::checks::docker::{self, Client};
 use crate::checks::registry::RegistryPlan;
+use crate::system::container::{self, Client};
 use crate::system::process::ProcessError;
 use crate::vocabulary::check::DEFAULT_CONTAINER_CLIENT;
 use crate::vocabulary::ui;
@@ -32,7 +32,7 @@ impl Plan {
         context: &Context,
     ) -> Plan {
         Plan {
-            environment: (!cloud_shell).then(|| Arc::new(docker::find_client(context))),
+            environment: (!cloud_shell).then(|| Arc::new(container::find_client(context))),
             cloud_shell,
             registry,
             stop_at_first_error: !ignore_errors,

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{Confirm, Context, Turns, could_not_run};
+use super::{Context, Turns, consent, could_not_run};
+use crate::system::container::Client;
 use crate::system::process::{self, ProcessError};
 use crate::vocabulary::check::DEFAULT_CONTAINER_CLIENT;
 use crate::vocabulary::ui;
@@ -18,8 +19,8 @@ use crate::vocabulary::{Check, CheckStatus, Code, CommandRecord, Outcome, Text};
 
 pub const IMAGE: &str = "mcr.microsoft.com/mcr/hello-world:latest";
 
-/// Runs the chain with the client the plan found (or why it found none), and hands each outcome
-/// to `emit` as soon as it is known.
+/// Runs the chain with the client the plan found (or why it found none: `system::container`), and
+/// hands each outcome to `emit` as soon as it is known.
 pub async fn chain(
     context: &Context,
     lookup: &Result<Client, ProcessError>,
@@ -87,68 +88,6 @@ pub async fn chain(
     } else {
         emit(without_daemon(early).await);
     }
-}
-
-/// The container client a run uses.
-#[derive(Debug)]
-pub struct Client {
-    /// What the user would type: `docker`, `podman`, or `DOCKER_COMMAND`'s value.
-    command: String,
-    path: std::path::PathBuf,
-    /// For the report's lines: `Docker`, `Podman`.
-    pub title: String,
-}
-
-impl Client {
-    /// Podman has no daemon: its pull and its failures take other fixes than Docker's.
-    fn is_podman(&self) -> bool {
-        self.path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| name.starts_with("podman"))
-    }
-}
-
-/// `DOCKER_COMMAND`, else `docker`, else `podman`, on `PATH`.
-pub fn find_client(context: &Context) -> Result<Client, ProcessError> {
-    let chosen = match context.var("DOCKER_COMMAND") {
-        Some(command) => {
-            process::resolve_trusted(command, context).map(|p| (command.to_owned(), p))
-        }
-        None => process::resolve_trusted("docker", context)
-            .map(|p| ("docker".to_owned(), p))
-            .or_else(|docker_error| match docker_error {
-                ProcessError::NotFound { .. } => {
-                    process::resolve_trusted("podman", context).map(|p| ("podman".to_owned(), p))
-                }
-                other => Err(other),
-            })
-            .map_err(|e| match e {
-                // Say what was looked for first.
-                ProcessError::NotFound { .. } => ProcessError::NotFound {
-                    command: "docker".into(),
-                },
-                other => other,
-            }),
-    };
-    chosen.map(|(command, path)| Client {
-        title: title_of(&path),
-        command,
-        path,
-    })
-}
-
-/// `docker` → `Docker`, `/usr/bin/podman` → `Podman` (az's `.title()` gives `/Usr/Bin/Docker`).
-fn title_of(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("docker");
-    let mut chars = name.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
 }
 
 /// The daemon's and the version's outcomes from one `version --format '{{json .}}'` (docker 20.10
@@ -306,41 +245,6 @@ pub fn parse_version(stdout: &str, title: &str) -> Option<Text> {
     )
 }
 
-/// The go-ahead for the test pull: its turn, then the user's, or the outcome that says why it
-/// did not run.
-async fn consent(context: &Context, turns: &Turns) -> Result<(), Outcome> {
-    if !turns.wait_for(Check::DockerPull).await {
-        return Err(Outcome::skipped(
-            Check::DockerPull,
-            Text::ui(ui::HEALTH_NOT_FINISHED),
-        ));
-    }
-    let prompt = Text::ui(ui::HEALTH_DOCKER_PULL_PROMPT).arg("image", IMAGE);
-    let go = match &context.confirm {
-        Confirm::Yes => true,
-        Confirm::NoTerminal => {
-            return Err(Outcome::skipped(
-                Check::DockerPull,
-                Text::ui(ui::HEALTH_DOCKER_PULL_NO_TERMINAL),
-            ));
-        }
-        Confirm::Ask(ask) => {
-            let ask = ask.clone();
-            tokio::task::spawn_blocking(move || ask(prompt))
-                .await
-                .unwrap_or(false)
-        }
-    };
-    if go {
-        Ok(())
-    } else {
-        Err(Outcome::skipped(
-            Check::DockerPull,
-            Text::ui(ui::HEALTH_DOCKER_PULL_DECLINED),
-        ))
-    }
-}
-
 /// Without a client or a daemon, the test pull goes through the registry API instead, as
 /// containerd or a CI runner would pull.
 async fn pull_without_daemon(
@@ -349,7 +253,7 @@ async fn pull_without_daemon(
     turns: &Turns,
     early: crate::checks::registry::pull::EarlyLookup,
 ) -> Outcome {
-    match consent(context, turns).await {
+    match consent(context, turns, Check::DockerPull, IMAGE).await {
         Ok(()) => {
             crate::checks::registry::pull::without_daemon(context, IMAGE, client, early).await
         }
@@ -358,7 +262,7 @@ async fn pull_without_daemon(
 }
 
 async fn pull(client: &Client, context: &Context, turns: &Turns) -> Outcome {
-    if let Err(skipped) = consent(context, turns).await {
+    if let Err(skipped) = consent(context, turns, Check::DockerPull, IMAGE).await {
         return skipped;
     }
     let started = Instant::now();
@@ -495,12 +399,6 @@ mod tests {
     }
 
     #[test]
-    fn the_title_comes_from_the_file_name() {
-        assert_eq!(title_of(Path::new("/usr/bin/docker")), "Docker");
-        assert_eq!(title_of(Path::new("podman")), "Podman");
-    }
-
-    #[test]
     fn the_daemons_proxy_is_set_against_the_shells() {
         let context = |proxy: Option<&str>| Context {
             timeout: std::time::Duration::from_secs(1),
@@ -511,7 +409,7 @@ mod tests {
                     .collect(),
             ),
             cwd: ".".into(),
-            confirm: Confirm::Yes,
+            confirm: crate::system::Confirm::Yes,
             pins: Default::default(),
         };
         let info = |proxy: &str| serde_json::json!({"HTTPSProxy": proxy, "HTTPProxy": ""});

@@ -9,7 +9,7 @@ pub mod registry;
 
 use crate::system::process;
 pub use crate::system::{Confirm, Context};
-use crate::vocabulary::{Check, Code, Outcome};
+use crate::vocabulary::{Check, Code, Outcome, Text, ui};
 
 /// When a check that changes something (a pull, a push) may go ahead. Stopping at the first
 /// error means nothing is pulled or pushed after it in az's order: such a check waits until
@@ -39,6 +39,43 @@ impl Turns {
                 .await
                 .is_ok(),
         }
+    }
+}
+
+/// The go-ahead for `check`'s pull of `image`: its turn, then the user's, or the outcome that
+/// says why it did not run.
+pub async fn consent(
+    context: &Context,
+    turns: &Turns,
+    check: Check,
+    image: &str,
+) -> Result<(), Outcome> {
+    if !turns.wait_for(check).await {
+        return Err(Outcome::skipped(check, Text::ui(ui::HEALTH_NOT_FINISHED)));
+    }
+    let prompt = Text::ui(ui::HEALTH_DOCKER_PULL_PROMPT).arg("image", image);
+    let go = match &context.confirm {
+        Confirm::Yes => true,
+        Confirm::NoTerminal => {
+            return Err(Outcome::skipped(
+                check,
+                Text::ui(ui::HEALTH_DOCKER_PULL_NO_TERMINAL),
+            ));
+        }
+        Confirm::Ask(ask) => {
+            let ask = ask.clone();
+            tokio::task::spawn_blocking(move || ask(prompt))
+                .await
+                .unwrap_or(false)
+        }
+    };
+    if go {
+        Ok(())
+    } else {
+        Err(Outcome::skipped(
+            check,
+            Text::ui(ui::HEALTH_DOCKER_PULL_DECLINED),
+        ))
     }
 }
 
