@@ -87,6 +87,8 @@ pub struct CheckHealthArgs {
     pub tag: Option<String>,
     #[arg(long)]
     pub round_trip: bool,
+    #[arg(long)]
+    pub daemon_pull: bool,
     #[arg(long, value_name = "REPOSITORY", default_value = "acr-health/probe")]
     pub round_trip_repository: String,
     #[arg(long, value_name = "SECONDS", default_value_t = 30,

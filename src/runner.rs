@@ -234,12 +234,14 @@ impl Arrived {
 fn chains(plan: &Plan) -> Vec<Chain> {
     let mut chains = Vec::new();
     if let Some(registry) = plan.registry.clone() {
+        let client = plan.environment.clone();
         chains.push(Chain {
             checks: crate::checks::registry::checks(&registry),
             run: Box::new(move |context, turns, emitter| {
                 Box::pin(async move {
                     let emit = |o| emitter.emit(o);
-                    crate::checks::registry::chain(&registry, &context, &turns, &emit).await
+                    let client = client.as_deref();
+                    crate::checks::registry::chain(&registry, &context, client, &turns, &emit).await
                 })
             }),
         });

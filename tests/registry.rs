@@ -2674,6 +2674,64 @@ fn the_daemons_trust_is_told_beside_the_certificate() {
     );
 }
 
+/// `--daemon-pull` with this machine's real Docker daemon and the real registry on loopback
+/// (which the daemon reaches as an insecure registry): the daemon pulls the image the probe found
+/// and removes it again. With basic auth and no `docker login`, the daemon's failure is
+/// DAEMON_PULL_ERROR with its own words, while this shell's checks pass.
+#[test]
+fn the_daemon_pulls_the_image_the_probe_found() {
+    let ca = Arc::new(TestCa::new());
+    let command = |registry: &RealRegistry, extra: &[&str]| {
+        let sandbox = Sandbox::with_tools(&[]);
+        let mut cmd = sandbox.command_on_path(&sandbox.path_with_real_docker());
+        cmd.env("REQUESTS_CA_BUNDLE", ca.pem_path())
+            .args([
+                "check-health",
+                "--yes",
+                "--ignore-errors",
+                "--timeout",
+                "20",
+                "-o",
+                "json",
+            ])
+            .args(["--login-server", &registry.login_server(), "--daemon-pull"])
+            .args(extra);
+        (sandbox, cmd)
+    };
+    let open = RealRegistry::start(&ca);
+    let image = TestImage::unpackable();
+    image.push(&open.base_url(), &ca, None, "daemon/pull", "v1");
+    let (sandbox, cmd) = command(&open, &[]);
+    let run = sandbox.run(cmd, 0);
+    let reference = format!("{}/daemon/pull:v1", open.login_server());
+    assert_eq!(run.status("registry.daemon_pull"), "ok", "{}", run.stderr);
+    run.line(&format!("Docker daemon pull of {reference} : OK"));
+    run.detail(
+        "registry.daemon_pull",
+        "Removed again (Docker did not have the image before).",
+    );
+
+    let guarded = RealRegistry::start_htpasswd(&ca, "alice", PASSWORD);
+    let token = format!("Basic {}", basic_header("alice", PASSWORD));
+    image.push(&guarded.base_url(), &ca, Some(&token), "daemon/pull", "v1");
+    let (sandbox, mut cmd) = command(&guarded, &["--username", "alice", "--password-stdin"]);
+    cmd.write_stdin(format!("{PASSWORD}\n"));
+    let run = sandbox.run(cmd, 0);
+    assert_eq!(run.status("registry.blob"), "ok", "{}", run.stderr);
+    let check = run.check("registry.daemon_pull");
+    assert_eq!(check["code"], "DAEMON_PULL_ERROR", "{}", run.stderr);
+    assert_eq!(
+        check["message"],
+        format!(
+            "The Docker daemon could not pull {}/daemon/pull:v1, although this shell reached the registry.",
+            guarded.login_server()
+        )
+    );
+    // The daemon's own words.
+    run.detail_starting("registry.daemon_pull", "Error response from daemon:");
+    assert!(!run.stderr.contains(PASSWORD) && !run.stdout.contains(PASSWORD));
+}
+
 /// Two pipelines checking one registry at the same time: every run pushes an image of its own
 /// (its config carries the run's random id), so deleting it by digest never removes another
 /// run's tag, and every run ends with its own image deleted.

@@ -100,7 +100,7 @@ fn every_provoked_code_skips_in_a_run_what_explain_says_it_skips() {
     assert!(explained_skips(&real_docker, "DOCKER_DAEMON_ERROR").is_empty());
 
     // A login server that does not resolve skips the rest of the connection and the data
-    // plane, the round trip included.
+    // plane, the daemon pull and the round trip included.
     let registry = Sandbox::with_working_tools();
     provoke(
         &registry,
@@ -108,6 +108,7 @@ fn every_provoked_code_skips_in_a_run_what_explain_says_it_skips() {
             "--login-server",
             "no-such-registry.invalid",
             "--round-trip",
+            "--daemon-pull",
             "--timeout",
             "5",
         ],
@@ -124,6 +125,7 @@ fn every_provoked_code_skips_in_a_run_what_explain_says_it_skips() {
             "registry.token_accepted",
             "registry.manifest",
             "registry.blob",
+            "registry.daemon_pull",
             "registry.round_trip"
         ]
     );

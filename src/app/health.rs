@@ -221,6 +221,7 @@ fn registry_plan(
                 ("--repository", args.repository.is_some()),
                 ("--tag", args.tag.is_some()),
                 ("--round-trip", args.round_trip),
+                ("--daemon-pull", args.daemon_pull),
             ];
             return match given.iter().find(|(_, given)| *given) {
                 Some((flag, _)) => Err(usage(
@@ -282,6 +283,7 @@ fn registry_plan(
         tag: args.tag.clone(),
         round_trip: args.round_trip,
         round_trip_repository: args.round_trip_repository.clone(),
+        daemon_pull: args.daemon_pull,
         basic,
         subscription: arm::subscription(args.subscription.as_deref(), &cloud.name, lookup),
         cloud,

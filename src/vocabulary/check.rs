@@ -43,6 +43,7 @@ checks! {
     RegistryTokenAccepted => "registry.token_accepted",
     RegistryManifest => "registry.manifest",
     RegistryBlob => "registry.blob",
+    RegistryDaemonPull => "registry.daemon_pull",
     RegistryRoundTrip => "registry.round_trip",
     RegistryCmk => "registry.cmk",
     RegistryPrivateEndpoint => "registry.private_endpoint",
@@ -78,7 +79,7 @@ impl Check {
             RegistryAccessToken => &[RegistryRefreshToken],
             RegistryTokenAccepted => &[RegistryAccessToken],
             RegistryManifest | RegistryRoundTrip => &[RegistryTokenAccepted],
-            RegistryBlob => &[RegistryManifest],
+            RegistryBlob | RegistryDaemonPull => &[RegistryManifest],
             HelmVersion => &[HelmCommand],
             NotaryVersion => &[NotaryCommand],
             DockerClient
@@ -134,6 +135,7 @@ impl Check {
                 Code::CONNECTIVITY_WWW_AUTHENTICATE_ERROR,
             ],
             RegistryEndpoints => &[Code::ENDPOINT_UNREACHABLE_ERROR],
+            RegistryDaemonPull => &[Code::DAEMON_PULL_ERROR],
             RegistryRefreshToken => &[
                 Code::CONNECTIVITY_AAD_LOGIN_ERROR,
                 Code::CONNECTIVITY_CREDENTIAL_ERROR,
@@ -238,6 +240,7 @@ mod tests {
                 RegistryTokenAccepted,
                 RegistryManifest,
                 RegistryBlob,
+                RegistryDaemonPull,
                 RegistryRoundTrip
             ]
         );
@@ -266,6 +269,7 @@ mod tests {
                 RegistryTokenAccepted,
                 RegistryManifest,
                 RegistryBlob,
+                RegistryDaemonPull,
                 RegistryRoundTrip
             ]
         );

@@ -56,6 +56,43 @@ impl TestImage {
         }
     }
 
+    /// An image whose layer is a real tar archive with one file, which a daemon can unpack.
+    pub fn unpackable() -> TestImage {
+        let text = b"pulled by the daemon\n";
+        let mut header = [0u8; 512];
+        let mut put = |at: usize, bytes: &[u8]| header[at..at + bytes.len()].copy_from_slice(bytes);
+        put(0, b"acr-health.txt");
+        put(100, b"0000644\0");
+        put(108, b"0000000\0");
+        put(116, b"0000000\0");
+        put(124, format!("{:011o}\0", text.len()).as_bytes());
+        put(136, b"00000000000\0");
+        put(148, b"        ");
+        put(156, b"0");
+        put(257, b"ustar\0");
+        put(263, b"00");
+        let checksum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+        header[148..156].copy_from_slice(format!("{checksum:06o}\0 ").as_bytes());
+        let mut layer = header.to_vec();
+        layer.extend_from_slice(text);
+        layer.resize(512 + 512 + 1024, 0);
+        let mut image = TestImage::new(OCI_MANIFEST);
+        let config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]}})
+            .to_string()
+            .into_bytes();
+        image.manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(&layer), "size": layer.len()}],
+        })
+        .to_string()
+        .into_bytes();
+        image.config = config;
+        image.layer = layer;
+        image
+    }
+
     pub fn config_digest(&self) -> String {
         sha256(&self.config)
     }

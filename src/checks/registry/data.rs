@@ -18,6 +18,9 @@ impl Chain<'_> {
     /// Without a way into the registry, the data checks that were not reported yet say why.
     pub(super) fn no_data_plane(&mut self) {
         let mut pending: Vec<Check> = DATA_CHECKS.to_vec();
+        if self.plan.daemon_pull {
+            pending.push(Check::RegistryDaemonPull);
+        }
         if self.plan.round_trip {
             pending.push(Check::RegistryRoundTrip);
         }
@@ -40,9 +43,10 @@ impl Chain<'_> {
             &pins,
             self.context.timeout,
         );
-        match self.manifest_step(&mut probe, session).await {
+        let found = self.manifest_step(&mut probe, session).await;
+        match &found {
             Some((image, authorization)) => {
-                self.blob_step(&mut probe, transport, &image, authorization.as_deref())
+                self.blob_step(&mut probe, transport, image, authorization.as_deref())
                     .await;
             }
             None => {
@@ -53,6 +57,10 @@ impl Chain<'_> {
                     ));
                 }
             }
+        }
+        if self.plan.daemon_pull {
+            let image = found.as_ref().map(|(image, _)| image);
+            self.daemon_pull(image, &session.login_server).await;
         }
         if self.plan.round_trip && self.turns.wait_for(Check::RegistryRoundTrip).await {
             let repository = self.plan.round_trip_repository.clone();

@@ -4,6 +4,7 @@
 //! token flow, or basic authentication.
 
 pub mod azure;
+mod daemon_pull;
 mod data;
 mod dns;
 mod endpoints;
@@ -27,6 +28,8 @@ use crate::azure::credential;
 use crate::checks::{Context, Turns};
 use crate::net::http::{self, RequestError, Response, Transport, without_query};
 use crate::oci::challenge::{self, Challenge};
+use crate::system::container::Client;
+use crate::system::process::ProcessError;
 use crate::vocabulary::Code;
 use crate::vocabulary::{Check, CommandRecord, Outcome, Text};
 use crate::vocabulary::{Ui, ui};
@@ -51,6 +54,9 @@ pub const DATA_CHECKS: &[Check] = &[Check::RegistryManifest, Check::RegistryBlob
 fn reachable_checks(plan: &RegistryPlan) -> Vec<Check> {
     let mut all = CHECKS.to_vec();
     all.extend(DATA_CHECKS);
+    if plan.daemon_pull {
+        all.push(Check::RegistryDaemonPull);
+    }
     if plan.round_trip {
         all.push(Check::RegistryRoundTrip);
     }
@@ -85,6 +91,8 @@ pub struct RegistryPlan {
     pub round_trip: bool,
     /// Where round trips push; the data probe never reads it.
     pub round_trip_repository: String,
+    /// `--daemon-pull`: the container client's daemon pulls the image the probe found.
+    pub daemon_pull: bool,
     /// `--username` with `--password-stdin`, for registries that are not ACRs.
     pub basic: Option<(String, String)>,
     pub cloud: Cloud,
@@ -125,12 +133,14 @@ enum Flow {
 pub async fn chain(
     plan: &RegistryPlan,
     context: &Context,
+    client: Option<&Result<Client, ProcessError>>,
     turns: &Turns,
     emit: &(dyn Fn(Outcome) + Sync),
 ) {
     let mut run = Chain {
         plan,
         context,
+        client,
         turns,
         emit,
         records: Vec::new(),
@@ -151,7 +161,9 @@ pub async fn chain(
 struct Chain<'a> {
     plan: &'a RegistryPlan,
     context: &'a Context,
-    /// When the round trip may push.
+    /// The container client, for `--daemon-pull`.
+    client: Option<&'a Result<Client, ProcessError>>,
+    /// When the round trip may push, and the daemon pull.
     turns: &'a Turns,
     emit: &'a (dyn Fn(Outcome) + Sync),
     records: Vec<CommandRecord>,
