@@ -36,6 +36,7 @@ def main():
 
     for name, label, command in [
         ("A", "A. Environment only", "acr check-health --ignore-errors --yes"),
+        ("A2", "A2. Environment, Docker daemon up", "acr check-health --ignore-errors --yes"),
         ("B", "B. DNS failure", "acr check-health -n example --ignore-errors --yes"),
         ("C", "C. Full Entra path (network namespace)", "acr check-health -n example --yes"),
     ]:

@@ -46,8 +46,10 @@ PY
 spec=$(python3 - "$bin" "$az" "$docker" "$runs" "$common_env" "$floor" <<'PY'
 import json, sys
 bin, az, docker, runs, env, floor = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5]), sys.argv[6]
-pair = lambda args: [{"tool": "acr-health", "argv": [bin, *args], "env": env, "expect_exit": 0},
-                     {"tool": "az", "argv": [az, *args], "env": env, "expect_exit": 0}]
+pair = lambda args, env=env: [{"tool": "acr-health", "argv": [bin, *args], "env": env, "expect_exit": 0},
+                              {"tool": "az", "argv": [az, *args], "env": env, "expect_exit": 0}]
+# The same, with this machine's Docker daemon up (its test pull fails: nothing leaves the machine).
+daemon_env = {k: v for k, v in env.items() if k != "DOCKER_HOST"}
 print(json.dumps({"runs": runs, "warmup": 3, "scenarios": [
     # The child processes alternate with the tools in the same rounds, so that the ratio to the
     # slowest child compares runs made at the same moment, not two blocks minutes apart.
@@ -66,6 +68,7 @@ print(json.dumps({"runs": runs, "warmup": 3, "scenarios": [
         {"tool": "acr-health", "argv": [bin, "acr", "check-health", "--ignore-errors", "--yes"], "env": env, "expect_exit": 0},
         {"tool": "docker version --format '{{json .}}'", "argv": [docker, "version", "--format", "{{json .}}"], "env": env},
         {"tool": "floor", "argv": [floor, docker, "version", "--format", "{{json .}}"], "env": env}]},
+    {"name": "A2", "commands": pair(["acr", "check-health", "--ignore-errors", "--yes"], daemon_env)},
     {"name": "B", "commands": pair(["acr", "check-health", "-n", "example", "--ignore-errors", "--yes"])},
     {"name": "D1", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"], "env": env, "expect_exit": 0}]},
     {"name": "D2", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "--list", "-o", "json"], "env": env, "expect_exit": 0}]},
@@ -96,6 +99,7 @@ Each tool ran $runs times per scenario after 3 warm-ups, alternating with the ot
 wall time from a monotonic clock, peak RSS from the child's rusage. Medians throughout; the ratio is
 the median of the per-pair ratios az/acr-health. A and B: the same environment for both, the real
 docker client with no daemon, no helm, no notary, not logged in to Azure, no network route to Azure.
+A2: as A with this machine's Docker daemon up (no images; the test pull fails, nothing leaves).
 C (bench/scenario_c.sh): both inside a network namespace of their own (loopback only) where
 example.azurecr.io is a fake ACR on 127.0.0.1:443 in front of the real docker-registry in token
 mode, with IMDS on 127.0.0.3 (never the link-local address) and Resource Manager on 127.0.0.2
