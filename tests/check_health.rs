@@ -436,6 +436,50 @@ fn a_proxy_in_the_shell_only_is_named_beside_the_daemons_pull() {
     assert!(!run.stderr.contains("secret") && !run.stdout.contains("secret"));
 }
 
+/// Placed as docker's CLI plugin `acr`, acr-health answers `docker acr check-health …` (as
+/// `az acr check-health`) and `docker acr explain …` through the real docker client, which lists
+/// it with its metadata.
+#[test]
+fn acr_health_is_a_docker_cli_plugin() {
+    let sandbox = sandbox_with(&[]);
+    let plugin = sandbox.path("home/.docker/cli-plugins/docker-acr");
+    std::fs::create_dir_all(plugin.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("acr-health"), &plugin).unwrap();
+    let docker = |args: &[&str]| {
+        let mut cmd = sandbox.command_running(docker_client(), &sandbox.path_with_real_docker());
+        cmd.env("DOCKER_HOST", NO_DAEMON).args(args);
+        cmd
+    };
+    let listed = sandbox.output(docker(&["--help"]));
+    assert!(
+        listed.stdout.contains("acr*") && listed.stdout.contains("Checks like az acr check-health"),
+        "{}{}",
+        listed.stdout,
+        listed.stderr
+    );
+    let explained = sandbox.run(
+        docker(&["acr", "explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"]),
+        0,
+    );
+    assert!(
+        explained.stdout.contains("Mogelijke oplossingen"),
+        "{}",
+        explained.stdout
+    );
+    let checked = sandbox.run(
+        docker(&[
+            "acr",
+            "check-health",
+            "--ignore-errors",
+            "--yes",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    assert_eq!(checked.status("docker.client"), "ok", "{}", checked.stderr);
+}
+
 /// A user outside the docker group, against this machine's real daemon (its socket belongs to
 /// the group `docker`): DOCKER_DAEMON_ERROR names the socket and its group, with the command that
 /// joins it.

@@ -1,10 +1,10 @@
 //! The program around the commands: the language, the arguments, where output goes, how a
 //! failure is told, and the exit code.
 
+mod docker_plugin;
 mod endpoints;
 mod health;
 
-use std::ffi::OsString;
 use std::io::{self, Write};
 
 use clap::Parser;
@@ -32,7 +32,7 @@ pub struct Failure {
 
 /// The program: arguments to exit code.
 pub fn main() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    let args = docker_plugin::arguments(std::env::args_os().collect());
     let env = |name: &str| std::env::var(name).ok();
     let language = match crate::locale::resolve(crate::cli::early_lang(&args).as_deref(), env) {
         Ok(language) => language,
@@ -43,6 +43,10 @@ pub fn main() -> u8 {
         }
     };
     install_panic_hook(language);
+    if docker_plugin::asked_for_metadata(&args) {
+        println!("{}", docker_plugin::metadata(language));
+        return EXIT_SUCCESS;
+    }
     // Arguments that parse need no help texts: the command is localized (every argument's help
     // looked up and set) only to print the help or the version someone asked for.
     let cli = match Cli::try_parse_from(&args) {
