@@ -46,6 +46,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KbCommand,
     },
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

@@ -325,3 +325,42 @@ fn a_reader_that_goes_away_is_not_an_error() {
     );
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+/// The completion scripts come from the command line definition: bash takes its script and
+/// completes acr-health with it, and every shell clap knows gets one.
+#[test]
+fn completions_for_every_shell_and_bash_takes_its_script() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout_of(&["completions", shell]);
+        assert!(script.contains("check-health"), "{shell}: {script}");
+    }
+    let script = stdout_of(&["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("acr-health.bash");
+    std::fs::write(&path, script).unwrap();
+    let complete = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p acr-health && COMP_WORDS=(acr-health acr che); COMP_CWORD=2; COMP_LINE='acr-health acr che'; COMP_POINT=18; _acr__health acr-health che acr && echo \"${{COMPREPLY[*]}}\"",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&complete.stdout);
+    assert!(
+        complete.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&complete.stderr)
+    );
+    assert!(said.contains("check-health"), "{said}");
+}
+
+/// The manual page in roff, in the chosen language.
+#[test]
+fn the_manual_page_in_english_and_dutch() {
+    let page = stdout_of(&["man"]);
+    assert!(page.contains(".TH acr-health 1"), "{page}");
+    assert!(page.contains("check\\-health"), "{page}");
+    let dutch = stdout_of(&["man", "--lang", "nl"]);
+    assert!(dutch.contains("Toon de handleidingpagina"), "{dutch}");
+}

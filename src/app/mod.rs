@@ -108,6 +108,27 @@ fn run(cli: Cli, language: &'static Language) -> Result<u8, Failure> {
         Command::Kb {
             command: KbCommand::Export,
         } => kb_export(&out).map(|()| EXIT_SUCCESS),
+        Command::Completions { shell } => {
+            let mut command = crate::cli::command(language);
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "acr-health", &mut script);
+            let mut script = String::from_utf8_lossy(&script).into_owned();
+            if *shell == clap_complete::Shell::Bash {
+                // clap_complete 4.6 spells a hyphenated program's subcommands `acr__health__…`
+                // where it tracks them and `acr__subcmd__health__…` in the labels it matches
+                // against, so bash would complete nothing after the first word.
+                script = script.replace("acr__subcmd__health", "acr__health");
+            }
+            out.stdout(&script).map(|()| EXIT_SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(crate::cli::command(language))
+                .render(&mut page)
+                .map_err(|e| out.output_failure(&e.to_string()))?;
+            out.stdout(&String::from_utf8_lossy(&page))
+                .map(|()| EXIT_SUCCESS)
+        }
     }
 }
 
