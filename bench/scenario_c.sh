@@ -102,7 +102,8 @@ cat > "$work/bin/docker" <<'EOF'
 # Fake docker: the daemon answers, the version is 28.2.2, the pull works.
 case "$1" in
   ps) echo "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES" ;;
-  version) [ "$2 $3" = "--format {{json .}}" ] || exit 64
+  # az asks with `--format json`, acr-health with `--format '{{json .}}'`.
+  version) [ "$2 $3" = "--format json" ] || [ "$2 $3" = "--format {{json .}}" ] || exit 64
     echo '{"Client":{"Version":"28.2.2","ApiVersion":"1.50","GitCommit":"e6534b4","Os":"linux","Arch":"amd64"},"Server":{"Version":"28.2.2","ApiVersion":"1.50","GitCommit":"45873be","Os":"linux","Arch":"amd64"}}' ;;
   pull) echo "latest: Pulling from mcr/hello-world"; echo "Status: Image is up to date for $2"; echo "$2" ;;
   *) echo "fake docker: unexpected arguments: $*" >&2; exit 64 ;;
