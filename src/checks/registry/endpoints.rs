@@ -90,43 +90,43 @@ impl Chain<'_> {
     /// Resolves `wanted` (unless it is pinned or a proxy resolves it) and asks it for `/`.
     async fn try_one(&self, transport: &Transport, wanted: Wanted, proxied: bool) -> Tried {
         let started = Instant::now();
+        let timeout = self.context.timeout;
         let pinned = self.context.pins.find(&wanted.host, wanted.port);
-        let mut tried = Tried {
-            addresses: pinned.map(|p| vec![p.ip()]).unwrap_or_default(),
-            dns_ms: None,
-            total_ms: 0,
-            answer: Ok(0),
-            wanted,
-        };
-        if pinned.is_none() && !proxied {
-            let resolved =
-                dns::resolve(&tried.wanted.host, tried.wanted.port, self.context.timeout).await;
-            tried.dns_ms = Some(started.elapsed().as_millis());
-            match resolved {
-                Ok(addresses) => tried.addresses = addresses,
-                Err(why) => {
-                    tried.answer = Err((why.describe(self.context.timeout), "dns"));
-                    tried.total_ms = started.elapsed().as_millis();
-                    return tried;
+        let mut addresses = pinned.map(|p| vec![p.ip()]).unwrap_or_default();
+        let mut dns_ms = None;
+        let answer = 'answer: {
+            if pinned.is_none() && !proxied {
+                let resolved = dns::resolve(&wanted.host, wanted.port, timeout).await;
+                dns_ms = Some(started.elapsed().as_millis());
+                match resolved {
+                    Ok(found) => addresses = found,
+                    Err(why) => break 'answer Err((why.describe(timeout), "dns")),
                 }
             }
+            ask(transport, &wanted).await
+        };
+        Tried {
+            wanted,
+            addresses,
+            dns_ms,
+            total_ms: started.elapsed().as_millis(),
+            answer,
         }
-        let url = Url::parse(&format!(
-            "https://{}:{}/",
-            tried.wanted.host, tried.wanted.port
-        ));
-        tried.answer = match url {
-            Ok(url) => match transport.send(Method::GET, &url, None, &[], None).await {
-                Ok(response) => Ok(response.status.as_u16()),
-                Err(error) => Err((credential::describe(&error), kind(&error))),
-            },
-            Err(error) => Err((
+    }
+}
+
+/// `GET https://<host>:<port>/`: the status of any answer, or why none came.
+async fn ask(transport: &Transport, wanted: &Wanted) -> Result<u16, (Text, &'static str)> {
+    let url =
+        Url::parse(&format!("https://{}:{}/", wanted.host, wanted.port)).map_err(|error| {
+            (
                 Text::ui(ui::HEALTH_REQUEST_OTHER).arg("reason", error),
                 "url",
-            )),
-        };
-        tried.total_ms = started.elapsed().as_millis();
-        tried
+            )
+        })?;
+    match transport.send(Method::GET, &url, None, &[], None).await {
+        Ok(response) => Ok(response.status.as_u16()),
+        Err(error) => Err((credential::describe(&error), kind(&error))),
     }
 }
 

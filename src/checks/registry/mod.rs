@@ -722,7 +722,7 @@ fn certificate_facts(
             .arg("until", http::utc_date(certificate.not_after))
             .arg("protocol", &protocol),
     ];
-    let private = http::trusted_only_by_bundle(&transport.trust, &certificate.issuer, &context.env);
+    let private = transport.trusted_only_by_bundle(&certificate.issuer, &context.env);
     if let (true, http::Trust::Bundle { variable, path }) = (private, &transport.trust) {
         if is_acr {
             notes.push(

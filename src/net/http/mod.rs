@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -154,6 +155,8 @@ pub struct Transport {
     /// holds for its own port only.
     pinned: Vec<(String, u16, Client)>,
     pub trust: Trust,
+    /// The certificates of `REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE`, when trust comes from one.
+    bundle: Option<Arc<[CertificateDer<'static>]>>,
     /// The proxy for HTTPS requests, without any credentials in it.
     pub proxy: Option<String>,
     pub timeout: Duration,
@@ -189,6 +192,10 @@ impl Transport {
         } else {
             (Trust::System, system_roots(&var))
         };
+        let roots: Option<Arc<[CertificateDer<'static>]>> = roots.map(Arc::from);
+        let bundle = matches!(trust, Trust::Bundle { .. })
+            .then(|| roots.clone())
+            .flatten();
         let tls = roots
             .map(verifier::client_config)
             .transpose()
@@ -237,9 +244,28 @@ impl Transport {
             client: build(None)?,
             pinned,
             trust,
+            bundle,
             proxy: proxy.map(|p| without_credentials(&p)),
             timeout,
         })
+    }
+
+    /// Whether the authority named `issuer` is trusted here only through a bundle of this
+    /// machine's own (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`) and not through the system's store:
+    /// the Docker daemon reads neither variable, so it does not trust what that authority issued.
+    pub fn trusted_only_by_bundle(&self, issuer: &str, env: &HashMap<String, String>) -> bool {
+        let Some(bundle) = &self.bundle else {
+            return false;
+        };
+        let named = |roots: &[CertificateDer<'static>]| {
+            roots
+                .iter()
+                .filter_map(|root| certificate::parse(root))
+                .any(|root| root.subject == issuer)
+        };
+        // The system's store is read only here, for a certificate the bundle vouched for.
+        let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        named(bundle) && !system_roots(&var).is_some_and(|system| named(&system))
     }
 
     /// The client for `url`: the one of its pin, if its host and port are pinned.
@@ -524,31 +550,6 @@ fn system_roots(var: &impl Fn(&str) -> Option<String>) -> Option<Vec<Certificate
     let pem = std::fs::read(path).ok()?;
     let roots = certificates(&pem).ok()?;
     (!roots.is_empty()).then_some(roots)
-}
-
-/// Whether the authority named `issuer` is trusted here only through a bundle of this machine's
-/// own (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`) and not through the system's store: the Docker
-/// daemon reads neither variable, so it does not trust what that authority issued.
-pub fn trusted_only_by_bundle(trust: &Trust, issuer: &str, env: &HashMap<String, String>) -> bool {
-    let Trust::Bundle { path, .. } = trust else {
-        return false;
-    };
-    let names_in = |roots: Option<Vec<CertificateDer<'static>>>| -> Vec<String> {
-        roots
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|root| certificate::parse(root))
-            .map(|root| root.subject)
-            .collect()
-    };
-    let bundle = names_in(
-        std::fs::read(path)
-            .ok()
-            .and_then(|pem| certificates(&pem).ok()),
-    );
-    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-    let system = names_in(system_roots(&var));
-    bundle.iter().any(|name| name == issuer) && !system.iter().any(|name| name == issuer)
 }
 
 /// The certificates of a PEM bundle.

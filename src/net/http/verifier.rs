@@ -12,7 +12,9 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
 
 /// A TLS client configuration that trusts `trusted` (and nothing else).
-pub fn client_config(trusted: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, Error> {
+pub fn client_config(
+    trusted: Arc<[CertificateDer<'static>]>,
+) -> Result<rustls::ClientConfig, Error> {
     let provider = CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
@@ -30,12 +32,12 @@ pub fn client_config(trusted: Vec<CertificateDer<'static>>) -> Result<rustls::Cl
 #[derive(Debug)]
 struct Verifier {
     webpki: Arc<WebPkiServerVerifier>,
-    trusted: Vec<CertificateDer<'static>>,
+    trusted: Arc<[CertificateDer<'static>]>,
 }
 
 impl Verifier {
     fn new(
-        trusted: Vec<CertificateDer<'static>>,
+        trusted: Arc<[CertificateDer<'static>]>,
         provider: Arc<CryptoProvider>,
     ) -> Result<Verifier, Error> {
         let mut roots = RootCertStore::empty();
@@ -44,6 +46,13 @@ impl Verifier {
             .build()
             .map_err(|error| Error::General(error.to_string()))?;
         Ok(Verifier { webpki, trusted })
+    }
+
+    /// The very certificate is trusted (not merely one that signed it).
+    fn trusts(&self, certificate: &CertificateDer<'_>) -> bool {
+        self.trusted
+            .iter()
+            .any(|trusted| trusted.as_ref() == certificate.as_ref())
     }
 }
 
@@ -99,15 +108,6 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-impl Verifier {
-    /// The very certificate is trusted (not merely one that signed it).
-    fn trusts(&self, certificate: &CertificateDer<'_>) -> bool {
-        self.trusted
-            .iter()
-            .any(|trusted| trusted.as_ref() == certificate.as_ref())
-    }
-}
-
 /// The server's certificate says CA:TRUE (webpki's `CaUsedAsEndEntity`).
 pub fn is_ca_used_as_server_certificate(error: &Error) -> bool {
     matches!(
@@ -139,7 +139,8 @@ mod tests {
         name: &str,
     ) -> Result<ServerCertVerified, Error> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let trusted = trusted.iter().map(|c| (*c).clone()).collect();
+        let trusted: Vec<_> = trusted.iter().map(|c| (*c).clone()).collect();
+        let trusted = Arc::from(trusted);
         let verifier = Verifier::new(trusted, provider).unwrap();
         let name = ServerName::try_from(name.to_owned()).unwrap();
         verifier.verify_server_cert(presented, &[], &name, &[], UnixTime::now())
