@@ -153,6 +153,18 @@ def main():
         explain_rows.append(f"| D. `{label}` | {ms(wall)} | {mib(rss)} |")
         verdicts.append(f"- D `{label}`: {ms(wall)}, {mib(rss)} (target ≤ 5 ms, ≤ 10 MiB): "
                         f"{'met' if wall <= 0.005 and rss <= 10240 else 'MISSED'}.")
+    extension = results.get("F")
+    if extension:
+        wall = {tool: median(extension[tool]["wall"]) for tool in extension}
+        on_top = wall["az + extension"] - wall["az version"]
+        verdicts.append(
+            f"- F. `az acr check-health --ignore-errors --yes` through the extension: "
+            f"{ms(wall['az + extension'])}, az's own {ms(wall['az'])} "
+            f"({median([o / e for o, e in zip(extension['az']['wall'], extension['az + extension']['wall'])]):.2f}× "
+            f"az's own time, median of pairs). What az costs before any command runs, "
+            f"`az version`: {ms(wall['az version'])}; the extension adds {ms(on_top)} to it, "
+            f"where acr-health alone takes {ms(wall['acr-health'])}: the launcher and az's "
+            f"loading of the extension cost {ms(on_top - wall['acr-health'])}.")
     print(header)
     print()
     print("| scenario | command | acr-health median | az 2.91.0 median | az / acr-health (median of pairs) | acr-health peak RSS | az peak RSS | acr-health peak RSS with children | az peak RSS with children |")

@@ -2,7 +2,8 @@
 # Benchmarks acr-health side by side with the real Azure CLI 2.91.0 and writes bench/results.md.
 # Usage: bench/run.sh [RUNS]   (default 20 timed runs per tool and scenario, after 3 warm-ups)
 # Scenarios: A environment only, B DNS failure, C the full Entra path in a network namespace
-# (bench/scenario_c.sh; needs root), each side by side with az; D explain, E micro benchmarks.
+# (bench/scenario_c.sh; needs root), each side by side with az; D explain, E micro benchmarks;
+# F `az acr check-health` through the extension (the wheel added to az) against az's own.
 # If C cannot be set up or a tool does not report every step OK there, the results say so and
 # A, B, D and E are still measured.
 # It installs what it needs on a fresh machine: Azure CLI 2.91.0 into bench/.venv (a private
@@ -30,6 +31,10 @@ docker=$(command -v docker || true)
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/az" "$work/home"
+# F: the same az with the extension in a configuration of its own (the wheel of the same build).
+echo "bench: the wheel, added to az as its extension (packaging/build-optimized.sh --wheel)" >&2
+wheel=$(packaging/build-optimized.sh -q --wheel "$work/wheel")
+AZURE_CONFIG_DIR="$work/az-ext" AZURE_CORE_COLLECT_TELEMETRY=false "$az" extension add --source "$wheel" --yes >&2
 # The same environment for both tools: the real docker client without a daemon, no helm, no
 # notary, no Azure login, no telemetry, no colour.
 common_env=$(python3 - "$work" "$(dirname "$docker")" <<'PY'
@@ -70,6 +75,13 @@ print(json.dumps({"runs": runs, "warmup": 3, "scenarios": [
         {"tool": "floor", "argv": [floor, docker, "version", "--format", "{{json .}}"], "env": env}]},
     {"name": "A2", "commands": pair(["acr", "check-health", "--ignore-errors", "--yes"], daemon_env)},
     {"name": "B", "commands": pair(["acr", "check-health", "-n", "example", "--ignore-errors", "--yes"])},
+    # The checks through az: its start-up plus acr-health's run, against az's own check-health.
+    {"name": "F", "commands": [
+        {"tool": "az + extension", "argv": [az, "acr", "check-health", "--ignore-errors", "--yes"],
+         "env": {**env, "AZURE_CONFIG_DIR": env["AZURE_CONFIG_DIR"] + "-ext"}, "expect_exit": 0},
+        {"tool": "az", "argv": [az, "acr", "check-health", "--ignore-errors", "--yes"], "env": env, "expect_exit": 0},
+        {"tool": "acr-health", "argv": [bin, "acr", "check-health", "--ignore-errors", "--yes"], "env": env, "expect_exit": 0},
+        {"tool": "az version", "argv": [az, "version"], "env": env, "expect_exit": 0}]},
     {"name": "D1", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"], "env": env, "expect_exit": 0}]},
     {"name": "D2", "commands": [{"tool": "acr-health", "argv": [bin, "explain", "--list", "-o", "json"], "env": env, "expect_exit": 0}]},
 ]}))

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The optimized build of acr-health: what the benchmark measures and what a release ships.
 #
-#   packaging/build-optimized.sh [--example NAME]... [CARGO BUILD OPTIONS]   (e.g. -q, --offline)
+#   packaging/build-optimized.sh [--example NAME]... [--wheel DIR] [CARGO BUILD OPTIONS]   (e.g. -q, --offline)
 #
-# Prints the path of the built executable on stdout; everything else goes to stderr.
+# Prints the path of the built executable on stdout (with --wheel, the wheel's); everything else
+# goes to stderr.
+#
+# --wheel DIR: also the Python wheel (pyproject.toml: maturin, the binary and the Azure CLI
+# extension's launcher) of exactly this executable, into DIR, by `pip wheel .`: maturin builds
+# for the same host with the same flags and features, so cargo finds everything already built.
 #
 # On glibc Linux it builds, with the release profile and the `fast-exit` feature (app::exit ends
 # with _exit once the output is flushed):
@@ -38,8 +43,15 @@ die() {
 
 examples=(--example bench_floor)
 cargo_args=()
+wheel_dir=""
 while [ $# -gt 0 ]; do
   case $1 in
+    --wheel)
+      [ $# -ge 2 ] || die "--wheel needs a directory (e.g. --wheel target/wheels)"
+      wheel_dir=$2
+      shift 2
+      ;;
+    --wheel=*) wheel_dir=${1#--wheel=}; shift ;;
     --example)
       [ $# -ge 2 ] || die "--example needs a name (e.g. --example bench_servers)"
       examples+=(--example "$2")
@@ -63,12 +75,26 @@ build() {
   cargo build --release --locked "$@" "${examples[@]}" "${cargo_args[@]}"
 }
 
+# The wheel of the binary just built ($@: maturin's arguments), its path on stdout.
+wheel() {
+  mkdir -p "$wheel_dir"
+  local before after
+  before=$(ls "$wheel_dir"/acr_health-*.whl 2>/dev/null || true)
+  python3 -m pip --version >/dev/null 2>&1 \
+    || die "--wheel needs Python 3 with pip (python3 -m pip); install it (Debian: python3-pip python3-venv)"
+  MATURIN_PEP517_ARGS="$*" python3 -m pip wheel . --no-deps --disable-pip-version-check -q -w "$wheel_dir" >&2 \
+    || die "pip wheel . failed (maturin, from PyPI, builds it; see above)"
+  after=$(ls -t "$wheel_dir"/acr_health-*.whl 2>/dev/null | head -n 1)
+  [ -n "$after" ] || die "pip wheel . made no acr_health-*.whl in $wheel_dir (had: ${before:-none})"
+  echo "$after"
+}
+
 if [ "$(uname -s)" != Linux ] || [[ "$host" != *-linux-gnu* ]]; then
   say "the host is $host, not glibc Linux: a plain release build (no static-pie, no RELR, no _exit)"
   build
   bin=$target_dir/release/acr-health
   [ -x "$bin" ] || die "cargo built no $bin"
-  echo "$bin"
+  if [ -n "$wheel_dir" ]; then wheel; else echo "$bin"; fi
   exit 0
 fi
 
@@ -142,4 +168,8 @@ verify "$floor" "$relr"
 "$bin" --version >/dev/null || die "$bin does not start (\`acr-health --version\` failed)"
 "$floor" true || die "$floor does not start or cannot run a child (\`bench_floor true\` failed)"
 say "verified: $bin and $floor are static-pie, RELR: $relr"
-echo "$bin"
+if [ -n "$wheel_dir" ]; then
+  wheel --target "$host"
+else
+  echo "$bin"
+fi

@@ -51,6 +51,9 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     Man,
+    // What the Azure CLI extension declares, as JSON, for its launcher (app::az_extension).
+    #[command(hide = true)]
+    AzCommands,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,11 @@ command -v docker >/dev/null || need_packages+=(docker-client)
 # The registry tests (tests/support) spawn the real Debian docker-registry (distribution 2.8) on
 # loopback, with their own config. htpasswd lines are made in Rust, so no apache2-utils.
 [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
+# The install tests (tests/install.rs) build the wheel with `python3 -m pip wheel .` (maturin,
+# from PyPI) and make virtual environments, one of them with Azure CLI 2.91.0 from PyPI.
+command -v python3 >/dev/null || need_packages+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   sudo=""

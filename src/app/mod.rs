@@ -1,6 +1,7 @@
 //! The program around the commands: the language, the arguments, where output goes, how a
 //! failure is told, and the exit code.
 
+mod az_extension;
 mod docker_plugin;
 mod endpoints;
 mod health;
@@ -120,6 +121,12 @@ fn run(cli: Cli, language: &'static Language) -> Result<u8, Failure> {
                 script = script.replace("acr__subcmd__health", "acr__health");
             }
             out.stdout(&script).map(|()| EXIT_SUCCESS)
+        }
+        Command::AzCommands => {
+            let commands = az_extension::commands(language);
+            let text =
+                serde_json::to_string(&commands).map_err(|e| out.output_failure(&e.to_string()))?;
+            out.stdout(&text).map(|()| EXIT_SUCCESS)
         }
         Command::Man => {
             let mut page = Vec::new();

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod image;
 pub mod jwt;
 pub mod pki;
+pub mod python;
 pub mod real_registry;
 pub mod sandbox;
 pub mod scenario;
