@@ -68,23 +68,33 @@ def run(cmd, **kwargs):
     argv += _verbosity(cmd.cli_ctx)
     if command["text_on_stdout"]:
         # The text for people, on stderr as check-health's report is; then the document.
-        shown = subprocess.run(argv, stdout=sys.stderr, check=False)
-        if shown.returncode != 0:
-            raise SystemExit(shown.returncode)
-    done = subprocess.run(argv + ["--output", "json"], stdout=subprocess.PIPE, check=False)
-    result = json.loads(done.stdout) if done.stdout.strip() else None
-    if done.returncode != 0:
+        code, _ = _run(argv, sys.stderr)
+        if code != 0:
+            raise SystemExit(code)
+    code, document = _run(argv + ["--output", "json"], subprocess.PIPE)
+    result = json.loads(document) if document.strip() else None
+    if code != 0:
         if result is None:
-            raise SystemExit(done.returncode)
-        # az prints the result, then ends with acr-health's exit code.
-        code = done.returncode
+            raise SystemExit(code)
 
+        # az prints the result, then ends with acr-health's exit code.
         def end(*_args, **_kwargs):
             raise SystemExit(code)
 
         from knack.events import EVENT_CLI_SUCCESSFUL_EXECUTE
         cmd.cli_ctx.register_event(EVENT_CLI_SUCCESSFUL_EXECUTE, end)
     return result
+
+
+def _run(argv, stdout):
+    """acr-health's exit code and what it wrote to `stdout` when that is a pipe."""
+    with subprocess.Popen(argv, stdout=stdout) as child:
+        try:
+            out, _ = child.communicate()
+        except KeyboardInterrupt:
+            # acr-health had the same Ctrl-C: it stops what it started, says so, and ends with 130.
+            out, _ = child.communicate()
+    return child.returncode, out
 
 
 def _verbosity(cli_ctx):
