@@ -1204,3 +1204,35 @@ fn a_ca_bundle_that_cannot_be_read_is_named_with_the_variable() {
         "REQUESTS_CA_BUNDLE verwijst naar [TMP]/empty.pem, waarin geen certificaat staat"
     );
 }
+
+/// The Docker daemon's clock, as `docker info` tells it beside the test pull, far from this
+/// machine's: the pull check says how far and how to set it right, in both languages, and gives
+/// the offset to scripts.
+#[test]
+fn a_daemon_clock_far_from_this_machines_is_told() {
+    let docker = format!(
+        r#"case "$1" in
+  version) echo '{DOCKER_VERSION_JSON}' ;;
+  pull) echo "Status: Image is up to date for $2" ;;
+  info) [ "$2 $3" = "--format {{{{json .}}}}" ] || exit 64
+        echo '{{"HTTPSProxy":"","SystemTime":"2001-02-03T04:05:06.789+01:00","RegistryConfig":{{"Mirrors":null}}}}' ;;
+  *) exit 64 ;;
+esac"#
+    );
+    let sandbox = Sandbox::with_tools(&with_tool(working_tools(), "docker", docker));
+    let run = sandbox.run(sandbox.check_health(&["--yes", "-o", "json"]), 0);
+    assert_eq!(run.status("docker.pull"), "ok", "{}", run.stderr);
+    let note = run.detail_starting("docker.pull", "The Docker daemon's clock is ");
+    assert!(
+        note.contains(" min behind this machine's.")
+            && note.contains("sudo timedatectl set-ntp true"),
+        "{note}"
+    );
+    let offset = run.check("docker.pull")["daemon_clock_offset_seconds"].as_i64();
+    assert!(offset.is_some_and(|s| s < -700_000_000), "{offset:?}");
+    let dutch = sandbox.run(
+        sandbox.check_health(&["--yes", "--lang", "nl", "-o", "json"]),
+        0,
+    );
+    dutch.detail_starting("docker.pull", "De klok van de Docker-daemon loopt ");
+}

@@ -2710,6 +2710,38 @@ fn the_daemon_pulls_the_image_the_probe_found() {
         "registry.daemon_pull",
         "Removed again (Docker did not have the image before).",
     );
+    // Why the daemon pulls although this run trusts the registry's CA only through
+    // REQUESTS_CA_BUNDLE: it reaches a registry on loopback as an insecure one (127.0.0.0/8 and
+    // ::1/128 by default), which `docker info` says. No x509 failure is foretold.
+    let insecure = run.detail_starting(
+        "registry.challenge",
+        &format!(
+            "The Docker daemon treats {} as an insecure registry, because its address ",
+            open.login_server()
+        ),
+    );
+    assert!(
+        insecure.ends_with(
+            "docker pull does not check the registry's certificate and falls back to plain HTTP."
+        ),
+        "{insecure}"
+    );
+    assert!(!run.stderr.contains("x509"), "{}", run.stderr);
+    // The daemon's clock is this machine's: nothing to say of it.
+    assert!(
+        run.check("docker.pull")
+            .get("daemon_clock_offset_seconds")
+            .is_none()
+    );
+    let (sandbox, mut cmd) = command(&open, &[]);
+    let dutch = sandbox.run(cmd.args(["--lang", "nl"]), 0);
+    dutch.detail_starting(
+        "registry.challenge",
+        &format!(
+            "De Docker-daemon behandelt {} als onveilig register, omdat het adres ",
+            open.login_server()
+        ),
+    );
 
     let guarded = RealRegistry::start_htpasswd(&ca, "alice", PASSWORD);
     let token = format!("Basic {}", basic_header("alice", PASSWORD));

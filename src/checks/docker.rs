@@ -10,8 +10,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{Context, Turns, consent, could_not_run};
+use super::{CLOCK_TOLERANCE_SECONDS, Context, Turns, consent, could_not_run};
 use crate::system::container::Client;
+use crate::system::daemon::DaemonSettings;
 use crate::system::process::{self, ProcessError};
 use crate::vocabulary::check::DEFAULT_CONTAINER_CLIENT;
 use crate::vocabulary::ui;
@@ -268,8 +269,7 @@ async fn pull(client: &Client, context: &Context, turns: &Turns) -> Outcome {
     let started = Instant::now();
     let mut records = Vec::new();
     // The daemon's own settings, read while it pulls: they decide the pull, not this shell's.
-    let mut info_records = Vec::new();
-    let (result, settings) = tokio::join!(
+    let (result, (settings, info_records)) = tokio::join!(
         process::run(
             &client.path,
             &client.command,
@@ -277,9 +277,9 @@ async fn pull(client: &Client, context: &Context, turns: &Turns) -> Outcome {
             context,
             &mut records,
         ),
-        daemon_settings(client, context, &mut info_records),
+        client.daemon_settings(context),
     );
-    records.extend(info_records);
+    records.extend(info_records.iter().cloned());
     let pulled = Text::ui(ui::HEALTH_DOCKER_PULL_OK)
         .arg("client", &client.title)
         .arg("image", IMAGE);
@@ -305,38 +305,39 @@ async fn pull(client: &Client, context: &Context, turns: &Turns) -> Outcome {
         }
         Err(error) => could_not_run(Check::DockerPull, Code::DOCKER_PULL_ERROR, &error),
     };
-    let outcome = match settings.as_ref().and_then(|info| proxy_note(context, info)) {
-        Some(note) => outcome.note(note),
+    let outcome = match settings {
+        Some(settings) => daemon_notes(outcome, context, settings),
         None => outcome,
     };
     finish(outcome, started, records)
 }
 
-/// `docker info`: the daemon's proxies and registries. Podman has no daemon to ask.
-async fn daemon_settings(
-    client: &Client,
-    context: &Context,
-    records: &mut Vec<CommandRecord>,
-) -> Option<Value> {
-    if client.is_podman() {
-        return None;
+/// What the daemon does differently from this shell: its proxy, and its clock.
+fn daemon_notes(outcome: Outcome, context: &Context, settings: &DaemonSettings) -> Outcome {
+    let outcome = match proxy_note(context, settings) {
+        Some(note) => outcome.note(note),
+        None => outcome,
+    };
+    match settings.clock_offset(std::time::SystemTime::now()) {
+        Some(offset) if offset.unsigned_abs() > CLOCK_TOLERANCE_SECONDS => {
+            let key = if offset > 0 {
+                ui::HEALTH_DOCKER_DAEMON_CLOCK_AHEAD
+            } else {
+                ui::HEALTH_DOCKER_DAEMON_CLOCK_BEHIND
+            };
+            outcome
+                .note(Text::ui(key).arg("minutes", offset.unsigned_abs().div_ceil(60)))
+                .data("daemon_clock_offset_seconds", offset.into())
+        }
+        _ => outcome,
     }
-    let args = ["info", "--format", "{{json .}}"];
-    let done = process::run(&client.path, &client.command, &args, context, records)
-        .await
-        .ok()?;
-    done.success()
-        .then(|| serde_json::from_str(&done.stdout).ok())
-        .flatten()
 }
 
 /// The daemon's HTTPS proxy against this shell's, when they differ: the checks here go one way,
 /// `docker pull` the other.
-fn proxy_note(context: &Context, info: &Value) -> Option<Text> {
+fn proxy_note(context: &Context, settings: &DaemonSettings) -> Option<Text> {
     let shell = crate::net::http::https_proxy_of(&context.env);
-    let daemon = info
-        .get("HTTPSProxy")
-        .and_then(Value::as_str)
+    let daemon = Some(settings.https_proxy.as_str())
         .filter(|p| !p.is_empty())
         .map(crate::net::http::without_credentials);
     match (shell, daemon) {
@@ -399,6 +400,72 @@ mod tests {
     }
 
     #[test]
+    fn a_daemon_clock_minutes_away_is_told_with_its_offset() {
+        let context = Context {
+            timeout: std::time::Duration::from_secs(1),
+            env: Default::default(),
+            cwd: ".".into(),
+            confirm: crate::system::Confirm::Yes,
+            pins: Default::default(),
+        };
+        let settings = |time: &str| DaemonSettings {
+            system_time: time.to_owned(),
+            ..DaemonSettings::default()
+        };
+        let pulled = || Outcome::ok(Check::DockerPull, Text::ui(ui::HEALTH_DOCKER_PULL_OK));
+        let notes = |outcome: &Outcome| -> Vec<Text> {
+            outcome
+                .details
+                .iter()
+                .filter_map(|d| match d {
+                    crate::vocabulary::outcome::Detail::Text(text) => Some(text.clone()),
+                    crate::vocabulary::outcome::Detail::Verbatim(_) => None,
+                })
+                .collect()
+        };
+        let behind = daemon_notes(pulled(), &context, &settings("2000-01-01T00:00:00Z"));
+        assert_eq!(
+            notes(&behind).iter().map(|n| n.key).collect::<Vec<_>>(),
+            [ui::HEALTH_DOCKER_DAEMON_CLOCK_BEHIND]
+        );
+        assert!(
+            behind
+                .data
+                .iter()
+                .any(|(name, value)| *name == "daemon_clock_offset_seconds"
+                    && value.as_i64().is_some_and(|s| s < -800_000_000))
+        );
+        // In the same second as this machine's clock (the daemon here is this machine): nothing.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let same = daemon_notes(pulled(), &context, &settings(&rfc3339(now)));
+        assert!(same.details.is_empty() && same.data.is_empty());
+        let ahead = daemon_notes(pulled(), &context, &settings(&rfc3339(now + 3600)));
+        let ahead = notes(&ahead);
+        assert_eq!(ahead[0].key, ui::HEALTH_DOCKER_DAEMON_CLOCK_AHEAD);
+        assert_eq!(ahead[0].plain("minutes"), Some("60"));
+    }
+
+    /// `seconds` since the epoch as docker writes its `SystemTime` (UTC).
+    fn rfc3339(seconds: u64) -> String {
+        let days = seconds / 86_400;
+        let (hours, minutes, secs) = (seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
+        // Civil date from days (Howard Hinnant's algorithm), for 1970 onwards.
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + u64::from(month <= 2);
+        format!("{year:04}-{month:02}-{day:02}T{hours:02}:{minutes:02}:{secs:02}.5Z")
+    }
+
+    #[test]
     fn the_daemons_proxy_is_set_against_the_shells() {
         let context = |proxy: Option<&str>| Context {
             timeout: std::time::Duration::from_secs(1),
@@ -412,7 +479,10 @@ mod tests {
             confirm: crate::system::Confirm::Yes,
             pins: Default::default(),
         };
-        let info = |proxy: &str| serde_json::json!({"HTTPSProxy": proxy, "HTTPProxy": ""});
+        let info = |proxy: &str| DaemonSettings {
+            https_proxy: proxy.to_owned(),
+            ..DaemonSettings::default()
+        };
         let key = |note: Option<Text>| note.map(|n| n.key);
         assert_eq!(key(proxy_note(&context(None), &info(""))), None);
         assert_eq!(

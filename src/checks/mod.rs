@@ -11,6 +11,9 @@ use crate::system::process;
 pub use crate::system::{Confirm, Context};
 use crate::vocabulary::{Check, Code, Outcome, Text, ui};
 
+/// Clocks further apart than this make tokens and certificates look expired or not yet valid.
+pub const CLOCK_TOLERANCE_SECONDS: u64 = 300;
+
 /// When a check that changes something (a pull, a push) may go ahead. Stopping at the first
 /// error means nothing is pulled or pushed after it in az's order: such a check waits until
 /// every check before it has been reported without stopping the run. With `--ignore-errors`

@@ -3,8 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use tokio::sync::OnceCell;
+
 use super::Context;
+use super::daemon::DaemonSettings;
 use super::process::{self, ProcessError};
+use crate::vocabulary::CommandRecord;
 
 /// The container client a run uses.
 #[derive(Debug)]
@@ -14,6 +18,8 @@ pub struct Client {
     pub path: PathBuf,
     /// For the report's lines: `Docker`, `Podman`.
     pub title: String,
+    /// `docker info`, run once for every check that asks.
+    daemon: OnceCell<(Option<DaemonSettings>, Vec<CommandRecord>)>,
 }
 
 impl Client {
@@ -23,6 +29,31 @@ impl Client {
             .file_name()
             .and_then(|name| name.to_str())
             .is_some_and(|name| name.starts_with("podman"))
+    }
+
+    /// The daemon's own settings (`docker info`), asked once per run by whichever check needs
+    /// them first, the others waiting for that answer; with the record of the command. `None`
+    /// when the daemon does not answer, and for podman, which has no daemon.
+    pub async fn daemon_settings(
+        &self,
+        context: &Context,
+    ) -> &(Option<DaemonSettings>, Vec<CommandRecord>) {
+        self.daemon
+            .get_or_init(|| async {
+                let mut records = Vec::new();
+                if self.is_podman() {
+                    return (None, records);
+                }
+                let args = ["info", "--format", "{{json .}}"];
+                let done =
+                    process::run(&self.path, &self.command, &args, context, &mut records).await;
+                let settings = done
+                    .ok()
+                    .filter(process::Finished::success)
+                    .and_then(|done| DaemonSettings::parse(&done.stdout));
+                (settings, records)
+            })
+            .await
     }
 }
 
@@ -52,6 +83,7 @@ pub fn find_client(context: &Context) -> Result<Client, ProcessError> {
         title: title_of(&path),
         command,
         path,
+        daemon: OnceCell::new(),
     })
 }
 

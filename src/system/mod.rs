@@ -2,6 +2,7 @@
 //! bound of every external step, the `--resolve` pins, how to ask the user, and child processes.
 
 pub mod container;
+pub mod daemon;
 pub mod process;
 
 use std::collections::HashMap;

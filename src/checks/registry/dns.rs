@@ -14,17 +14,18 @@ pub async fn check(
     pinned: Option<SocketAddr>,
     timeout: Duration,
     login_server: &str,
-) -> Outcome {
+) -> (Outcome, Vec<IpAddr>) {
     let check = Check::RegistryDns;
     if let Some(address) = pinned {
         let line = Text::ui(ui::HEALTH_REGISTRY_DNS_OK)
             .arg("host", host)
             .arg("ip", address.ip());
-        return Outcome::ok(check, line).note(
+        let outcome = Outcome::ok(check, line).note(
             Text::ui(ui::HEALTH_REGISTRY_DNS_PINNED)
                 .arg("host", host)
                 .arg("address", address),
         );
+        return (outcome, vec![address.ip()]);
     }
     let fail = || {
         Outcome::failed(check, Code::CONNECTIVITY_DNS_ERROR)
@@ -33,19 +34,21 @@ pub async fn check(
     let addresses = match resolve(host, port, timeout).await {
         Ok(addresses) => addresses,
         Err(Unresolved::Failed(reason)) => {
-            return match known_failure(&reason) {
+            let outcome = match known_failure(&reason) {
                 Some(key) => fail().note(Text::ui(key)),
                 None => fail().verbatim(&reason),
             };
+            return (outcome, Vec::new());
         }
         Err(Unresolved::TimedOut) => {
-            return fail().note(
+            let outcome = fail().note(
                 Text::ui(ui::HEALTH_REQUEST_TIMED_OUT).arg("seconds", timeout.as_secs().max(1)),
             );
+            return (outcome, Vec::new());
         }
     };
     let Some(first) = addresses.first() else {
-        return fail();
+        return (fail(), addresses);
     };
     let mut outcome = Outcome::ok(
         check,
@@ -64,7 +67,7 @@ pub async fn check(
     for address in addresses.iter().filter(|a| is_private(a)) {
         outcome = outcome.note(Text::ui(ui::HEALTH_REGISTRY_DNS_PRIVATE).arg("ip", address));
     }
-    outcome
+    (outcome, addresses)
 }
 
 #[cfg(test)]
@@ -73,9 +76,11 @@ mod tests {
 
     #[tokio::test]
     async fn localhost_resolves_and_an_invalid_name_does_not() {
-        let ok = check("localhost", 443, None, Duration::from_secs(5), "localhost").await;
+        let (ok, addresses) =
+            check("localhost", 443, None, Duration::from_secs(5), "localhost").await;
         assert!(!ok.is_failure());
-        let bad = check(
+        assert!(addresses.iter().all(IpAddr::is_loopback) && !addresses.is_empty());
+        let (bad, none) = check(
             "no-such-registry.invalid",
             443,
             None,
@@ -84,5 +89,6 @@ mod tests {
         )
         .await;
         assert_eq!(bad.code, Some(Code::CONNECTIVITY_DNS_ERROR));
+        assert!(none.is_empty());
     }
 }

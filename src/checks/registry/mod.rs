@@ -16,7 +16,7 @@ pub mod target;
 pub mod token;
 mod tokens;
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Method, StatusCode, Url};
 
@@ -25,10 +25,11 @@ use crate::azure::resource::Registry;
 use crate::azure::arm::Arm;
 use crate::azure::cloud::Cloud;
 use crate::azure::credential;
-use crate::checks::{Context, Turns};
+use crate::checks::{CLOCK_TOLERANCE_SECONDS, Context, Turns};
 use crate::net::http::{self, RequestError, Response, Transport, without_query};
 use crate::oci::challenge::{self, Challenge};
 use crate::system::container::Client;
+use crate::system::daemon::{DaemonSettings, Insecure};
 use crate::system::process::ProcessError;
 use crate::vocabulary::Code;
 use crate::vocabulary::{Check, CommandRecord, Outcome, Text};
@@ -147,6 +148,7 @@ pub async fn chain(
         started: Instant::now(),
         azure: Azure::default(),
         emitted: Vec::new(),
+        addresses: Vec::new(),
     };
     // The client, with the trust and the pinned addresses.
     let transport = Transport::new(&context.env, context.timeout, &context.pins);
@@ -171,6 +173,8 @@ struct Chain<'a> {
     azure: Azure,
     /// The checks reported so far.
     emitted: Vec<Emitted>,
+    /// The login server's addresses, as the DNS check found them.
+    addresses: Vec<std::net::IpAddr>,
 }
 
 /// A check the chain reported, and whether it found a problem that skips what needs it.
@@ -278,7 +282,13 @@ impl Chain<'_> {
             None => (login_server.clone(), 443),
         };
         let pinned = self.context.pins.find(&host, port);
-        let outcome = dns::check(&host, port, pinned, self.context.timeout, &login_server).await;
+        let (outcome, addresses) =
+            dns::check(&host, port, pinned, self.context.timeout, &login_server).await;
+        // The daemon looks the name up itself: a `--resolve` pin is this run's alone.
+        self.addresses = match pinned {
+            Some(_) => host.parse().into_iter().collect(),
+            None => addresses,
+        };
         if outcome.is_failure() {
             return self.fail(outcome);
         }
@@ -487,7 +497,20 @@ impl Chain<'_> {
             };
             outcome.note(trust_note.clone())
         };
-        let response = match self.send(transport, Method::GET, base, None, None).await {
+        // What the Docker daemon makes of this registry, asked while the challenge is sent: a
+        // `docker pull` goes by it, not by this shell's settings.
+        let (client, context) = (self.client, self.context);
+        let (sent, daemon) = tokio::join!(
+            self.send(transport, Method::GET, base, None, None),
+            daemon_settings(client, context),
+        );
+        let insecure = daemon.and_then(|d| d.insecure(login_server, &self.addresses));
+        let daemon_notes: Vec<Text> = insecure
+            .iter()
+            .map(|why| insecure_note(why, login_server))
+            .chain(daemon.and_then(|d| mirrors_note(d, login_server)))
+            .collect();
+        let response = match sent {
             Ok(response) => response,
             Err(error) => {
                 let code = match error {
@@ -496,6 +519,7 @@ impl Chain<'_> {
                 };
                 let outcome =
                     with_facts(Outcome::failed(check, code).note(credential::describe(&error)));
+                let outcome = daemon_notes.into_iter().fold(outcome, Outcome::note);
                 return self.fail(outcome);
             }
         };
@@ -569,6 +593,7 @@ impl Chain<'_> {
             transport,
             target.is_acr,
             login_server,
+            insecure.is_some(),
             self.context,
         );
         let with_clock = |outcome: Outcome| {
@@ -583,6 +608,7 @@ impl Chain<'_> {
                     .data("certificate", data.clone()),
                 None => outcome,
             };
+            let outcome = daemon_notes.iter().cloned().fold(outcome, Outcome::note);
             match &skew {
                 Some((note, seconds)) => outcome
                     .note(note.clone())
@@ -711,6 +737,7 @@ fn certificate_facts(
     transport: &Transport,
     is_acr: bool,
     login_server: &str,
+    daemon_insecure: bool,
     context: &Context,
 ) -> Option<(Vec<Text>, serde_json::Value)> {
     let certificate = response.certificate.as_ref()?;
@@ -737,10 +764,11 @@ fn certificate_facts(
                 .flatten()
                 .any(|e| e.path().extension().is_some_and(|x| x == "crt"))
         });
-        let key = if daemon_has_ca {
-            ui::HEALTH_REGISTRY_DAEMON_HAS_CA
-        } else {
-            ui::HEALTH_REGISTRY_DAEMON_LACKS_CA
+        let key = match (daemon_has_ca, daemon_insecure) {
+            (true, _) => ui::HEALTH_REGISTRY_DAEMON_HAS_CA,
+            // The daemon checks no certificate of this registry: it has nothing to fail on.
+            (false, true) => return Some((notes, data(certificate, &protocol, private))),
+            (false, false) => ui::HEALTH_REGISTRY_DAEMON_LACKS_CA,
         };
         notes.push(
             Text::ui(key)
@@ -750,19 +778,62 @@ fn certificate_facts(
                 .arg("directory", daemon_dir.display()),
         );
     }
-    let data = serde_json::json!({
+    Some((notes, data(certificate, &protocol, private)))
+}
+
+/// The certificate for scripts.
+fn data(
+    certificate: &http::certificate::Certificate,
+    protocol: &str,
+    private: bool,
+) -> serde_json::Value {
+    serde_json::json!({
         "subject": certificate.subject,
         "issuer": certificate.issuer,
         "not_before": http::utc_date(certificate.not_before),
         "not_after": http::utc_date(certificate.not_after),
         "http_version": protocol,
         "issuer_only_in_bundle": private,
-    });
-    Some((notes, data))
+    })
 }
 
-/// Clocks further apart than this make tokens and certificates look expired or not yet valid.
-const CLOCK_TOLERANCE_SECONDS: u64 = 300;
+/// How long the registry checks wait for the Docker daemon's settings: they only add to a
+/// finding, and a daemon that hangs is the docker checks' to report.
+const DAEMON_SETTINGS_WAIT: Duration = Duration::from_secs(3);
+
+/// The Docker daemon's settings, when there is a Docker daemon and it answers in time.
+async fn daemon_settings<'a>(
+    client: Option<&'a Result<Client, ProcessError>>,
+    context: &Context,
+) -> Option<&'a DaemonSettings> {
+    let client = client?.as_ref().ok()?;
+    let wait = DAEMON_SETTINGS_WAIT.min(context.timeout);
+    let (settings, _) = tokio::time::timeout(wait, client.daemon_settings(context))
+        .await
+        .ok()?;
+    settings.as_ref()
+}
+
+/// The daemon neither checks the registry's certificate nor insists on HTTPS.
+fn insecure_note(why: &Insecure, login_server: &str) -> Text {
+    match why {
+        Insecure::Named => Text::ui(ui::HEALTH_REGISTRY_DAEMON_INSECURE_NAMED),
+        Insecure::InRange { address, range } => Text::ui(ui::HEALTH_REGISTRY_DAEMON_INSECURE_RANGE)
+            .arg("address", address)
+            .arg("range", range),
+    }
+    .arg("login_server", login_server)
+}
+
+/// The mirrors a `docker pull` from this registry tries first (Docker Hub's only).
+fn mirrors_note(settings: &DaemonSettings, login_server: &str) -> Option<Text> {
+    let mirrors = settings.mirrors_for(login_server);
+    (!mirrors.is_empty()).then(|| {
+        Text::ui(ui::HEALTH_REGISTRY_DAEMON_MIRRORS)
+            .arg("login_server", login_server)
+            .arg("mirrors", mirrors.join(", "))
+    })
+}
 
 /// How far this machine's clock is from the registry's `Date` when it is more than
 /// [`CLOCK_TOLERANCE_SECONDS`]: the note, and the seconds (positive: this machine is ahead).
