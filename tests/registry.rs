@@ -566,6 +566,49 @@ mod scenario {
             })
     }
 
+    /// With podman as the client, its credentials: `REGISTRY_AUTH_FILE` (an `auth.json`, as
+    /// `podman login` writes it) rather than docker's `config.json`, which holds other ones.
+    pub fn real_registry_password_from_podman_auth_file() -> Scenario {
+        let ca = Arc::new(TestCa::new());
+        let registry = htpasswd_registry(&ca);
+        let scenario = Scenario::new();
+        let auth = basic_header("alice", PASSWORD);
+        let ls = registry.login_server();
+        let wrong = basic_header("alice", "not-the-password");
+        scenario.sandbox.home_file(
+            ".docker/config.json",
+            json!({"auths": {&ls: {"auth": wrong}}}).to_string(),
+        );
+        let file = scenario.sandbox.home_file(
+            "podman/auth.json",
+            json!({"auths": {&ls: {"auth": auth}}}).to_string(),
+        );
+        scenario.sandbox.tool(
+            "podman",
+            r#"case "$1" in
+  version) echo '{"Client":{"Version":"4.3.1","OsArch":"linux/amd64"}}' ;;
+  pull) echo "d2c94e258dcb" ;;
+  *) exit 64 ;;
+esac"#,
+        );
+        scenario
+            .env("DOCKER_COMMAND", "podman")
+            .env("REGISTRY_AUTH_FILE", &file)
+            .trust(&ca)
+            .login_server(&ls)
+            .secret(PASSWORD)
+            .secret(&auth)
+            .keep(registry)
+            .expect(move |run| {
+                assert_eq!(run.status("registry.token_accepted"), "ok");
+                run.line(&format!("Registry '{ls}' accepts the credentials : OK"));
+                run.detail(
+                    "registry.token_accepted",
+                    &format!("Credentials for {ls} from [TMP]/home/podman/auth.json (auths)."),
+                );
+            })
+    }
+
     /// A `config.json` that is not JSON: said, and the registry asks for credentials it never got.
     pub fn real_registry_docker_config_unreadable() -> Scenario {
         let ca = Arc::new(TestCa::new());
@@ -589,7 +632,7 @@ mod scenario {
                 assert_eq!(run.status("registry.token_accepted"), "skipped");
                 let note = run.detail_starting(
                     "registry.token_accepted",
-                    "Docker's [TMP]/home/.docker/config.json could not be read (",
+                    "[TMP]/home/.docker/config.json could not be read (",
                 );
                 assert!(note.ends_with("so no credentials came from it."), "{note}");
             })
@@ -2257,6 +2300,7 @@ scenario_tests!(
     real_registry_wrong_password,
     real_registry_right_password,
     real_registry_password_from_docker_config,
+    real_registry_password_from_podman_auth_file,
     real_registry_docker_config_unreadable,
     real_registry_password_from_credential_helper,
     real_registry_credential_helper_without_credentials,
@@ -2654,15 +2698,7 @@ fn the_daemons_trust_is_told_beside_the_certificate() {
         lacks.check("registry.challenge")["certificate"]["issuer_only_in_bundle"],
         true
     );
-    /// Removes the directory again, whatever the test does.
-    struct Placed(std::path::PathBuf);
-    impl Drop for Placed {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    std::fs::create_dir_all(&directory).expect("the tests run as root");
-    let _placed = Placed(directory.clone());
+    let _placed = Placed::directory(&directory);
     std::fs::copy(fronted.ca.pem_path(), directory.join("ca.crt")).unwrap();
     let has = scenario.output(&["-o", "json"]);
     has.detail(
@@ -2671,6 +2707,107 @@ fn the_daemons_trust_is_told_beside_the_certificate() {
             "The Docker daemon has a CA for this registry in {} (it does not read REQUESTS_CA_BUNDLE).",
             directory.display()
         ),
+    );
+}
+
+/// What podman's `registries.conf` (podman being the client) and containerd's `hosts.toml` say of
+/// the registry under check is told beside its certificate, in both languages: podman's insecure
+/// entry with a mirror, a namespace it sends elsewhere; the mirror containerd tries first, without
+/// checking its certificate, and the CA it trusts there.
+#[test]
+fn podman_and_containerd_configuration_for_the_registry_is_told() {
+    let ca = Arc::new(TestCa::new());
+    let registry = RealRegistry::start(&ca);
+    let login_server = registry.login_server();
+    let podman = r#"case "$1" in
+  version) echo '{"Client":{"Version":"4.3.1","OsArch":"linux/amd64"}}' ;;
+  pull) echo "d2c94e258dcb" ;;
+  *) exit 64 ;;
+esac"#;
+    let sandbox = Sandbox::with_tools(&[("podman", podman.to_owned())]);
+    let conf = sandbox.home_file(
+        "registries.conf",
+        format!(
+            r#"[[registry]]
+prefix = "{login_server}"
+location = "{login_server}"
+insecure = true
+
+[[registry.mirror]]
+location = "mirror.corp.test:5000"
+
+[[registry]]
+prefix = "{login_server}/team"
+location = "copy.corp.test/team"
+"#
+        ),
+    );
+    let directory = std::path::Path::new("/etc/containerd/certs.d").join(&login_server);
+    let _placed = Placed::directory(&directory);
+    let hosts = directory.join("hosts.toml");
+    std::fs::write(
+        &hosts,
+        format!(
+            r#"server = "https://{login_server}"
+
+[host."https://mirror.corp.test"]
+  capabilities = ["pull", "resolve"]
+  skip_verify = true
+
+[host."https://second.corp.test"]
+  capabilities = ["pull"]
+  ca = "/etc/containerd/certs.d/{login_server}/ca.crt"
+"#
+        ),
+    )
+    .unwrap();
+    let run = |lang: &str| {
+        let mut cmd = sandbox.command();
+        cmd.env("REQUESTS_CA_BUNDLE", ca.pem_path())
+            .env("CONTAINERS_REGISTRIES_CONF", &conf)
+            .args(["check-health", "--yes", "--ignore-errors", "-o", "json"])
+            .args(["--lang", lang, "--login-server", &login_server]);
+        sandbox.run(cmd, 0)
+    };
+    let english = run("en");
+    assert_eq!(
+        english.status("registry.challenge"),
+        "ok",
+        "{}",
+        english.stderr
+    );
+    let conf = "[TMP]/home/registries.conf";
+    let hosts = hosts.display();
+    for expected in [
+        format!(
+            "Podman's {conf} marks {login_server} as insecure: podman pull does not check its certificate and may use plain HTTP."
+        ),
+        format!(
+            "Podman's {conf} has podman pull try mirror.corp.test:5000 first for {login_server}, and the registry only when they fail."
+        ),
+        format!(
+            "Podman's {conf} sends pulls of {login_server}/team to copy.corp.test/team: podman pull talks to that host, not to the one checked here."
+        ),
+        format!(
+            "containerd (Kubernetes nodes, nerdctl) pulls {login_server} from https://mirror.corp.test, https://second.corp.test first, then from https://{login_server}, as {hosts} says."
+        ),
+        format!(
+            "containerd does not check the certificate of https://mirror.corp.test ({hosts}: skip_verify)."
+        ),
+        format!(
+            "containerd trusts /etc/containerd/certs.d/{login_server}/ca.crt for https://second.corp.test ({hosts})."
+        ),
+    ] {
+        english.detail("registry.challenge", &expected);
+    }
+    let dutch = run("nl");
+    dutch.detail(
+        "registry.challenge",
+        &format!("{conf} van Podman markeert {login_server} als onveilig: podman pull controleert het certificaat niet en gebruikt mogelijk onversleuteld HTTP."),
+    );
+    dutch.detail_starting(
+        "registry.challenge",
+        &format!("containerd (Kubernetes-nodes, nerdctl) haalt {login_server} eerst op bij https://mirror.corp.test"),
     );
 }
 

@@ -3,6 +3,8 @@
 //! `auths` entry of `config.json` itself. A helper is docker's `docker-credential-<name>`,
 //! run as `docker-credential-<name> get` with the registry's host on stdin.
 
+use std::path::{Path, PathBuf};
+
 use base64::Engine;
 use serde_json::Value;
 
@@ -101,40 +103,61 @@ pub enum HelperAnswer {
     IdentityToken,
 }
 
-/// Docker's credentials for `login_server` (from `DOCKER_CONFIG`, else `~/.docker`), and notes
-/// that say where they came from or why a helper gave none. The helper runs within the
-/// timeout; its output is never recorded.
+/// The container client's credentials for `login_server`, from the first of its files that
+/// keeps any ([`config_paths`]), and notes that say where they came from or why a helper gave
+/// none. The helper runs within the timeout; its output is never recorded.
 pub async fn credentials(
     context: &Context,
     login_server: &str,
+    podman: bool,
     records: &mut Vec<CommandRecord>,
 ) -> (Option<(String, String)>, Vec<Text>) {
-    let Some(path) = config_path(context) else {
-        return (None, Vec::new());
-    };
-    let shown = path.display().to_string();
-    let unreadable = |reason: String| {
-        Text::ui(ui::HEALTH_REGISTRY_CONFIG_UNREADABLE)
-            .arg("path", &shown)
-            .arg("reason", reason)
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        // No config.json: docker keeps nothing for anyone, which needs no word.
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return (None, Vec::new()),
-        Err(error) => return (None, vec![unreadable(error.to_string())]),
-    };
-    if let Err(error) = serde_json::from_str::<Value>(&text) {
-        return (None, vec![unreadable(error.to_string())]);
+    let mut notes = Vec::new();
+    for path in config_paths(context, podman) {
+        let shown = path.display().to_string();
+        let unreadable = |reason: String| {
+            Text::ui(ui::HEALTH_REGISTRY_CONFIG_UNREADABLE)
+                .arg("path", &shown)
+                .arg("reason", reason)
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            // No such file: nothing kept there, which needs no word.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                notes.push(unreadable(error.to_string()));
+                continue;
+            }
+        };
+        if let Err(error) = serde_json::from_str::<Value>(&text) {
+            notes.push(unreadable(error.to_string()));
+            continue;
+        }
+        if stored(&text, login_server).is_some() {
+            let (found, more) = from_file(context, &text, &shown, login_server, records).await;
+            notes.extend(more);
+            return (found, notes);
+        }
     }
-    match stored(&text, login_server) {
+    (None, notes)
+}
+
+/// What the file `shown` (its `text`) keeps for `login_server`, which it keeps something for.
+async fn from_file(
+    context: &Context,
+    text: &str,
+    shown: &str,
+    login_server: &str,
+    records: &mut Vec<CommandRecord>,
+) -> (Option<(String, String)>, Vec<Text>) {
+    match stored(text, login_server) {
         None => (None, Vec::new()),
         Some(Stored::InFile { user, password }) => (
             Some((user, password)),
             vec![
                 Text::ui(ui::HEALTH_REGISTRY_CREDENTIALS_FROM_CONFIG)
                     .arg("login_server", login_server)
-                    .arg("path", &shown),
+                    .arg("path", shown),
             ],
         ),
         Some(Stored::Helper(name)) => {
@@ -190,27 +213,80 @@ pub async fn credentials(
     }
 }
 
-/// Whether docker keeps a `config.json` here at all (someone uses docker on this machine).
-pub fn config_exists(context: &Context) -> bool {
-    config_path(context).is_some_and(|path| path.is_file())
+/// Whether the container client keeps a credentials file here at all (someone uses it on this
+/// machine).
+pub fn config_exists(context: &Context, podman: bool) -> bool {
+    config_paths(context, podman)
+        .iter()
+        .any(|path| path.is_file())
 }
 
-/// Where docker keeps its `config.json`: `DOCKER_CONFIG`, else `~/.docker`.
-fn config_path(context: &Context) -> Option<std::path::PathBuf> {
-    let dir = context
+/// Where the container client reads credentials, in its order: docker's `config.json`
+/// (`DOCKER_CONFIG`, else `~/.docker`); podman's `auth.json` (`REGISTRY_AUTH_FILE` alone when
+/// it is set, else `$XDG_RUNTIME_DIR/containers/auth.json`, then
+/// `~/.config/containers/auth.json`), then docker's.
+pub fn config_paths(context: &Context, podman: bool) -> Vec<PathBuf> {
+    let home = context.var("HOME").map(Path::new);
+    let docker = context
         .var("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            context
-                .var("HOME")
-                .map(|h| std::path::Path::new(h).join(".docker"))
-        })?;
-    Some(dir.join("config.json"))
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| h.join(".docker")))
+        .map(|dir| dir.join("config.json"));
+    if !podman {
+        return docker.into_iter().collect();
+    }
+    if let Some(file) = context.var("REGISTRY_AUTH_FILE") {
+        return vec![PathBuf::from(file)];
+    }
+    let runtime = context
+        .var("XDG_RUNTIME_DIR")
+        .map(|dir| Path::new(dir).join("containers/auth.json"));
+    let user = home.map(|h| h.join(".config/containers/auth.json"));
+    [runtime, user, docker].into_iter().flatten().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn podman_reads_its_auth_files_before_dockers() {
+        let context = |vars: &[(&str, &str)]| Context {
+            timeout: std::time::Duration::from_secs(1),
+            env: std::sync::Arc::new(
+                vars.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            cwd: ".".into(),
+            confirm: crate::system::Confirm::Yes,
+            pins: Default::default(),
+        };
+        let paths = |vars: &[(&str, &str)], podman| config_paths(&context(vars), podman);
+        let home = [("HOME", "/home/u"), ("XDG_RUNTIME_DIR", "/run/user/1000")];
+        assert_eq!(
+            paths(&home, false),
+            [PathBuf::from("/home/u/.docker/config.json")]
+        );
+        assert_eq!(
+            paths(&home, true),
+            [
+                "/run/user/1000/containers/auth.json",
+                "/home/u/.config/containers/auth.json",
+                "/home/u/.docker/config.json"
+            ]
+            .map(PathBuf::from)
+        );
+        let chosen = [
+            ("HOME", "/home/u"),
+            ("REGISTRY_AUTH_FILE", "/tmp/auth.json"),
+        ];
+        assert_eq!(paths(&chosen, true), [PathBuf::from("/tmp/auth.json")]);
+        assert_eq!(
+            paths(&chosen, false),
+            [PathBuf::from("/home/u/.docker/config.json")]
+        );
+    }
 
     #[test]
     fn a_helper_for_the_host_comes_before_the_store_and_the_file() {
@@ -268,7 +344,7 @@ mod tests {
             pins: Default::default(),
         };
         let mut records = Vec::new();
-        let (found, notes) = credentials(&context, "r.example", &mut records).await;
+        let (found, notes) = credentials(&context, "r.example", false, &mut records).await;
         assert_eq!(found, None);
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].key, ui::HEALTH_REGISTRY_HELPER_NOT_RUN);

@@ -1,6 +1,7 @@
 //! The local machine as the checks see it: the environment, the working directory, the time
 //! bound of every external step, the `--resolve` pins, how to ask the user, and child processes.
 
+pub mod client_config;
 pub mod container;
 pub mod daemon;
 pub mod process;

@@ -64,6 +64,23 @@ pub use tools::{
     fake_docker, fake_helm, fake_notary, regex_literal, with_tool, without_tool, working_tools,
 };
 
+/// A directory outside the sandbox that a test makes (as root, which the tests run as) and that
+/// is removed again when this is dropped, whatever the test does.
+pub struct Placed(std::path::PathBuf);
+
+impl Placed {
+    pub fn directory(path: &std::path::Path) -> Placed {
+        std::fs::create_dir_all(path).expect("the tests run as root");
+        Placed(path.to_owned())
+    }
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A reqwest client for self-tests: trusts only `ca`, no proxy, connect timeout 2 s, total 10 s,
 /// no redirects.
 pub fn client(ca: &TestCa) -> reqwest::Client {

@@ -28,6 +28,7 @@ use crate::azure::credential;
 use crate::checks::{CLOCK_TOLERANCE_SECONDS, Context, Turns};
 use crate::net::http::{self, RequestError, Response, Transport, without_query};
 use crate::oci::challenge::{self, Challenge};
+use crate::system::client_config;
 use crate::system::container::Client;
 use crate::system::daemon::{DaemonSettings, Insecure};
 use crate::system::process::ProcessError;
@@ -216,6 +217,12 @@ impl Chain<'_> {
         self.emitted
             .iter()
             .any(|o| o.check == check || (o.blocks && check.depends_on(o.check)))
+    }
+
+    /// Whether the container client is podman, whose files differ from docker's.
+    fn podman(&self) -> bool {
+        self.client
+            .is_some_and(|client| client.as_ref().is_ok_and(Client::is_podman))
     }
 
     /// Whether `check` was reported without a problem.
@@ -509,6 +516,7 @@ impl Chain<'_> {
             .iter()
             .map(|why| insecure_note(why, login_server))
             .chain(daemon.and_then(|d| mirrors_note(d, login_server)))
+            .chain(other_clients(self.podman(), self.context, login_server))
             .collect();
         let response = match sent {
             Ok(response) => response,
@@ -823,6 +831,113 @@ fn insecure_note(why: &Insecure, login_server: &str) -> Text {
             .arg("range", range),
     }
     .arg("login_server", login_server)
+}
+
+/// What podman's `registries.conf` (when podman is the client) and containerd's `hosts.toml`
+/// say of this registry: their pulls go by them.
+fn other_clients(podman: bool, context: &Context, login_server: &str) -> Vec<Text> {
+    let mut notes = Vec::new();
+    let read = |file: &std::path::Path, notes: &mut Vec<Text>| match std::fs::read_to_string(file) {
+        Ok(text) => Some(text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => {
+            notes.push(unreadable(file, &error.to_string()));
+            None
+        }
+    };
+    let podman_files = if podman {
+        client_config::podman_files(context)
+    } else {
+        Vec::new()
+    };
+    for file in podman_files {
+        let Some(text) = read(&file, &mut notes) else {
+            continue;
+        };
+        match client_config::podman_rules(&text, &file, login_server) {
+            Ok(rules) => notes.extend(rules.iter().flat_map(podman_notes)),
+            Err(reason) => notes.push(unreadable(&file, &reason)),
+        }
+    }
+    let certs_d = std::path::Path::new(client_config::CONTAINERD_CERTS_D);
+    if let Some(file) = client_config::containerd_file(certs_d, login_server)
+        && let Some(text) = read(&file, &mut notes)
+    {
+        match client_config::containerd_hosts(&text, &file, login_server) {
+            Ok(hosts) => notes.extend(containerd_notes(&hosts, login_server)),
+            Err(reason) => notes.push(unreadable(&file, &reason)),
+        }
+    }
+    notes
+}
+
+fn unreadable(file: &std::path::Path, reason: &str) -> Text {
+    Text::ui(ui::HEALTH_REGISTRY_CLIENT_CONFIG_UNREADABLE)
+        .arg("file", file.display())
+        .arg("reason", reason)
+}
+
+fn podman_notes(rule: &client_config::PodmanRule) -> Vec<Text> {
+    let about = |key: Ui| {
+        Text::ui(key)
+            .arg("file", rule.file.display())
+            .arg("prefix", &rule.prefix)
+    };
+    let mut notes = Vec::new();
+    if rule.blocked {
+        notes.push(about(ui::HEALTH_REGISTRY_PODMAN_BLOCKED));
+    }
+    if rule.insecure {
+        notes.push(about(ui::HEALTH_REGISTRY_PODMAN_INSECURE));
+    }
+    if let Some(location) = &rule.redirected_to {
+        notes.push(about(ui::HEALTH_REGISTRY_PODMAN_REDIRECTED).arg("location", location));
+    }
+    if !rule.mirrors.is_empty() {
+        notes.push(
+            about(ui::HEALTH_REGISTRY_PODMAN_MIRRORS).arg("mirrors", rule.mirrors.join(", ")),
+        );
+    }
+    notes
+}
+
+fn containerd_notes(hosts: &client_config::ContainerdHosts, login_server: &str) -> Vec<Text> {
+    let file = hosts.file.display().to_string();
+    let mut notes = Vec::new();
+    let server = hosts
+        .server
+        .clone()
+        .unwrap_or_else(|| format!("https://{login_server}"));
+    let tried: Vec<&str> = hosts.hosts.iter().map(|h| h.url.as_str()).collect();
+    let about = |key: Ui| {
+        Text::ui(key)
+            .arg("file", &file)
+            .arg("login_server", login_server)
+            .arg("server", &server)
+    };
+    if !tried.is_empty() {
+        notes.push(about(ui::HEALTH_REGISTRY_CONTAINERD_HOSTS).arg("hosts", tried.join(", ")));
+    } else if hosts.server.is_some() {
+        notes.push(about(ui::HEALTH_REGISTRY_CONTAINERD_SERVER));
+    }
+    for host in &hosts.hosts {
+        if host.skip_verify {
+            notes.push(
+                Text::ui(ui::HEALTH_REGISTRY_CONTAINERD_SKIP_VERIFY)
+                    .arg("file", &file)
+                    .arg("host", &host.url),
+            );
+        }
+        if !host.ca.is_empty() {
+            notes.push(
+                Text::ui(ui::HEALTH_REGISTRY_CONTAINERD_CA)
+                    .arg("file", &file)
+                    .arg("host", &host.url)
+                    .arg("ca", host.ca.join(", ")),
+            );
+        }
+    }
+    notes
 }
 
 /// The mirrors a `docker pull` from this registry tries first (Docker Hub's only).

@@ -204,8 +204,9 @@ impl Chain<'_> {
             );
             return Some(basic);
         }
+        let podman = self.podman();
         let (found, found_notes) =
-            docker_config::credentials(self.context, login_server, &mut self.records).await;
+            docker_config::credentials(self.context, login_server, podman, &mut self.records).await;
         notes.extend(found_notes);
         found
     }
@@ -214,13 +215,24 @@ impl Chain<'_> {
     /// and until when the token `az acr login` stored there is valid (never the token). Nothing
     /// when docker keeps no configuration on this machine at all.
     async fn docker_login(&mut self, login_server: &str, now: u64) -> Vec<Text> {
+        let podman = self.podman();
         let (found, mut notes) =
-            docker_config::credentials(self.context, login_server, &mut self.records).await;
-        let registry = self.plan.target.name.clone();
+            docker_config::credentials(self.context, login_server, podman, &mut self.records).await;
+        let registry = &self.plan.target.name;
+        // az acr login signs in with DOCKER_COMMAND's client.
+        let (client, login) = if podman {
+            (
+                "podman",
+                format!("DOCKER_COMMAND=podman az acr login --name {registry}"),
+            )
+        } else {
+            ("docker", format!("az acr login --name {registry}"))
+        };
         let about = |key| {
             Text::ui(key)
                 .arg("login_server", login_server)
-                .arg("registry", &registry)
+                .arg("client", client)
+                .arg("login", &login)
         };
         match found {
             Some((_, secret)) => {
@@ -239,7 +251,7 @@ impl Chain<'_> {
                     });
                 }
             }
-            None if notes.is_empty() && docker_config::config_exists(self.context) => {
+            None if notes.is_empty() && docker_config::config_exists(self.context, podman) => {
                 notes.push(about(ui::HEALTH_DOCKER_LOGIN_NONE));
             }
             None => {}
