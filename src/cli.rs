@@ -218,11 +218,24 @@ fn own_flag(name: &'static str, short: char, action: ArgAction) -> Arg {
         .display_order(usize::MAX)
 }
 
+/// The arguments every command takes, shown apart as az shows its global arguments.
+const GLOBAL_ARGUMENTS: [&str; 7] = [
+    "output",
+    "query",
+    "only_show_errors",
+    "verbose",
+    "debug",
+    "lang",
+    "help",
+];
+
 /// An argument's help, heading, allowed values and default in `language` (clap would add the
 /// last two in English).
 fn localize_arg(arg: Arg, help: Option<String>, language: &Language) -> Arg {
     let heading = if arg.is_positional() {
         ui::HELP_HEADING_ARGUMENTS
+    } else if GLOBAL_ARGUMENTS.contains(&arg.get_id().as_str()) {
+        ui::HELP_HEADING_GLOBAL
     } else {
         ui::HELP_HEADING_OPTIONS
     };
@@ -364,6 +377,43 @@ mod tests {
                         language.tag
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn global_arguments_are_shown_apart_after_the_commands_own() {
+        for language in &LANGUAGES {
+            let help = match command(language).try_get_matches_from([
+                "acr-health",
+                "acr",
+                "check-health",
+                "--help",
+            ]) {
+                Ok(_) => panic!("--help parsed"),
+                Err(e) => e.render().to_string(),
+            };
+            let options = language.ui(ui::HELP_HEADING_OPTIONS);
+            let global = language.ui(ui::HELP_HEADING_GLOBAL);
+            let at = |needle: &str| {
+                help.find(needle)
+                    .unwrap_or_else(|| panic!("{needle:?} not in\n{help}"))
+            };
+            let (own, globals) = (at(&format!("{options}:")), at(&format!("{global}:")));
+            assert!(own < globals, "{help}");
+            for flag in [
+                "--output",
+                "--query",
+                "--only-show-errors",
+                "--verbose",
+                "--debug",
+                "--lang",
+                "--help",
+            ] {
+                assert!(at(flag) > globals, "{flag} not under {global}:\n{help}");
+            }
+            for flag in ["--name", "--ignore-errors", "--login-server", "--timeout"] {
+                assert!(at(flag) < globals, "{flag} under {global}:\n{help}");
             }
         }
     }
