@@ -51,6 +51,7 @@ fn render_report_of_20(bencher: divan::Bencher, tag: &str) {
     let report = Report::new(
         language,
         "Docker",
+        acr_health::vocabulary::Facts::default(),
         TextMode::Markdown,
         Verbosity::default(),
         screen,

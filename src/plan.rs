@@ -9,7 +9,7 @@ use crate::system::container::{self, Client};
 use crate::system::process::ProcessError;
 use crate::vocabulary::check::DEFAULT_CONTAINER_CLIENT;
 use crate::vocabulary::ui;
-use crate::vocabulary::{Check, Outcome, Text};
+use crate::vocabulary::{Check, Fact, Facts, Outcome, Text};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -37,6 +37,32 @@ impl Plan {
             registry,
             stop_at_first_error: !ignore_errors,
         }
+    }
+
+    /// The user's own values the plan knows, for the solutions of what the run finds: an ACR's
+    /// name and login server, and what the flags named.
+    pub fn facts(&self) -> Facts {
+        let mut facts = Facts::default();
+        let Some(registry) = &self.registry else {
+            return facts;
+        };
+        let target = &registry.target;
+        if target.is_acr {
+            facts.set(Fact::Registry, &target.name);
+        }
+        let given = [
+            (Fact::LoginServer, target.login_server.as_deref()),
+            (Fact::Repository, registry.repository.as_deref()),
+            (Fact::Tag, registry.tag.as_deref()),
+            (Fact::Vnet, registry.vnet.as_deref()),
+            (Fact::Subscription, registry.subscription.as_deref()),
+        ];
+        for (fact, value) in given {
+            if let Some(value) = value {
+                facts.set(fact, value);
+            }
+        }
+        facts
     }
 
     /// The container client's name for the names of its checks (`Docker`, `Podman`).

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::render::{self, TextMode, ansi, paint};
 use crate::templates::{TemplateError, Templates};
 use crate::vocabulary::ui;
-use crate::vocabulary::{Arg, Check, CheckStatus, Code, Detail, Language, Outcome, Text};
+use crate::vocabulary::{Arg, Check, CheckStatus, Code, Detail, Facts, Language, Outcome, Text};
 
 /// What the user asked to see.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,6 +25,8 @@ pub struct Report {
     language: &'static Language,
     /// The container client's name, for the names of its checks.
     client: String,
+    /// The user's own values, for the solutions: the plan's, and what the outcomes so far told.
+    facts: Mutex<Facts>,
     templates: Templates,
     mode: TextMode,
     verbosity: Verbosity,
@@ -100,6 +102,7 @@ impl Report {
     pub fn new(
         language: &'static Language,
         client: &str,
+        facts: Facts,
         mode: TextMode,
         verbosity: Verbosity,
         screen: Arc<Mutex<Screen>>,
@@ -107,6 +110,7 @@ impl Report {
         Ok(Report {
             language,
             client: client.to_owned(),
+            facts: Mutex::new(facts),
             templates: Templates::new(language)?,
             mode,
             verbosity,
@@ -165,6 +169,13 @@ impl Report {
 
     fn view(&self, outcome: &Outcome) -> CheckView {
         let language = self.language;
+        // Every outcome may tell a value of the user's (the login server); a finding's
+        // solutions name all that is known by then.
+        let facts = {
+            let mut facts = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+            facts.learn(outcome);
+            facts.clone()
+        };
         let check_name = language.check_name(outcome.check, &self.client);
         let color = self.mode.color();
         let terminal = matches!(self.mode, TextMode::Terminal { .. });
@@ -204,7 +215,7 @@ impl Report {
                     .text(code)
                     .solutions
                     .iter()
-                    .map(|s| render::inline(s, self.mode))
+                    .map(|s| render::inline(&facts.fill(language, s), self.mode))
                     .collect()
             })
             .unwrap_or_default();

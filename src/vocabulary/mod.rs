@@ -3,11 +3,13 @@
 //! texts for people, and outcomes. It imports nothing else of the crate.
 
 pub mod check;
+pub mod fact;
 pub mod knowledge;
 pub mod outcome;
 pub mod text;
 
 pub use check::Check;
+pub use fact::{Fact, Facts};
 pub use knowledge::{Code, Language, Ui, ui};
 pub use outcome::{CheckStatus, CommandRecord, Detail, Outcome};
 pub use text::{Arg, Text};

@@ -27,11 +27,24 @@ impl Chain<'_> {
     ) -> Outcome {
         let check = Check::RegistryRoundTrip;
         match push_pull_delete(probe, session, repository).await {
-            Ok((reference, deleted)) => Outcome::ok(
-                check,
-                Text::ui(ui::HEALTH_ROUND_TRIP_OK).arg("reference", &reference),
-            )
-            .note(deleted),
+            Ok((reference, deleted)) => {
+                let left = deleted.key != ui::HEALTH_ROUND_TRIP_DELETED;
+                let outcome = Outcome::ok(
+                    check,
+                    Text::ui(ui::HEALTH_ROUND_TRIP_OK).arg("reference", &reference),
+                )
+                .note(deleted);
+                // What is left in an ACR, az deletes; another registry has its own tools.
+                if left && self.plan.target.is_acr {
+                    outcome.note(
+                        Text::ui(ui::HEALTH_ROUND_TRIP_REMOVE_WITH)
+                            .arg("registry", &self.plan.target.name)
+                            .arg("reference", &reference),
+                    )
+                } else {
+                    outcome
+                }
+            }
             Err(details) => Failure {
                 code: Code::ROUND_TRIP_ERROR,
                 args: vec![

@@ -271,6 +271,56 @@ fn a_translation_must_keep_the_placeholders() {
 }
 
 #[test]
+fn a_placeholder_no_fact_can_fill_is_refused_and_a_fact_is_accepted() {
+    let dir = fixture();
+    for (tag, fact) in [("en", "<registry>"), ("nl", "<register>")] {
+        let ui = dir.path().join(tag).join("ui.yaml");
+        let text = fs::read_to_string(&ui).unwrap() + &format!("fact.registry: \"{fact}\"\n");
+        fs::write(&ui, text).unwrap();
+    }
+    let en = dir.path().join("en/ALPHA_ERROR.md");
+    let text = fs::read_to_string(&en).unwrap().replace(
+        "Run `alpha --fix`.",
+        "Run `alpha --fix <registry>` (<https://example.test/x>).",
+    );
+    fs::write(&en, &text).unwrap();
+    source::load(dir.path()).expect("a fact's placeholder and a link are accepted");
+    fs::write(
+        &en,
+        text.replace("--fix <registry>", "--fix <registry-name>"),
+    )
+    .unwrap();
+    let out = refusals(dir.path());
+    assert!(
+        out.contains("<kb>/en/ALPHA_ERROR.md:1: <registry-name> in ALPHA_ERROR (\"en\") is not a placeholder a run can fill"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "fix: use one of the fact.* placeholders of knowledge/en/ui.yaml (<registry>)"
+        ),
+        "{out}"
+    );
+}
+
+/// Interface strings name the run's values with `{name}`, which the program fills; a `<name>`
+/// would reach the report as it is.
+#[test]
+fn interface_strings_have_no_angle_placeholders_but_the_facts() {
+    for language in &LANGUAGES {
+        for key in UI_KEYS.iter().filter(|k| !k.starts_with("fact.")) {
+            let text = language.ui_named(key);
+            let found = source::angle_placeholders(text);
+            assert!(
+                found.is_empty(),
+                "{} {key}: {found:?} in {text:?}",
+                language.tag
+            );
+        }
+    }
+}
+
+#[test]
 fn a_code_without_a_report_message_is_refused() {
     let dir = fixture();
     for tag in ["en", "nl"] {

@@ -18,7 +18,8 @@ pub use markdown::{absolute_url, parse_page};
 use markdown::{parse_code_file, parse_docs_page};
 use tidy::validate;
 pub use tidy::{
-    ProgramFile, RUNTIME_KEY_FAMILIES, check_program, colliding_keys, constant_name, template_keys,
+    ProgramFile, RUNTIME_KEY_FAMILIES, angle_placeholders, check_program, colliding_keys,
+    constant_name, template_keys,
 };
 
 use std::collections::{BTreeMap, BTreeSet};

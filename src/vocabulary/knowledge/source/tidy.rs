@@ -126,6 +126,34 @@ pub(super) fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Pr
             }
         }
     }
+    // A solution names the user's values only through the placeholders a run can fill
+    // (`fact.*`): any other `<name>` would stay in the report however much the run knows.
+    for language in &knowledge.languages {
+        let known: BTreeSet<&str> = language
+            .ui
+            .iter()
+            .filter(|(key, _)| key.starts_with("fact."))
+            .map(|(_, value)| value.as_str())
+            .collect();
+        for (code, text) in &language.texts {
+            let file = root.join(&language.tag).join(format!("{code}.md"));
+            let all = std::iter::once(&text.meaning).chain(&text.solutions);
+            for name in all.flat_map(|t| angle_placeholders(t)) {
+                if !known.contains(name) {
+                    problems.push(problem(
+                        &file,
+                        1,
+                        format!("{name} in {code} ({:?}) is not a placeholder a run can fill", language.tag),
+                        format!(
+                            "use one of the fact.* placeholders of knowledge/{}/ui.yaml ({}), or add the fact to ui.yaml and to vocabulary::fact",
+                            language.tag,
+                            known.iter().copied().collect::<Vec<_>>().join(" ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     for facts in &knowledge.codes {
         let key = format!("message.{}", facts.code);
         if !reference.ui.contains_key(&key) {
@@ -137,6 +165,25 @@ pub(super) fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Pr
             ));
         }
     }
+}
+
+/// The `<name>` placeholders of a knowledge text: lower-case words with hyphens between angle
+/// brackets (`<registry>`, `<privé-eindpunt>`), not links (`<https://…>`).
+pub fn angle_placeholders(text: &str) -> Vec<&str> {
+    text.match_indices('<')
+        .filter_map(|(at, _)| {
+            let rest = &text[at..];
+            let end = rest.find('>')?;
+            let name = &rest[..=end];
+            let inner = &name[1..name.len() - 1];
+            (!inner.is_empty()
+                && inner.chars().next().is_some_and(char::is_lowercase)
+                && inner
+                    .chars()
+                    .all(|c| c.is_lowercase() || c.is_ascii_digit() || c == '-'))
+            .then_some(name)
+        })
+        .collect()
 }
 
 /// The `{name}` placeholders of an interface string, sorted.
