@@ -542,6 +542,93 @@ fn an_exported_page_dropped_in_as_a_new_language_loads() {
     }
 }
 
+/// Microsoft's published pages do not know which codes we retired: a retired code described on
+/// a page without a reason loads with the language's standard reason, and what the tidy refuses
+/// on a page is told at the page's file and the line of that code's section.
+#[test]
+fn a_page_without_retirement_reasons_loads_and_its_problems_name_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(MANIFEST).join("knowledge");
+    fs::copy(root.join("codes.yaml"), dir.path().join("codes.yaml")).unwrap();
+    for (tag, ui_from) in [("en", "en"), ("xx", "nl")] {
+        fs::create_dir_all(dir.path().join(tag)).unwrap();
+        fs::copy(
+            root.join(ui_from).join("ui.yaml"),
+            dir.path().join(tag).join("ui.yaml"),
+        )
+        .unwrap();
+    }
+    for code in Code::ALL {
+        let name = format!("{}.md", code.as_str());
+        fs::copy(
+            root.join("en").join(&name),
+            dir.path().join("en").join(&name),
+        )
+        .unwrap();
+    }
+    let nl = LANGUAGES.iter().find(|l| l.tag == "nl").unwrap();
+    let page: String = crate::kb::export(nl)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("*Vervallen:*"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let page_path = dir.path().join("xx/reference.md");
+    fs::write(&page_path, &page).unwrap();
+    let kb = source::load(dir.path()).unwrap_or_else(|p| panic!("{p:#?}"));
+    let standard = ui_of("nl")[source::DEFAULT_RETIRED_REASON].clone();
+    let retired: Vec<&str> = kb
+        .codes
+        .iter()
+        .filter(|c| c.status == source::Status::Retired)
+        .map(|c| c.code.as_str())
+        .collect();
+    assert!(!retired.is_empty());
+    for code in &retired {
+        let text = &kb.language("xx").unwrap().texts[*code];
+        assert_eq!(text.retired.as_deref(), Some(standard.as_str()), "{code}");
+    }
+    // In a code's own file, a missing reason is still refused.
+    let own = dir.path().join("en").join(format!("{}.md", retired[0]));
+    let text = fs::read_to_string(&own).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("retired:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&own, without).unwrap();
+    let out = refusals(dir.path());
+    assert!(
+        out.contains(&format!(
+            "<kb>/en/{}.md:1: {} in \"en\" lacks the reason it is retired",
+            retired[0], retired[0]
+        )),
+        "{out}"
+    );
+    fs::write(&own, text).unwrap();
+    // A problem on the page: at the page and the line of the code's section.
+    let heading = "## <a name=\"connectivity_dns_error\"></a>CONNECTIVITY_DNS_ERROR";
+    let line = page
+        .lines()
+        .position(|l| l == heading)
+        .expect("the section")
+        + 1;
+    let (before, after) = page.split_at(page.find(heading).unwrap());
+    fs::write(
+        &page_path,
+        format!(
+            "{before}{}",
+            after.replacen("<register>", "<registernaam>", 1)
+        ),
+    )
+    .unwrap();
+    let out = refusals(dir.path());
+    assert!(
+        out.contains(&format!("<kb>/xx/reference.md:{line}: <registernaam> in CONNECTIVITY_DNS_ERROR (\"xx\") is not a placeholder a run can fill")),
+        "{out}"
+    );
+}
+
 #[test]
 fn every_key_the_program_builds_at_run_time_exists_in_every_language() {
     for language in &LANGUAGES {

@@ -76,7 +76,24 @@ pub struct LanguageText {
     pub texts: BTreeMap<String, CodeText>,
     /// Interface strings by key (`knowledge/<lang>/ui.yaml`).
     pub ui: BTreeMap<String, String>,
+    /// Where each code's text was read: its own file, or its section of a published page.
+    pub origins: BTreeMap<String, Location>,
 }
+
+impl LanguageText {
+    /// Where `code`'s text came from, for messages: its place when it was read, else the file it
+    /// would be in.
+    pub fn origin(&self, dir: &Path, code: &str) -> Location {
+        self.origins.get(code).cloned().unwrap_or_else(|| Location {
+            file: dir.join(format!("{code}.md")),
+            line: 1,
+        })
+    }
+}
+
+/// The reason a retired code gets when its text comes from a published page, which cannot know
+/// which codes we retired: the language's standard one.
+pub const DEFAULT_RETIRED_REASON: &str = "kb.default.retired_reason";
 
 /// The text of one code in one language. Markdown fields hold inline markdown with absolute links.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,12 +241,38 @@ pub fn load(root: &Path) -> Result<Knowledge, Vec<Problem>> {
         };
         languages.push(load_language(&dir, &tag, &mut problems));
     }
+    for language in &mut languages {
+        give_pages_the_standard_retired_reason(language, &codes);
+    }
     let knowledge = Knowledge { codes, languages };
     validate(&knowledge, root, &mut problems);
     if problems.is_empty() {
         Ok(knowledge)
     } else {
         Err(problems)
+    }
+}
+
+/// A retired code described on a published page without a reason gets the language's standard
+/// reason; in a code's own file a missing reason is still the author's to write.
+fn give_pages_the_standard_retired_reason(language: &mut LanguageText, codes: &[CodeFacts]) {
+    let Some(reason) = language.ui.get(DEFAULT_RETIRED_REASON).cloned() else {
+        return;
+    };
+    for facts in codes.iter().filter(|f| f.status == Status::Retired) {
+        let from_page = language.origins.get(&facts.code).is_some_and(|origin| {
+            !origin
+                .file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(is_code_name)
+        });
+        if let Some(text) = language.texts.get_mut(&facts.code)
+            && from_page
+            && text.retired.is_none()
+        {
+            text.retired = Some(reason.clone());
+        }
     }
 }
 
@@ -404,5 +447,6 @@ fn load_language(dir: &Path, tag: &str, problems: &mut Vec<Problem>) -> Language
         tag: tag.to_owned(),
         texts,
         ui,
+        origins,
     }
 }

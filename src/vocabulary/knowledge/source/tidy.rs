@@ -29,11 +29,11 @@ pub(super) fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Pr
             }
         }
         for facts in &knowledge.codes {
-            let file = dir.join(format!("{}.md", facts.code));
+            let origin = language.origin(&dir, &facts.code);
             let Some(text) = language.texts.get(&facts.code) else {
                 problems.push(problem(
-                    &file,
-                    1,
+                    &origin.file,
+                    origin.line,
                     format!("{} has no {:?} text", facts.code, language.tag),
                     format!("write knowledge/{}/{}.md", language.tag, facts.code),
                 ));
@@ -42,8 +42,8 @@ pub(super) fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Pr
             let mut require = |ok: bool, what: &str, fix: &str| {
                 if !ok {
                     problems.push(problem(
-                        &file,
-                        1,
+                        &origin.file,
+                        origin.line,
                         format!("{} in {:?} lacks {what}", facts.code, language.tag),
                         fix.to_owned(),
                     ));
@@ -136,13 +136,13 @@ pub(super) fn validate(knowledge: &Knowledge, root: &Path, problems: &mut Vec<Pr
             .map(|(_, value)| value.as_str())
             .collect();
         for (code, text) in &language.texts {
-            let file = root.join(&language.tag).join(format!("{code}.md"));
+            let origin = language.origin(&root.join(&language.tag), code);
             let all = std::iter::once(&text.meaning).chain(&text.solutions);
             for name in all.flat_map(|t| angle_placeholders(t)) {
                 if !known.contains(name) {
                     problems.push(problem(
-                        &file,
-                        1,
+                        &origin.file,
+                        origin.line,
                         format!("{name} in {code} ({:?}) is not a placeholder a run can fill", language.tag),
                         format!(
                             "use one of the fact.* placeholders of knowledge/{}/ui.yaml ({}), or add the fact to ui.yaml and to vocabulary::fact",
@@ -249,12 +249,14 @@ pub fn template_keys(files: &[ProgramFile]) -> BTreeSet<String> {
 /// Families of interface strings whose keys the program builds at run time (a check's name, a
 /// code's message, a flag's help): no constant names them, so the compiler cannot tell that
 /// they are used. Unit tests check that each one the program can build exists.
-pub const RUNTIME_KEY_FAMILIES: [&str; 7] = [
+pub const RUNTIME_KEY_FAMILIES: [&str; 8] = [
     "check.",
     "message.",
     "severity.",
     "status.",
     "kb.marker.",
+    // Read by the loader at build time (source::DEFAULT_RETIRED_REASON).
+    "kb.default.",
     "help.",
     "error.usage.value.",
 ];
