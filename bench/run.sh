@@ -36,7 +36,7 @@ echo "bench: the wheel, added to az as its extension (packaging/build-optimized.
 wheel=$(packaging/build-optimized.sh -q --wheel "$work/wheel")
 AZURE_CONFIG_DIR="$work/az-ext" AZURE_CORE_COLLECT_TELEMETRY=false "$az" extension add --source "$wheel" --yes >&2
 # The same environment for both tools: the real docker client without a daemon, no helm, no
-# notary, no Azure login, no telemetry, no colour.
+# notary, no Azure login, no telemetry, no color.
 common_env=$(python3 - "$work" "$(dirname "$docker")" <<'PY'
 import json, sys
 work, docker_dir = sys.argv[1], sys.argv[2]

@@ -13,7 +13,7 @@
 # On glibc Linux it builds, with the release profile and the `fast-exit` feature (app::exit ends
 # with _exit once the output is flushed):
 # - one static-pie executable: no shared library to find, map, relocate and bind at every start,
-#   and address-space randomization kept (PIE). Name lookups keep glibc's behaviour: `files` and
+#   and address-space randomization kept (PIE). Name lookups keep glibc's behavior: `files` and
 #   `dns` are built into libc.a, other NSS modules in /etc/nsswitch.conf are loaded from the
 #   system's glibc, so build on the distribution it runs on;
 # - with packed relative relocations (RELR) when that glibc is 2.36 or newer: glibc applies them

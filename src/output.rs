@@ -70,7 +70,7 @@ fn to_yaml(value: &Value) -> Result<String, OutputError> {
     serde_saphyr::to_string(value).map_err(|e| OutputError::Serialize(e.to_string()))
 }
 
-/// Colours keys, strings and other scalars, as az's jsonc does.
+/// Colors keys, strings and other scalars, as az's jsonc does.
 fn colorize_json(json: &str) -> String {
     let mut out = String::with_capacity(json.len() * 2);
     let mut chars = json.char_indices().peekable();
@@ -169,7 +169,7 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
-/// az's table: capitalised headers, a dashed rule, columns padded to their widest cell.
+/// az's table: capitalized headers, a dashed rule, columns padded to their widest cell.
 fn to_table(value: &Value) -> String {
     let (columns, rows) = rows(value);
     let headers: Vec<String> = if columns.is_empty() {
@@ -292,7 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn coloured_json_is_the_same_json_under_the_colour() {
+    fn colored_json_is_the_same_json_under_the_color() {
         let out = format(&sample(), Format::Jsonc).unwrap();
         let plain: String = strip_ansi(&out);
         assert_eq!(serde_json::from_str::<Value>(&plain).unwrap(), sample());

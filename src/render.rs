@@ -1,5 +1,5 @@
 //! Markdown for people: raw markdown when piped, rendered for the terminal otherwise (headings,
-//! lists, code spans, links), wrapped to its width, coloured unless told not to.
+//! lists, code spans, links), wrapped to its width, colored unless told not to.
 
 use std::io::IsTerminal;
 
@@ -10,7 +10,7 @@ use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 pub enum TextMode {
     /// Piped: the markdown as it is, so it can be saved or pasted into an issue.
     Markdown,
-    /// A terminal: rendered and wrapped, with colour when `color` is set.
+    /// A terminal: rendered and wrapped, with color when `color` is set.
     Terminal { color: bool, width: usize },
 }
 
@@ -37,7 +37,7 @@ impl TextMode {
     }
 }
 
-/// ANSI styles, written only when colour is on.
+/// ANSI styles, written only when color is on.
 pub mod ansi {
     pub const BOLD: &str = "\x1b[1m";
     pub const ITALIC: &str = "\x1b[3m";
@@ -50,7 +50,7 @@ pub mod ansi {
     pub const RESET: &str = "\x1b[0m";
 }
 
-/// Paints `text` with `style` when colour is on.
+/// Paints `text` with `style` when color is on.
 pub fn paint(color: bool, style: &str, text: &str) -> String {
     if color {
         format!("{style}{text}{}", ansi::RESET)
@@ -305,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn terminal_text_without_colour_is_wrapped_and_has_no_escape_codes() {
+    fn terminal_text_without_color_is_wrapped_and_has_no_escape_codes() {
         let out = render(
             SAMPLE,
             TextMode::Terminal {
@@ -330,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn inline_markdown_keeps_backticks_without_colour() {
+    fn inline_markdown_keeps_backticks_without_color() {
         let mode = TextMode::Terminal {
             color: false,
             width: 10,
@@ -342,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn terminal_text_with_colour_styles_code_and_headings() {
+    fn terminal_text_with_color_styles_code_and_headings() {
         let out = render(
             SAMPLE,
             TextMode::Terminal {

@@ -4,7 +4,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-/// The binary with a neutral environment: no locale, no colour settings.
+/// The binary with a neutral environment: no locale, no color settings.
 fn acr_health() -> Command {
     let mut cmd = Command::cargo_bin("acr-health").unwrap();
     for var in [

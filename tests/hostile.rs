@@ -76,7 +76,7 @@ struct RawServer {
 }
 
 impl RawServer {
-    fn start(ca: &TestCa, behaviour: Raw) -> RawServer {
+    fn start(ca: &TestCa, behavior: Raw) -> RawServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -95,9 +95,9 @@ impl RawServer {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             while let Ok((tcp, _)) = listener.accept().await {
                 c.fetch_add(1, Ordering::SeqCst);
-                let (behaviour, acceptor, heads) = (behaviour.clone(), acceptor.clone(), h.clone());
+                let (behavior, acceptor, heads) = (behavior.clone(), acceptor.clone(), h.clone());
                 tokio::spawn(async move {
-                    let _ = serve_raw(tcp, behaviour, acceptor, heads).await;
+                    let _ = serve_raw(tcp, behavior, acceptor, heads).await;
                 });
             }
         });
@@ -157,11 +157,11 @@ impl Drop for RawServer {
 
 async fn serve_raw(
     mut tcp: tokio::net::TcpStream,
-    behaviour: Raw,
+    behavior: Raw,
     acceptor: tokio_rustls::TlsAcceptor,
     heads: Arc<Mutex<Vec<Vec<u8>>>>,
 ) -> std::io::Result<()> {
-    let (answer, drip) = match behaviour {
+    let (answer, drip) = match behavior {
         Raw::CloseAfterClientHello => {
             let mut hello = [0u8; 4096];
             let _ = tcp.read(&mut hello).await?;

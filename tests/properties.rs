@@ -603,7 +603,7 @@ fn docker_config_entries_without_usable_credentials_give_none() {
         credentials_in_docker_config(&file, host),
         Some(("u".to_owned(), "p".to_owned()))
     );
-    // The exact key wins over an earlier one that only normalises to the host.
+    // The exact key wins over an earlier one that only normalizes to the host.
     let file = json!({"auths": {
         format!("https://{host}/"): {"auth": base64("first:1")},
         host: {"auth": base64("exact:2")},

@@ -48,7 +48,7 @@ const KNOWN: &[(&str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Every registry suffix of the known clouds, to recognise an ACR by its login server.
+/// Every registry suffix of the known clouds, to recognize an ACR by its login server.
 pub fn known_suffixes() -> impl Iterator<Item = &'static str> {
     KNOWN.iter().map(|(_, suffix, ..)| *suffix)
 }

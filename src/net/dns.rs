@@ -95,7 +95,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn private_addresses_are_recognised() {
+    fn private_addresses_are_recognized() {
         for private in [
             "10.1.2.3",
             "172.16.0.1",

@@ -193,7 +193,7 @@ async fn from_file(
                     }
                 },
                 // Helpers print their errors on stdout, where a secret could be too: only
-                // docker's own "not found" message is recognised there, and stderr is shown.
+                // docker's own "not found" message is recognized there, and stderr is shown.
                 Ok(done) if done.stdout.contains("credentials not found") => {
                     (None, vec![note(ui::HEALTH_REGISTRY_HELPER_NOTHING)])
                 }

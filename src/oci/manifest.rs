@@ -53,7 +53,7 @@ impl Digest {
         hasher.finish()
     }
 
-    /// `sha256:0123456789ab`: enough to recognise it in a report.
+    /// `sha256:0123456789ab`: enough to recognize it in a report.
     pub fn short(&self) -> String {
         format!("{}:{}", self.algorithm.name(), &self.hex[..12])
     }

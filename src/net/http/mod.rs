@@ -61,7 +61,7 @@ pub fn without_query(url: &Url) -> String {
 /// Where the trusted certificate authorities come from; the report says which.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
-    /// The system's store (honours `SSL_CERT_FILE` and `SSL_CERT_DIR` on Linux).
+    /// The system's store (honors `SSL_CERT_FILE` and `SSL_CERT_DIR` on Linux).
     System,
     /// `REQUESTS_CA_BUNDLE` or `CURL_CA_BUNDLE`, replacing the system's store as requests does.
     Bundle {
@@ -135,7 +135,7 @@ impl Response {
 }
 
 /// Another system's words, safe to print on a terminal: tabs and line breaks become spaces, and
-/// other control characters (NUL, ESC sequences that clear or recolour the screen, a carriage
+/// other control characters (NUL, ESC sequences that clear or recolor the screen, a carriage
 /// return that overwrites the line) and the bidirectional overrides that reorder what is shown
 /// become U+FFFD. A registry or a proxy in the way chooses these bytes, not us.
 pub fn printable(text: &str) -> String {

@@ -182,7 +182,7 @@ mod tests {
     }
 
     #[test]
-    fn an_untrusted_self_signed_ca_certificate_is_refused_and_recognised() {
+    fn an_untrusted_self_signed_ca_certificate_is_refused_and_recognized() {
         let trusted = self_signed_ca("registry.test", (2020, 4000));
         let presented = self_signed_ca("registry.test", (2020, 4000));
         let error = verify(&[&trusted], &presented, "registry.test").unwrap_err();
