@@ -282,13 +282,7 @@ mod tests {
     use crate::vocabulary::CheckStatus;
 
     fn context() -> Context {
-        Context {
-            timeout: Duration::from_secs(5),
-            env: Default::default(),
-            cwd: ".".into(),
-            confirm: crate::system::Confirm::Yes,
-            pins: Default::default(),
-        }
+        Context::for_tests(&[], Duration::from_secs(5))
     }
 
     /// Every check of one chain: `found` reports `code`, every check before it passes, and the

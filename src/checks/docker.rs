@@ -401,13 +401,7 @@ mod tests {
 
     #[test]
     fn a_daemon_clock_minutes_away_is_told_with_its_offset() {
-        let context = Context {
-            timeout: std::time::Duration::from_secs(1),
-            env: Default::default(),
-            cwd: ".".into(),
-            confirm: crate::system::Confirm::Yes,
-            pins: Default::default(),
-        };
+        let context = Context::for_tests(&[], std::time::Duration::from_secs(1));
         let settings = |time: &str| DaemonSettings {
             system_time: time.to_owned(),
             ..DaemonSettings::default()
@@ -467,17 +461,9 @@ mod tests {
 
     #[test]
     fn the_daemons_proxy_is_set_against_the_shells() {
-        let context = |proxy: Option<&str>| Context {
-            timeout: std::time::Duration::from_secs(1),
-            env: std::sync::Arc::new(
-                proxy
-                    .map(|p| ("HTTPS_PROXY".to_owned(), p.to_owned()))
-                    .into_iter()
-                    .collect(),
-            ),
-            cwd: ".".into(),
-            confirm: crate::system::Confirm::Yes,
-            pins: Default::default(),
+        let context = |proxy: Option<&str>| {
+            let vars: Vec<(&str, &str)> = proxy.map(|p| ("HTTPS_PROXY", p)).into_iter().collect();
+            Context::for_tests(&vars, std::time::Duration::from_secs(1))
         };
         let info = |proxy: &str| DaemonSettings {
             https_proxy: proxy.to_owned(),

@@ -251,18 +251,12 @@ mod tests {
 
     #[test]
     fn podman_reads_its_auth_files_before_dockers() {
-        let context = |vars: &[(&str, &str)]| Context {
-            timeout: std::time::Duration::from_secs(1),
-            env: std::sync::Arc::new(
-                vars.iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-            ),
-            cwd: ".".into(),
-            confirm: crate::system::Confirm::Yes,
-            pins: Default::default(),
+        let paths = |vars: &[(&str, &str)], podman| {
+            config_paths(
+                &Context::for_tests(vars, std::time::Duration::from_secs(1)),
+                podman,
+            )
         };
-        let paths = |vars: &[(&str, &str)], podman| config_paths(&context(vars), podman);
         let home = [("HOME", "/home/u"), ("XDG_RUNTIME_DIR", "/run/user/1000")];
         assert_eq!(
             paths(&home, false),

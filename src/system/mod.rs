@@ -37,6 +37,23 @@ pub struct Context {
 }
 
 impl Context {
+    /// For unit tests: these variables and nothing else, `--yes`, a bound of `timeout`, the
+    /// current directory.
+    #[cfg(test)]
+    pub fn for_tests(vars: &[(&str, &str)], timeout: Duration) -> Context {
+        Context {
+            timeout,
+            env: Arc::new(
+                vars.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            cwd: ".".into(),
+            confirm: Confirm::Yes,
+            pins: Default::default(),
+        }
+    }
+
     pub fn var(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)

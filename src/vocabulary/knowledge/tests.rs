@@ -506,8 +506,9 @@ fn export_then_parse_gives_the_same_tables_in_every_language() {
     }
 }
 
-#[test]
-fn an_exported_page_dropped_in_as_a_new_language_loads() {
+/// The real knowledge base's codes and English files, and a language `xx` with the Dutch
+/// interface strings and no code texts yet (for a page to be dropped in).
+fn english_and_a_page_language() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(MANIFEST).join("knowledge");
     fs::copy(root.join("codes.yaml"), dir.path().join("codes.yaml")).unwrap();
@@ -527,6 +528,12 @@ fn an_exported_page_dropped_in_as_a_new_language_loads() {
         )
         .unwrap();
     }
+    dir
+}
+
+#[test]
+fn an_exported_page_dropped_in_as_a_new_language_loads() {
+    let dir = english_and_a_page_language();
     let nl = LANGUAGES.iter().find(|l| l.tag == "nl").unwrap();
     fs::write(
         dir.path().join("xx/reference.md"),
@@ -547,25 +554,7 @@ fn an_exported_page_dropped_in_as_a_new_language_loads() {
 /// on a page is told at the page's file and the line of that code's section.
 #[test]
 fn a_page_without_retirement_reasons_loads_and_its_problems_name_the_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(MANIFEST).join("knowledge");
-    fs::copy(root.join("codes.yaml"), dir.path().join("codes.yaml")).unwrap();
-    for (tag, ui_from) in [("en", "en"), ("xx", "nl")] {
-        fs::create_dir_all(dir.path().join(tag)).unwrap();
-        fs::copy(
-            root.join(ui_from).join("ui.yaml"),
-            dir.path().join(tag).join("ui.yaml"),
-        )
-        .unwrap();
-    }
-    for code in Code::ALL {
-        let name = format!("{}.md", code.as_str());
-        fs::copy(
-            root.join("en").join(&name),
-            dir.path().join("en").join(&name),
-        )
-        .unwrap();
-    }
+    let dir = english_and_a_page_language();
     let nl = LANGUAGES.iter().find(|l| l.tag == "nl").unwrap();
     let page: String = crate::kb::export(nl)
         .unwrap()
