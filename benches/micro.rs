@@ -52,6 +52,7 @@ fn render_report_of_20(bencher: divan::Bencher, tag: &str) {
         language,
         "Docker",
         acr_health::vocabulary::Facts::default(),
+        "acr-health explain",
         TextMode::Markdown,
         Verbosity::default(),
         screen,

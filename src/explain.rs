@@ -75,6 +75,8 @@ pub fn summaries(language: &Language) -> Vec<Summary> {
 #[derive(Debug, Serialize)]
 pub struct SummaryList {
     pub codes: Vec<Summary>,
+    /// The explain command as the user types it, for the hint under the list.
+    pub explain: &'static str,
 }
 
 /// Finds the code to explain; see [`knowledge::find_code`] for what is accepted.

@@ -27,6 +27,8 @@ pub struct Report {
     client: String,
     /// The user's own values, for the solutions: the plan's, and what the outcomes so far told.
     facts: Mutex<Facts>,
+    /// The explain command as the user types it (`az acr explain` through az).
+    explain: &'static str,
     templates: Templates,
     mode: TextMode,
     verbosity: Verbosity,
@@ -86,6 +88,7 @@ struct CheckView {
     details: Vec<DetailView>,
     solutions: Vec<String>,
     url: Option<String>,
+    explain: &'static str,
     duration: String,
     commands: Vec<CommandView>,
 }
@@ -103,6 +106,7 @@ impl Report {
         language: &'static Language,
         client: &str,
         facts: Facts,
+        explain: &'static str,
         mode: TextMode,
         verbosity: Verbosity,
         screen: Arc<Mutex<Screen>>,
@@ -111,6 +115,7 @@ impl Report {
             language,
             client: client.to_owned(),
             facts: Mutex::new(facts),
+            explain,
             templates: Templates::new(language)?,
             mode,
             verbosity,
@@ -247,6 +252,7 @@ impl Report {
             details,
             solutions,
             url: outcome.code.map(Code::reference_url),
+            explain: self.explain,
             duration: if self.verbosity.verbose || self.verbosity.debug {
                 format!(" ({} ms)", outcome.duration.as_millis())
             } else {

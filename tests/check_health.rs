@@ -478,6 +478,14 @@ fn acr_health_is_a_docker_cli_plugin() {
         0,
     );
     assert_eq!(checked.status("docker.client"), "ok", "{}", checked.stderr);
+    // Its hints name the command the user has: docker's.
+    assert!(
+        checked
+            .stderr
+            .contains("More: docker acr explain DOCKER_DAEMON_ERROR · "),
+        "{}",
+        checked.stderr
+    );
 }
 
 /// A user outside the docker group, against this machine's real daemon (its socket belongs to

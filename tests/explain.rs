@@ -362,5 +362,5 @@ fn the_manual_page_in_english_and_dutch() {
     assert!(page.contains(".TH acr-health 1"), "{page}");
     assert!(page.contains("check\\-health"), "{page}");
     let dutch = stdout_of(&["man", "--lang", "nl"]);
-    assert!(dutch.contains("Toon de handleidingpagina"), "{dutch}");
+    assert!(dutch.contains("De man\\-pagina (roff) tonen"), "{dutch}");
 }

@@ -112,6 +112,13 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         "{}",
         all.stderr
     );
+    // Its hints name the command the user has: az's.
+    assert!(
+        all.stderr
+            .contains("More: az acr explain DOCKER_DAEMON_ERROR · "),
+        "{}",
+        all.stderr
+    );
     let document = json_document(&all.stdout);
     assert_eq!(document["summary"]["exit_code"], 0, "{}", all.stdout);
     assert!(
@@ -271,7 +278,7 @@ fn azure_cli_runs_acr_health_as_its_extension() {
     assert!(
         unknown
             .stderr
-            .contains("NO_SUCH_CODE is not a known error code"),
+            .contains("NO_SUCH_CODE is not a known error code.\nRun `az acr explain --list` to see every code."),
         "{}",
         unknown.stderr
     );

@@ -88,7 +88,9 @@ def run(cmd, **kwargs):
 
 def _run(argv, stdout):
     """acr-health's exit code and what it wrote to `stdout` when that is a pipe."""
-    with subprocess.Popen(argv, stdout=stdout) as child:
+    # acr-health suggests `az acr explain` then, the command the user has.
+    env = dict(os.environ, ACR_HEALTH_INVOKED_BY="az")
+    with subprocess.Popen(argv, stdout=stdout, env=env) as child:
         try:
             out, _ = child.communicate()
         except KeyboardInterrupt:

@@ -15,13 +15,17 @@ use crate::vocabulary::ui;
 const PLUGIN: &str = "acr";
 const PLUGIN_FILE: &str = "docker-acr";
 
+/// Whether docker runs acr-health as its plugin (the program is `docker-acr`).
+pub fn is_plugin(args: &[OsString]) -> bool {
+    args.first()
+        .and_then(|program| std::path::Path::new(program).file_name())
+        .is_some_and(|name| name == PLUGIN_FILE)
+}
+
 /// The arguments as acr-health reads them. docker runs `docker-acr acr ARGS`: `acr check-health`
 /// is acr-health's own command, and anything else (`acr explain`) loses the plugin's name.
 pub fn arguments(mut args: Vec<OsString>) -> Vec<OsString> {
-    let as_plugin = args
-        .first()
-        .and_then(|program| std::path::Path::new(program).file_name())
-        .is_some_and(|name| name == PLUGIN_FILE);
+    let as_plugin = is_plugin(&args);
     let own = |arg: &OsString| arg == "check-health" || arg == "show-endpoints";
     if as_plugin
         && args.get(1).is_some_and(|first| first == PLUGIN)

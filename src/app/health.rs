@@ -55,8 +55,16 @@ pub fn check_health(out: &Out, args: &CheckHealthArgs) -> Result<u8, Failure> {
     };
     let plan = Plan::new(registry, cloud_shell, args.ignore_errors, &context);
     let client = plan.container_client();
-    let report = Report::new(language, client, plan.facts(), mode, verbosity, screen)
-        .map_err(|e| out.template_failure(&e))?;
+    let report = Report::new(
+        language,
+        client,
+        plan.facts(),
+        out.explain,
+        mode,
+        verbosity,
+        screen,
+    )
+    .map_err(|e| out.template_failure(&e))?;
     let spinner = mode.color() && out.structured().is_none();
     let width = match mode {
         TextMode::Terminal { width, .. } => width,

@@ -31,10 +31,22 @@ pub struct Failure {
     pub exit: u8,
 }
 
+/// The variable the Azure CLI extension's launcher sets: acr-health runs as `az acr …`.
+const INVOKED_BY: &str = "ACR_HEALTH_INVOKED_BY";
+
 /// The program: arguments to exit code.
 pub fn main() -> u8 {
-    let args = docker_plugin::arguments(std::env::args_os().collect());
+    let args = std::env::args_os().collect::<Vec<_>>();
     let env = |name: &str| std::env::var(name).ok();
+    // The explain command our texts suggest is the one the user types: through az or docker, theirs.
+    let explain_command = if docker_plugin::is_plugin(&args) {
+        "docker acr explain"
+    } else if env(INVOKED_BY).as_deref() == Some("az") {
+        "az acr explain"
+    } else {
+        "acr-health explain"
+    };
+    let args = docker_plugin::arguments(args);
     let language = match crate::locale::resolve(crate::cli::early_lang(&args).as_deref(), env) {
         Ok(language) => language,
         Err(crate::locale::LocaleError::Unsupported { requested }) => {
@@ -72,13 +84,17 @@ pub fn main() -> u8 {
             );
         }
     };
-    match run(cli, language) {
+    match run(cli, language, explain_command) {
         Ok(code) => code,
         Err(failure) => report(language, &failure),
     }
 }
 
-fn run(cli: Cli, language: &'static Language) -> Result<u8, Failure> {
+fn run(
+    cli: Cli,
+    language: &'static Language,
+    explain_command: &'static str,
+) -> Result<u8, Failure> {
     let query = match &cli.global.query {
         Some(expression) => Some(Query::compile(expression).map_err(|e| Failure {
             message: language.format(ui::ERROR_INVALID_QUERY, &[("reason", &e.to_string())]),
@@ -91,6 +107,7 @@ fn run(cli: Cli, language: &'static Language) -> Result<u8, Failure> {
         language,
         global: &cli.global,
         query: query.as_ref(),
+        explain: explain_command,
     };
     let list = ExplainArgs {
         code: None,
@@ -151,6 +168,9 @@ pub struct Out<'a> {
     pub language: &'static Language,
     pub global: &'a GlobalArgs,
     query: Option<&'a Query>,
+    /// The explain command as the user types it: `acr-health explain`, `az acr explain` or
+    /// `docker acr explain`.
+    pub explain: &'static str,
 }
 
 impl Out<'_> {
@@ -229,12 +249,18 @@ fn explain(out: &Out, args: &ExplainArgs) -> Result<(), Failure> {
         let codes = crate::explain::summaries(language);
         return match out.structured() {
             Some(format) => out.document(&codes, format),
-            None => out.markdown("explain-list.md", &crate::explain::SummaryList { codes }),
+            None => out.markdown(
+                "explain-list.md",
+                &crate::explain::SummaryList {
+                    codes,
+                    explain: out.explain,
+                },
+            ),
         };
     }
     let Some(input) = &args.code else {
         return Err(Failure {
-            message: language.ui(ui::ERROR_MISSING_CODE).to_owned(),
+            message: language.format(ui::ERROR_MISSING_CODE, &[("explain", out.explain)]),
             fix: None,
             exit: EXIT_USAGE,
         });
@@ -243,7 +269,7 @@ fn explain(out: &Out, args: &ExplainArgs) -> Result<(), Failure> {
         message: language.format(ui::ERROR_UNKNOWN_CODE, &[("code", &unknown.input)]),
         fix: Some(match unknown.suggestion {
             Some(code) => language.format(ui::ERROR_DID_YOU_MEAN, &[("suggestion", code.as_str())]),
-            None => language.ui(ui::ERROR_LIST_CODES).to_owned(),
+            None => language.format(ui::ERROR_LIST_CODES, &[("explain", out.explain)]),
         }),
         exit: EXIT_USAGE,
     })?;
