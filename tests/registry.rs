@@ -1724,7 +1724,7 @@ fi"#,
                 ));
                 run.detail(
                     "registry.manifest",
-                    &format!("The image index has no entry for {} (it offers linux/s390x, linux/ppc64le); read the linux/s390x entry instead: its blobs take the same path.", this_platform()),
+                    &format!("The image index has no entry for {} (it offers linux/s390x, linux/ppc64le), so the linux/s390x entry was read instead: its blobs take the same path.", this_platform()),
                 );
                 run.line(&format!(
                     "Download blob {} from {ls} : OK",
@@ -2671,7 +2671,7 @@ fn a_run_stopped_at_its_first_error_pushes_nothing_after_it() {
     // The registry's connection checks had run meanwhile.
     assert_eq!(
         run.check("registry.token_accepted")["message"],
-        "Not reported: the run stopped at the first error; this check had run at the same time."
+        "Not reported: the run stopped at the first error; this check, which ran alongside the checks before it, had already finished."
     );
     let scenario = scenario.exit(0);
     let run = scenario.output(&["--ignore-errors", "-o", "json"]);
