@@ -46,11 +46,7 @@ fn the_wheel_puts_acr_health_on_a_virtual_environments_path() {
     let mut explain = sandbox.command_running("acr-health", &path);
     explain.args(["explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"]);
     let explained = sandbox.run(explain, 0);
-    assert!(
-        explained.stdout.contains("Mogelijke oplossingen"),
-        "{}",
-        explained.stdout
-    );
+    says(&explained.stdout, "Mogelijke oplossingen");
     let mut version = sandbox.command_running("acr-health", &path);
     let version = sandbox.run(version.arg("--version"), 0);
     assert_eq!(
@@ -69,6 +65,11 @@ fn az(sandbox: &Sandbox, args: &[&str]) -> Command {
         .env("ACR_HEALTH_LANG", "en")
         .args(args);
     cmd
+}
+
+/// `text` (a run's stdout or stderr) holds `needle`.
+fn says(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
 }
 
 fn az_run(sandbox: &Sandbox, args: &[&str], code: i32) -> Run {
@@ -101,24 +102,10 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         &["acr", "check-health", "--ignore-errors", "--yes"],
         0,
     );
-    assert!(
-        all.stderr.contains("acr-health version: "),
-        "{}",
-        all.stderr
-    );
-    assert!(
-        all.stderr
-            .contains("An error occurred: DOCKER_DAEMON_ERROR"),
-        "{}",
-        all.stderr
-    );
+    says(&all.stderr, "acr-health version: ");
+    says(&all.stderr, "An error occurred: DOCKER_DAEMON_ERROR");
     // Its hints name the command the user has: az's.
-    assert!(
-        all.stderr
-            .contains("More: az acr explain DOCKER_DAEMON_ERROR · "),
-        "{}",
-        all.stderr
-    );
+    says(&all.stderr, "More: az acr explain DOCKER_DAEMON_ERROR · ");
     let document = json_document(&all.stdout);
     assert_eq!(document["summary"]["exit_code"], 0, "{}", all.stdout);
     assert!(
@@ -130,13 +117,7 @@ fn azure_cli_runs_acr_health_as_its_extension() {
     // Without --ignore-errors the first error ends the run with exit 1, as az's does; az still
     // prints the document of the checks reported.
     let first = az_run(&sandbox, &["acr", "check-health", "--yes"], 1);
-    assert!(
-        first
-            .stderr
-            .contains("An error occurred: DOCKER_DAEMON_ERROR"),
-        "{}",
-        first.stderr
-    );
+    says(&first.stderr, "An error occurred: DOCKER_DAEMON_ERROR");
     assert_eq!(json_document(&first.stdout)["summary"]["exit_code"], 1);
 
     // az's -o and --query apply to acr-health's document.
@@ -198,11 +179,7 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         "{}",
         quiet.stderr
     );
-    assert!(
-        quiet.stderr.contains("DOCKER_DAEMON_ERROR"),
-        "{}",
-        quiet.stderr
-    );
+    says(&quiet.stderr, "DOCKER_DAEMON_ERROR");
 
     // acr-health's own flags pass through: a login server it refuses is its usage error (exit 2),
     // and its --timeout range is its own.
@@ -211,11 +188,7 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         &["acr", "check-health", "--login-server", "bad host"],
         2,
     );
-    assert!(
-        refused.stderr.contains("is not a login server"),
-        "{}",
-        refused.stderr
-    );
+    says(&refused.stderr, "is not a login server");
     az_run(&sandbox, &["acr", "check-health", "--timeout", "0"], 2);
     let help = az_run(&sandbox, &["acr", "check-health", "--help"], 0);
     for flag in [
@@ -225,7 +198,7 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         "--daemon-pull",
         "--lang",
     ] {
-        assert!(help.stdout.contains(flag), "{flag} not in\n{}", help.stdout);
+        says(&help.stdout, flag);
     }
 
     // az acr explain: the text for people on stderr, in the language asked for; the document on
@@ -235,11 +208,7 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         &["acr", "explain", "CONNECTIVITY_SSL_ERROR", "--lang", "nl"],
         0,
     );
-    assert!(
-        explained.stderr.contains("Mogelijke oplossingen"),
-        "{}",
-        explained.stderr
-    );
+    says(&explained.stderr, "Mogelijke oplossingen");
     assert_eq!(
         json_document(&explained.stdout)["code"],
         "CONNECTIVITY_SSL_ERROR"
@@ -275,12 +244,9 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         json_document(&own.stdout).as_array().unwrap().len()
     );
     let unknown = az_run(&sandbox, &["acr", "explain", "NO_SUCH_CODE"], 2);
-    assert!(
-        unknown
-            .stderr
-            .contains("NO_SUCH_CODE is not a known error code.\nRun `az acr explain --list` to see every code."),
-        "{}",
-        unknown.stderr
+    says(
+        &unknown.stderr,
+        "NO_SUCH_CODE is not a known error code.\nRun `az acr explain --list` to see every code.",
     );
 
     // Removed, az's own check-health answers again, and az acr explain is gone.
@@ -295,7 +261,7 @@ fn azure_cli_runs_acr_health_as_its_extension() {
         0,
     );
     assert!(!own.stderr.contains("acr-health"), "{}", own.stderr);
-    assert!(own.stderr.contains("Azure CLI version: "), "{}", own.stderr);
+    says(&own.stderr, "Azure CLI version: ");
     let gone = az(&sandbox, &["acr", "explain", "--list"])
         .output()
         .unwrap();
