@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use crate::render::{self, TextMode, ansi, paint};
 use crate::templates::{TemplateError, Templates};
 use crate::vocabulary::ui;
-use crate::vocabulary::{Arg, Check, CheckStatus, Code, Detail, Facts, Language, Outcome, Text};
+use crate::vocabulary::{
+    Arg, Check, CheckStatus, Code, CommandRecord, Detail, Facts, Language, Outcome, Text,
+};
 
 /// What the user asked to see.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,11 +70,13 @@ struct DetailView {
     verbatim: bool,
 }
 
+/// A program a check ran (`--debug`), or a request it made (`--verbose`), as a line.
 #[derive(Serialize)]
 struct CommandView {
     command: String,
     exit: String,
-    request: bool,
+    /// A request's line, in full; `None` for a program.
+    request: Option<String>,
     ms: u128,
     stdout: Vec<String>,
     stderr: Vec<String>,
@@ -196,7 +200,7 @@ impl Report {
         } else {
             String::new()
         };
-        let details = outcome
+        let details: Vec<DetailView> = outcome
             .details
             .iter()
             .flat_map(|detail| match detail {
@@ -224,22 +228,37 @@ impl Report {
                     .collect()
             })
             .unwrap_or_default();
-        let commands = if self.verbosity.debug {
-            outcome
-                .commands
-                .iter()
-                .map(|c| CommandView {
-                    command: c.command.clone(),
-                    exit: c.exit.map_or_else(|| "-".to_owned(), |e| e.to_string()),
-                    request: c.request,
-                    ms: c.duration.as_millis(),
-                    stdout: c.stdout.lines().map(str::to_owned).collect(),
-                    stderr: c.stderr.lines().map(str::to_owned).collect(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        // The requests that are part of a finding (the data probe's) are among its details at
+        // every verbosity; the others, and the programs, only when asked for.
+        let with_phases = self.verbosity.verbose || self.verbosity.debug;
+        let details = details
+            .into_iter()
+            .chain(
+                outcome
+                    .commands
+                    .iter()
+                    .filter(|c| c.part_of_finding)
+                    .filter_map(|c| request_line(language, c, with_phases))
+                    .map(|text| DetailView {
+                        text,
+                        verbatim: false,
+                    }),
+            )
+            .collect();
+        let commands = outcome
+            .commands
+            .iter()
+            .filter(|c| !c.part_of_finding)
+            .filter(|c| self.verbosity.debug || (self.verbosity.verbose && c.timings.is_some()))
+            .map(|c| CommandView {
+                command: c.command.clone(),
+                exit: c.exit.map_or_else(|| "-".to_owned(), |e| e.to_string()),
+                request: request_line(language, c, with_phases),
+                ms: c.duration.as_millis(),
+                stdout: c.stdout.lines().map(str::to_owned).collect(),
+                stderr: c.stderr.lines().map(str::to_owned).collect(),
+            })
+            .collect();
         CheckView {
             mark,
             line: outcome
@@ -270,6 +289,46 @@ impl Report {
     }
 }
 
+/// A request as a line: its answer and time, and with `phases` how long each phase took.
+/// `None` for a program.
+fn request_line(language: &Language, record: &CommandRecord, phases: bool) -> Option<String> {
+    let timings = record.timings?;
+    let ms = format!("{:.0}", record.duration.as_secs_f64() * 1000.0);
+    let line = match record.exit {
+        Some(status) => Text::ui(ui::HEALTH_TIMING_ANSWERED).arg("status", status),
+        None => Text::ui(ui::HEALTH_TIMING_UNANSWERED),
+    }
+    .arg("request", &record.command)
+    .arg("ms", ms);
+    if !phases {
+        return Some(localize(language, &line, ""));
+    }
+    let phase =
+        |key, ms: Option<u64>| ms.map(|ms| localize(language, &Text::ui(key).arg("ms", ms), ""));
+    let mut parts: Vec<String> = [
+        phase(ui::HEALTH_TIMING_DNS, timings.dns_ms),
+        phase(ui::HEALTH_TIMING_CONNECT, timings.connect_ms),
+        phase(ui::HEALTH_TIMING_TLS, timings.tls_ms),
+        phase(ui::HEALTH_TIMING_FIRST_BYTE, timings.first_byte_ms),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if timings.reused_connection {
+        parts.insert(
+            0,
+            localize(language, &Text::ui(ui::HEALTH_TIMING_REUSED), ""),
+        );
+    }
+    if parts.is_empty() {
+        return Some(localize(language, &line, ""));
+    }
+    let with_phases = Text::ui(ui::HEALTH_TIMING_PHASES)
+        .arg_text("request", line)
+        .arg("phases", parts.join(", "));
+    Some(localize(language, &with_phases, ""))
+}
+
 /// The document for scripts: every check of the plan, and a summary.
 pub fn document(
     language: &Language,
@@ -290,6 +349,7 @@ pub fn document(
                     .as_ref()
                     .map(|l| localize(language, l, &check_name))
             });
+            // As the text has them: the requests that are part of the finding come last.
             let details: Vec<String> = outcome
                 .details
                 .iter()
@@ -297,6 +357,13 @@ pub fn document(
                     Detail::Verbatim(text) => text.clone(),
                     Detail::Text(text) => localize(language, text, &check_name),
                 })
+                .chain(
+                    outcome
+                        .commands
+                        .iter()
+                        .filter(|c| c.part_of_finding)
+                        .filter_map(|c| request_line(language, c, false)),
+                )
                 .collect();
             let mut check = json!({
                 "name": outcome.check,
@@ -307,6 +374,17 @@ pub fn document(
                 "duration_ms": outcome.duration.as_millis() as u64,
                 "skipped_because": outcome.skipped_because.map(Code::as_str),
             });
+            let requests: Vec<Value> = outcome
+                .commands
+                .iter()
+                .filter_map(|c| {
+                    let timings = c.timings?;
+                    Some(json!({"request": c.command, "status": c.exit, "timings": timings}))
+                })
+                .collect();
+            if !requests.is_empty() {
+                check["requests"] = Value::Array(requests);
+            }
             for (name, value) in &outcome.data {
                 check[*name] = value.clone();
             }

@@ -1617,6 +1617,20 @@ fn the_endpoint_sweep_marks_a_reachable_and_an_unreachable_data_endpoint() {
         ]
     );
     assert_eq!(endpoints[1]["addresses"], json!(["127.0.0.1"]));
+    // Each host's phases: West Europe's connection was opened for it (pinned: no lookup);
+    // East US's was refused, so only the total is known.
+    let timings = |i: usize| endpoints[i]["timings"].clone();
+    let west_timings = timings(1);
+    assert_eq!(west_timings["dns_ms"], Value::Null, "{west_timings}");
+    for phase in ["connect_ms", "tls_ms", "first_byte_ms", "total_ms"] {
+        assert!(west_timings[phase].is_u64(), "{phase}: {west_timings}");
+    }
+    assert_eq!(west_timings["reused_connection"], false);
+    let east_timings = timings(2);
+    for phase in ["dns_ms", "connect_ms", "tls_ms", "first_byte_ms"] {
+        assert_eq!(east_timings[phase], Value::Null, "{phase}: {east_timings}");
+    }
+    assert!(east_timings["total_ms"].is_u64(), "{east_timings}");
     // The rest of the run went on (--ignore-errors) and passed.
     assert_eq!(run.status("registry.token_accepted"), "ok");
     let filters: Vec<(&str, &str)> = SERVER_FILTERS
@@ -1847,7 +1861,7 @@ fn the_arm_token_never_reaches_the_output_even_with_debug() {
         let ran: Vec<&str> = run
             .lines()
             .into_iter()
-            .filter(|l| l.starts_with("sent 'GET https://localhost:"))
+            .filter(|l| l.starts_with("GET https://localhost:"))
             .collect();
         assert_eq!(
             ran.len(),
@@ -1858,7 +1872,7 @@ fn the_arm_token_never_reaches_the_output_even_with_debug() {
         for status in statuses {
             assert!(
                 ran.iter()
-                    .any(|l| l.contains(&format!("': HTTP {status}, "))),
+                    .any(|l| l.contains(&format!(": HTTP {status} in "))),
                 "{name}: no request with status {status}:\n{}",
                 run.stderr
             );
@@ -1887,17 +1901,11 @@ fn debug_lists_the_arm_requests_under_their_checks() {
     let dns = at("DNS lookup to ");
     let cmk = at("Encryption identity ");
     let routing = at("DNS routing to private endpoint : OK");
-    let list = at(&format!(
-        "sent 'GET {base}{}': HTTP 200, ",
-        resources_path()
-    ));
-    let registry = at(&format!("sent 'GET {base}{}': HTTP 200, ", myreg().id()));
-    let identity = at(&format!(
-        "sent 'GET {base}{}': HTTP 200, ",
-        cmk_identity_id()
-    ));
+    let list = at(&format!("GET {base}{}: HTTP 200 in ", resources_path()));
+    let registry = at(&format!("GET {base}{}: HTTP 200 in ", myreg().id()));
+    let identity = at(&format!("GET {base}{}: HTTP 200 in ", cmk_identity_id()));
     let endpoint = at(&format!(
-        "sent 'GET {base}{}': HTTP 200, ",
+        "GET {base}{}: HTTP 200 in ",
         endpoint_id(NET_GROUP, ENDPOINT)
     ));
     assert!(

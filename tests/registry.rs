@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::*;
 
 /// Canaries: secrets with values that cannot turn up in a report by accident.
@@ -830,6 +830,8 @@ fi"#,
                 assert_eq!(certificate["subject"], ACR);
                 assert_eq!(certificate["issuer"], "acr-health test CA");
                 assert_eq!(certificate["http_version"], "HTTP/2.0");
+                assert_eq!(certificate["tls_version"], "TLS 1.3");
+                assert_eq!(certificate["alpn"], "h2");
                 run.detail_starting(
                     "registry.challenge",
                     &format!("Certificate for {ACR}, issued by acr-health test CA, valid until "),
@@ -2364,7 +2366,9 @@ fn no_secret_reaches_the_output_even_with_debug() {
         if scenario.exit != 2 {
             // --debug lists the requests, so the output is not trivially clean.
             assert!(
-                run.stderr.contains("  sent '") || run.stderr.contains("  ran '"),
+                ["  GET ", "  POST ", "  ran '"]
+                    .iter()
+                    .any(|listed| run.stderr.contains(listed)),
                 "{name}: nothing listed with --debug:\n{}",
                 run.stderr
             );
@@ -2404,38 +2408,80 @@ fn no_secret_reaches_the_output_even_with_debug() {
 fn debug_lists_the_requests_of_the_registry_chain() {
     let s = scenario::real_registry_by_acr_name();
     let run = s.run(&["--debug", "-o", "json"]);
-    let ran: Vec<&str> = run
+    let sent: Vec<&str> = run
         .lines()
         .into_iter()
-        .filter(|l| l.starts_with("sent '") && l.contains("https://"))
+        .filter(|l| (l.starts_with("GET ") || l.starts_with("POST ")) && l.contains("https://"))
         .collect();
+    // The registry chain's requests, then the data probe's (which are its checks' notes, with or
+    // without --debug): each once, in order, with its status and the phases of the first.
     let expected = [
-        "GET https://example.azurecr.io/v2/': HTTP 401",
-        "POST https://example.azurecr.io/oauth2/exchange': HTTP 200",
-        "POST https://example.azurecr.io/oauth2/token': HTTP 200",
-        "GET https://example.azurecr.io/v2/': HTTP 200",
+        "GET https://example.azurecr.io/v2/: HTTP 401 in ",
+        "POST https://example.azurecr.io/oauth2/exchange: HTTP 200 in ",
+        "POST https://example.azurecr.io/oauth2/token: HTTP 200 in ",
+        "GET https://example.azurecr.io/v2/: HTTP 200 in ",
+        "GET https://example.azurecr.io/v2/_catalog: HTTP 200 in ",
+        "POST https://example.azurecr.io/oauth2/token: HTTP 200 in ",
+        "GET https://example.azurecr.io/v2/hello/tags/list: HTTP 200 in ",
+        "GET https://example.azurecr.io/v2/hello/manifests/v1: HTTP 200 in ",
+        "GET https://example.azurecr.io/v2/hello/blobs/sha256:",
     ];
-    assert_eq!(ran.len(), expected.len(), "{}", run.stderr);
-    // The data probe's requests are its checks' notes, with or without --debug.
-    for note in [
-        "  GET https://example.azurecr.io/v2/_catalog: HTTP 200 in ",
-        "  GET https://example.azurecr.io/v2/hello/tags/list: HTTP 200 in ",
-        "  GET https://example.azurecr.io/v2/hello/manifests/v1: HTTP 200 in ",
-    ] {
-        assert_eq!(
-            run.stderr.matches(note).count(),
-            1,
-            "{note}\n{}",
-            run.stderr
-        );
+    assert_eq!(sent.len(), expected.len(), "{}", run.stderr);
+    for (line, want) in sent.iter().zip(expected) {
+        assert!(line.starts_with(want), "{line:?} is not {want:?}");
     }
-    for (line, want) in ran.iter().zip(expected) {
+    // The first opened the connection (the name is pinned: no lookup); the rest reused it.
+    assert!(
+        in_order(
+            sent[0],
+            &["(TCP ", " ms, TLS ", " ms, first byte after ", " ms)"]
+        ),
+        "{}",
+        sent[0]
+    );
+    for line in &sent[1..] {
         assert!(
-            line.starts_with(&format!("sent '{want}, "))
-                || (want.ends_with(':') && line.starts_with(&format!("sent '{want}"))),
-            "{line:?} is not {want:?}"
+            line.contains(" (over an open connection, first byte after "),
+            "{line}"
         );
     }
+    // The document has every request under its check, with the same phases.
+    let doc = run.doc();
+    let requests: Vec<&Value> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|check| check["requests"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(requests.len(), expected.len(), "{doc:#}");
+    let first = &requests[0];
+    assert_eq!(first["request"], "GET https://example.azurecr.io/v2/");
+    assert_eq!(first["status"], 401);
+    let timings = &first["timings"];
+    assert_eq!(timings["dns_ms"], Value::Null, "pinned: {timings}");
+    for phase in ["connect_ms", "tls_ms", "first_byte_ms", "total_ms"] {
+        assert!(timings[phase].is_u64(), "{phase}: {timings}");
+    }
+    assert_eq!(timings["reused_connection"], false);
+    for request in &requests[1..] {
+        let timings = &request["timings"];
+        assert_eq!(timings["reused_connection"], true, "{request}");
+        assert_eq!(timings["connect_ms"], Value::Null, "{request}");
+        assert!(timings["first_byte_ms"].is_u64(), "{request}");
+    }
+}
+
+/// Whether `pieces` occur in `line` in order.
+fn in_order(line: &str, pieces: &[&str]) -> bool {
+    let mut rest = line;
+    pieces.iter().all(|piece| match rest.find(piece) {
+        Some(at) => {
+            rest = &rest[at + piece.len()..];
+            true
+        }
+        None => false,
+    })
 }
 
 /// `--debug` lists the requests to the identity endpoints too, by URL without the query, and
@@ -2444,24 +2490,46 @@ fn debug_lists_the_requests_of_the_registry_chain() {
 fn debug_lists_the_requests_to_identity_endpoints() {
     let imds = scenario::managed_identity_imds();
     let run = imds.run(&["--debug", "-o", "json"]);
-    let line = run.line_starting("sent 'GET http://localhost:");
+    let line = run.line_starting("GET http://localhost:");
     assert!(
-        line.contains("/metadata/identity/oauth2/token': HTTP 200, "),
+        line.contains("/metadata/identity/oauth2/token: HTTP 200 in "),
         "{line}"
     );
+    // A name looked up, plain HTTP: a lookup and a connection, no TLS.
+    let request = run
+        .doc()
+        .pointer("/checks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|check| check["requests"].as_array())
+        .flatten()
+        .find(|r| {
+            r["request"]
+                .as_str()
+                .unwrap()
+                .contains("/metadata/identity/")
+        })
+        .cloned()
+        .expect("the identity request in the document");
+    let timings = &request["timings"];
+    assert!(timings["dns_ms"].is_u64(), "{timings}");
+    assert!(timings["connect_ms"].is_u64(), "{timings}");
+    assert_eq!(timings["tls_ms"], Value::Null, "{timings}");
+    assert!(line.contains(" ms (DNS "), "{line}");
 
     let principal = scenario::service_principal();
     let run = principal.run(&["--debug", "-o", "json"]);
-    let line = run.line_starting("sent 'POST https://localhost:");
+    let line = run.line_starting("POST https://localhost:");
     assert!(
-        line.contains("/0c0ffee0-0000-4000-8000-000000000001/oauth2/v2.0/token': HTTP 200, "),
+        line.contains("/0c0ffee0-0000-4000-8000-000000000001/oauth2/v2.0/token: HTTP 200 in "),
         "{line}"
     );
 
     let nothing = scenario::no_credential();
     let run = nothing.run(&["--debug", "-o", "json"]);
     let refused = format!(
-        "sent 'GET http://{}/metadata/identity/oauth2/token': no answer, ",
+        "GET http://{}/metadata/identity/oauth2/token: no answer after ",
         nothing.sandbox.imds
     );
     run.line_starting(&refused);
@@ -2510,7 +2578,7 @@ fn debug_tells_each_probe_request_once() {
     // --debug still adds what the probe's notes do not give: the registry chain's own requests.
     assert!(
         run.stderr
-            .contains("sent 'GET https://example.azurecr.io/v2/'"),
+            .contains("GET https://example.azurecr.io/v2/: HTTP 401 in "),
         "{}",
         run.stderr
     );

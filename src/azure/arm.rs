@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use reqwest::{Method, Url};
+use crate::net::http::{Method, Url};
 use serde_json::Value;
 
 use crate::azure::config;
@@ -13,7 +13,7 @@ use crate::azure::credential;
 use crate::azure::resource::{
     NetworkInterface, PrivateEndpoint, Registry, Replication, UserIdentity, typed,
 };
-use crate::net::http::{self, RequestError, Transport};
+use crate::net::http::{self, RequestError, Response, Transport};
 use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};
 
@@ -188,11 +188,11 @@ impl<'a> Arm<'a> {
             .transport
             .send(Method::GET, url, Some(&self.authorization), &[], None)
             .await;
-        let status = result.as_ref().ok().map(|r| r.status);
+        let answer = result.as_ref().ok().map(Response::answer);
         self.records
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(http::request_record(&Method::GET, url, status, started));
+            .push(http::request_record(&Method::GET, url, answer, started));
         let response = result.map_err(ArmError::Request)?;
         read_answer(response.status.as_u16(), &response.body)
     }

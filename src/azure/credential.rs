@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::net::http::{Method, Url};
 use base64::Engine;
-use reqwest::{Method, Url};
 use serde_json::Value;
 
 use crate::net::http::{self, Protocol, RequestError, Response, TlsKind, Transport};
@@ -347,8 +347,8 @@ fn record(
     started: Instant,
     result: Option<&Result<Response, RequestError>>,
 ) {
-    let status = result.and_then(|r| r.as_ref().ok()).map(|r| r.status);
-    records.push(http::request_record(method, url, status, started));
+    let answer = result.and_then(|r| r.as_ref().ok()).map(Response::answer);
+    records.push(http::request_record(method, url, answer, started));
 }
 
 async fn token_endpoint(

@@ -253,7 +253,8 @@ async fn run_inner(
                 },
                 stderr: stderr.clone(),
                 duration,
-                request: false,
+                timings: None,
+                part_of_finding: false,
             });
             Ok(Finished {
                 exit,
@@ -269,7 +270,8 @@ async fn run_inner(
                 stdout: String::new(),
                 stderr: String::new(),
                 duration,
-                request: false,
+                timings: None,
+                part_of_finding: false,
             });
             Err(ProcessError::TimedOut {
                 command: command_line,

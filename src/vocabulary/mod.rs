@@ -11,5 +11,5 @@ pub mod text;
 pub use check::Check;
 pub use fact::{Fact, Facts};
 pub use knowledge::{Code, Language, Ui, ui};
-pub use outcome::{CheckStatus, CommandRecord, Detail, Outcome};
+pub use outcome::{CheckStatus, CommandRecord, Detail, Outcome, Timings};
 pub use text::{Arg, Text};

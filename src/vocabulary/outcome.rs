@@ -25,7 +25,7 @@ pub enum Detail {
     Text(Text),
 }
 
-/// A command a check ran, for `--debug`.
+/// A command a check ran, or an HTTP request it made, for `--debug`.
 #[derive(Debug, Clone)]
 pub struct CommandRecord {
     pub command: String,
@@ -33,8 +33,36 @@ pub struct CommandRecord {
     pub stdout: String,
     pub stderr: String,
     pub duration: Duration,
-    /// An HTTP request (`exit` is its status), not a program.
-    pub request: bool,
+    /// For an HTTP request (`exit` is its status): how long each phase took.
+    pub timings: Option<Timings>,
+    /// A request that is part of what the check found (the data probe's): shown among its
+    /// details at every verbosity, not only with `--verbose`.
+    pub part_of_finding: bool,
+}
+
+/// How long an HTTP request took, in milliseconds: the phases of opening its connection each on
+/// its own, the first byte and the whole from the start of the request (as curl's `-w` times).
+/// A connection phase is `None` when the request opened no connection (it reused one) or the
+/// phase did not happen (no name to look up, no TLS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timings {
+    pub dns_ms: Option<u64>,
+    pub connect_ms: Option<u64>,
+    pub tls_ms: Option<u64>,
+    /// Until the status and headers arrived.
+    pub first_byte_ms: Option<u64>,
+    pub total_ms: u64,
+    pub reused_connection: bool,
+}
+
+impl Timings {
+    /// A request that got no answer: only its total time is known.
+    pub fn unanswered(elapsed: Duration) -> Timings {
+        Timings {
+            total_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            ..Timings::default()
+        }
+    }
 }
 
 /// What one check found.
@@ -136,8 +164,9 @@ impl Outcome {
         self.detail(Detail::Text(text))
     }
 
+    /// Adds commands the check ran or requests it made, after those it has.
     pub fn commands(mut self, commands: Vec<CommandRecord>) -> Outcome {
-        self.commands = commands;
+        self.commands.extend(commands);
         self
     }
 

@@ -69,14 +69,9 @@ impl Chain<'_> {
         }
     }
 
-    /// Emits `outcome` with the probe's requests since the last one as its notes. They are not
-    /// repeated as `--debug` command lines: the notes already give each request's answer and time.
+    /// Emits `outcome` with the probe's requests since the last one, which are part of it.
     fn emit_probed(&mut self, probe: &mut Probe<'_>, outcome: Outcome) {
-        let outcome = probe
-            .take_request_notes()
-            .into_iter()
-            .fold(outcome, Outcome::note);
-        self.emit(outcome);
+        self.emit(outcome.commands(probe.take_requests()));
     }
 
     /// The image to download: in `--repository`, or in the first repository of the catalog

@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
+use crate::net::http::{Method, Url};
 use futures_util::future::join_all;
-use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
 use super::Chain;
@@ -17,7 +17,7 @@ use crate::azure::endpoints::Endpoints;
 use crate::net::dns;
 use crate::net::http::{RequestError, Transport};
 use crate::vocabulary::ui;
-use crate::vocabulary::{Check, Code, Outcome, Text};
+use crate::vocabulary::{Check, Code, Outcome, Text, Timings};
 
 /// A host to try, and why the registry's clients need it.
 struct Wanted {
@@ -31,8 +31,8 @@ struct Wanted {
 struct Tried {
     wanted: Wanted,
     addresses: Vec<IpAddr>,
-    dns_ms: Option<u128>,
-    total_ms: u128,
+    /// The request's phases; without an answer, the lookup's time and the total.
+    timings: Timings,
     /// The HTTP status that answered, or why none did (in words, and its kind for scripts).
     answer: Result<u16, (Text, &'static str)>,
 }
@@ -87,17 +87,18 @@ impl Chain<'_> {
         self.emit(outcome.data("endpoints", Value::Array(document)));
     }
 
-    /// Resolves `wanted` (unless it is pinned or a proxy resolves it) and asks it for `/`.
+    /// Resolves `wanted` (unless it is pinned or a proxy resolves it), for the addresses to
+    /// show, and asks it for `/`.
     async fn try_one(&self, transport: &Transport, wanted: Wanted, proxied: bool) -> Tried {
         let started = Instant::now();
         let timeout = self.context.timeout;
         let pinned = self.context.pins.find(&wanted.host, wanted.port);
         let mut addresses = pinned.map(|p| vec![p.ip()]).unwrap_or_default();
-        let mut dns_ms = None;
+        let mut looked_up = None;
         let answer = 'answer: {
             if pinned.is_none() && !proxied {
                 let resolved = dns::resolve(&wanted.host, wanted.port, timeout).await;
-                dns_ms = Some(started.elapsed().as_millis());
+                looked_up = Some(started.elapsed());
                 match resolved {
                     Ok(found) => addresses = found,
                     Err(why) => break 'answer Err((why.describe(timeout), "dns")),
@@ -105,18 +106,27 @@ impl Chain<'_> {
             }
             ask(transport, &wanted).await
         };
+        let timings = match &answer {
+            Ok((_, timings)) => *timings,
+            Err(_) => Timings {
+                dns_ms: looked_up.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                ..Timings::unanswered(started.elapsed())
+            },
+        };
         Tried {
             wanted,
             addresses,
-            dns_ms,
-            total_ms: started.elapsed().as_millis(),
-            answer,
+            timings,
+            answer: answer.map(|(status, _)| status),
         }
     }
 }
 
-/// `GET https://<host>:<port>/`: the status of any answer, or why none came.
-async fn ask(transport: &Transport, wanted: &Wanted) -> Result<u16, (Text, &'static str)> {
+/// `GET https://<host>:<port>/`: the status and timings of any answer, or why none came.
+async fn ask(
+    transport: &Transport,
+    wanted: &Wanted,
+) -> Result<(u16, Timings), (Text, &'static str)> {
     let url =
         Url::parse(&format!("https://{}:{}/", wanted.host, wanted.port)).map_err(|error| {
             (
@@ -125,7 +135,7 @@ async fn ask(transport: &Transport, wanted: &Wanted) -> Result<u16, (Text, &'sta
             )
         })?;
     match transport.send(Method::GET, &url, None, &[], None).await {
-        Ok(response) => Ok(response.status.as_u16()),
+        Ok(response) => Ok((response.status.as_u16(), response.timings)),
         Err(error) => Err((credential::describe(&error), kind(&error))),
     }
 }
@@ -140,7 +150,7 @@ fn row(tried: &Tried) -> Text {
     let text = match &tried.answer {
         Ok(status) => Text::ui(ui::HEALTH_ENDPOINTS_REACHABLE)
             .arg("status", status)
-            .arg("ms", tried.total_ms),
+            .arg("ms", tried.timings.total_ms),
         Err((why, _)) => Text::ui(ui::HEALTH_ENDPOINTS_UNREACHABLE).arg_text("why", why.clone()),
     };
     text.arg("host", &wanted.host)
@@ -159,7 +169,7 @@ fn tried_json(tried: &Tried) -> Value {
         "status": tried.answer.as_ref().ok(),
         "error": tried.answer.as_ref().err().map(|(_, kind)| kind),
         "addresses": tried.addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>(),
-        "timings": {"dns_ms": tried.dns_ms, "total_ms": tried.total_ms},
+        "timings": tried.timings,
     })
 }
 

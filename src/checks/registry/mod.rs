@@ -18,7 +18,7 @@ mod tokens;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::{Method, StatusCode, Url};
+use crate::net::http::{Method, StatusCode, Url};
 
 use crate::azure::resource::Registry;
 
@@ -197,7 +197,10 @@ impl Chain<'_> {
     /// Emits the outcome with the time and the requests since the last one.
     fn emit(&mut self, mut outcome: Outcome) {
         outcome.duration = self.started.elapsed();
-        outcome.commands = std::mem::take(&mut self.records);
+        // The chain's requests for this check, then the check's own.
+        let mut commands = std::mem::take(&mut self.records);
+        commands.append(&mut outcome.commands);
+        outcome.commands = commands;
         self.emitted.push(Emitted {
             check: outcome.check,
             blocks: outcome.blocks_dependents(),
@@ -749,13 +752,23 @@ fn certificate_facts(
     context: &Context,
 ) -> Option<(Vec<Text>, serde_json::Value)> {
     let certificate = response.certificate.as_ref()?;
-    let protocol = format!("{:?}", response.version);
+    let protocol = Protocols {
+        http: format!("{:?}", response.version),
+        tls: response.tls_version.clone().unwrap_or_default(),
+        alpn: response.alpn.clone(),
+    };
+    let alpn = match &protocol.alpn {
+        Some(alpn) => Text::ui(ui::HEALTH_REGISTRY_ALPN).arg("alpn", alpn),
+        None => Text::ui(ui::HEALTH_REGISTRY_NO_ALPN),
+    };
     let mut notes = vec![
         Text::ui(ui::HEALTH_REGISTRY_CERTIFICATE)
             .arg("subject", &certificate.subject)
             .arg("issuer", &certificate.issuer)
             .arg("until", http::utc_date(certificate.not_after))
-            .arg("protocol", &protocol),
+            .arg("tls", &protocol.tls)
+            .arg_text("alpn", alpn)
+            .arg("protocol", &protocol.http),
     ];
     let private = transport.trusted_only_by_bundle(&certificate.issuer, &context.env);
     if let (true, http::Trust::Bundle { variable, path }) = (private, &transport.trust) {
@@ -789,10 +802,20 @@ fn certificate_facts(
     Some((notes, data(certificate, &protocol, private)))
 }
 
+/// What the connection to the login server agreed on.
+struct Protocols {
+    /// `HTTP/2.0`, `HTTP/1.1`.
+    http: String,
+    /// `TLS 1.3`, `TLS 1.2`.
+    tls: String,
+    /// The protocol ALPN agreed on, if the server chose one.
+    alpn: Option<String>,
+}
+
 /// The certificate for scripts.
 fn data(
     certificate: &http::certificate::Certificate,
-    protocol: &str,
+    protocol: &Protocols,
     private: bool,
 ) -> serde_json::Value {
     serde_json::json!({
@@ -800,7 +823,9 @@ fn data(
         "issuer": certificate.issuer,
         "not_before": http::utc_date(certificate.not_before),
         "not_after": http::utc_date(certificate.not_after),
-        "http_version": protocol,
+        "tls_version": protocol.tls,
+        "alpn": protocol.alpn,
+        "http_version": protocol.http,
         "issuer_only_in_bundle": private,
     })
 }

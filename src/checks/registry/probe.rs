@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode, Url};
+use crate::net::http::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::token::{Authorizer, TokenError};
@@ -16,7 +16,7 @@ use crate::net::http::{Download, RequestError, Response, Transport, without_quer
 use crate::net::pin::Pins;
 use crate::oci::manifest::{self as oci, Descriptor, Digest, Hasher, Manifest};
 use crate::vocabulary::ui;
-use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text};
+use crate::vocabulary::{Check, Code, CommandRecord, Detail, Outcome, Text, Timings};
 
 /// The most a probe downloads of one blob; the smallest blob of an image (its config, at
 /// worst) is far below.
@@ -189,33 +189,34 @@ impl<'a> Probe<'a> {
     ) -> Result<Response, RequestError> {
         let started = Instant::now();
         let result = request.await;
-        self.record(method, url, result.as_ref().ok().map(|r| r.status), started);
+        self.record(
+            method,
+            url,
+            result.as_ref().ok().map(Response::answer),
+            started,
+        );
         result
     }
 
-    fn record(&mut self, method: &Method, url: &Url, status: Option<StatusCode>, started: Instant) {
+    fn record(
+        &mut self,
+        method: &Method,
+        url: &Url,
+        answer: Option<(StatusCode, Timings)>,
+        started: Instant,
+    ) {
         self.records.push(crate::net::http::request_record(
-            method, url, status, started,
+            method, url, answer, started,
         ));
     }
 
-    /// Each request since the last call, with its answer and its time, for the report.
-    pub fn take_request_notes(&mut self) -> Vec<Text> {
-        std::mem::take(&mut self.records)
-            .iter()
-            .map(|record| {
-                let ms = format!("{:.0}", record.duration.as_secs_f64() * 1000.0);
-                match record.exit {
-                    Some(status) => Text::ui(ui::HEALTH_PROBE_REQUEST)
-                        .arg("request", &record.command)
-                        .arg("status", status)
-                        .arg("ms", ms),
-                    None => Text::ui(ui::HEALTH_PROBE_REQUEST_FAILED)
-                        .arg("request", &record.command)
-                        .arg("ms", ms),
-                }
-            })
-            .collect()
+    /// Each request since the last call: part of what the check that made them found.
+    pub fn take_requests(&mut self) -> Vec<CommandRecord> {
+        let mut requests = std::mem::take(&mut self.records);
+        for request in &mut requests {
+            request.part_of_finding = true;
+        }
+        requests
     }
 
     fn manifest_failure(&self) -> Failure {
@@ -453,12 +454,14 @@ impl<'a> Probe<'a> {
                 .transport
                 .download(&url, token, limit, |chunk| hasher.update(chunk))
                 .await;
-            let status = match &result {
-                Ok(Download::Complete { status, .. }) => Some(*status),
-                Ok(Download::Answer(response)) => Some(response.status),
+            let answer = match &result {
+                Ok(Download::Complete {
+                    status, timings, ..
+                }) => Some((*status, *timings)),
+                Ok(Download::Answer(response)) => Some(response.answer()),
                 Err(_) => None,
             };
-            self.record(&Method::GET, &url, status, started);
+            self.record(&Method::GET, &url, answer, started);
             let seconds = self.timeout.as_secs().max(1);
             let storage_failure = |code: Code| {
                 Failure::new(code)

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tokio::task::JoinHandle;
 
-use reqwest::{Method, StatusCode, Url};
+use crate::net::http::{Method, StatusCode, Url};
 
 use super::data::trust_note;
 use super::probe::{self, Platforms, Probe};
@@ -96,14 +96,14 @@ async fn pull(context: &Context, image: &str, client: &str, early: EarlyLookup) 
     };
     let mut probe = Probe::new(&transport, &base, host, &context.pins, context.timeout);
     let result = steps(&mut probe, &transport, image, client, (repository, tag)).await;
-    let notes = probe.take_request_notes();
+    let requests = probe.take_requests();
     let outcome = match result {
         Ok(outcome) => outcome,
         // The storage host's own findings keep their codes: they say more than a failed pull.
         Err(failure) if is_storage(failure.code) => failure.into_outcome(CHECK),
         Err(failure) => failed(failure.details),
     };
-    notes.into_iter().fold(outcome, Outcome::note)
+    outcome.commands(requests)
 }
 
 async fn steps(

@@ -2,7 +2,7 @@
 //! digests, and delete it when the token allows it. It writes to the registry, so it only runs
 //! when asked for.
 
-use reqwest::{Method, StatusCode, Url};
+use crate::net::http::{Method, StatusCode, Url};
 use serde_json::json;
 
 use super::probe::{Failure, Probe};

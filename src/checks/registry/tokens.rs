@@ -2,8 +2,8 @@
 //! for the catalog or `--repository` with the actions it grants, basic credentials, and whether
 //! the registry accepts what it was given.
 
+use crate::net::http::{Method, StatusCode, Url};
 use base64::Engine;
-use reqwest::{Method, StatusCode, Url};
 
 use super::token::{self, Authorizer, TokenError};
 use super::{Chain, REPOSITORY_ACTIONS, authority, throttled, with_registry_error};

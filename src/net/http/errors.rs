@@ -1,4 +1,4 @@
-//! What can go wrong with a request, classified from reqwest's, hyper's and rustls's errors so
+//! What can go wrong with a request, classified from hyper's, rustls's and the system's errors so
 //! that the report can say it in the user's language.
 
 use super::*;
@@ -6,7 +6,7 @@ use super::*;
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// The bundle a variable names cannot be read or parsed (`reason`: the system's or
-    /// reqwest's words), or holds no certificate (`reason` is `None`).
+    /// rustls's words), or holds no certificate (`reason` is `None`).
     #[error("{variable} names {path}, which cannot be used: {reason:?}")]
     Bundle {
         variable: &'static str,
@@ -130,8 +130,8 @@ pub(super) fn cause(
     chain: &[&(dyn std::error::Error + 'static)],
     in_body: bool,
 ) -> Option<RequestError> {
-    use reqwest::header::{InvalidHeaderName, InvalidHeaderValue};
-    // reqwest wraps these in `http::Error`, which does not give them as its source.
+    use http::header::{InvalidHeaderName, InvalidHeaderValue};
+    // `http::Error` wraps these without giving them as its source.
     let bad_header = |e: &&(dyn std::error::Error + 'static)| {
         e.is::<InvalidHeaderValue>()
             || e.is::<InvalidHeaderName>()
@@ -220,18 +220,14 @@ pub(super) fn chain<'e>(
     all
 }
 
-pub(super) fn chain_mentions(error: &reqwest::Error, needle: &str) -> bool {
-    chain(error).iter().any(|e| e.to_string().contains(needle))
-}
-
-pub(super) fn deepest(error: &reqwest::Error) -> String {
+pub(super) fn deepest(error: &(dyn std::error::Error + 'static)) -> String {
     chain(error)
         .last()
         .map(|e| e.to_string())
         .unwrap_or_default()
 }
 
-pub(super) fn find_rustls(error: &reqwest::Error) -> Option<RequestError> {
+pub(super) fn find_rustls(error: &(dyn std::error::Error + 'static)) -> Option<RequestError> {
     chain(error).iter().find_map(|e| {
         let tls = e.downcast_ref::<rustls::Error>()?;
         let kind = match tls {

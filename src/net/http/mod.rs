@@ -1,27 +1,36 @@
 //! HTTPS to the registry and the identity endpoints: trust as Python requests sets it up, proxies
 //! from the environment, a time bound on every request, bodies read with a cap, no redirects
-//! followed, and failures told apart.
+//! followed, failures told apart, and each phase of every request timed.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderMap;
-use reqwest::{Client, Method, StatusCode, Url};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+pub use http::{HeaderMap, Method, StatusCode, Version};
+pub use url::Url;
+
 pub mod certificate;
+mod connect;
 mod errors;
 mod verifier;
 
+use connect::{Connector, Established, Failed, ProxyRoute};
 pub use errors::{Protocol, RequestError, TlsKind, TransportError, utc_date};
-use errors::{cause, chain, chain_mentions, deepest, find_rustls};
+use errors::{cause, chain, deepest, find_rustls};
 
 use super::pin::Pins;
 use crate::vocabulary::ui;
-use crate::vocabulary::{CommandRecord, Text};
+use crate::vocabulary::{CommandRecord, Text, Timings};
 
 /// Bodies beyond this are a finding, not memory growth.
 pub const BODY_CAP: usize = 1 << 20;
@@ -32,16 +41,19 @@ pub const BODY_CAP: usize = 1 << 20;
 pub fn request_record(
     method: &Method,
     url: &Url,
-    status: Option<StatusCode>,
-    started: std::time::Instant,
+    answer: Option<(StatusCode, Timings)>,
+    started: Instant,
 ) -> CommandRecord {
+    let elapsed = started.elapsed();
     CommandRecord {
         command: format!("{method} {}", without_query(url)),
-        exit: status.map(|s| i32::from(s.as_u16())),
+        exit: answer.map(|(status, _)| i32::from(status.as_u16())),
         stdout: String::new(),
         stderr: String::new(),
-        duration: started.elapsed(),
-        request: true,
+        duration: elapsed,
+        // A request without an answer has only its total time.
+        timings: Some(answer.map_or_else(|| Timings::unanswered(elapsed), |(_, t)| t)),
+        part_of_finding: false,
     }
 }
 
@@ -79,6 +91,7 @@ pub enum Download {
         status: StatusCode,
         headers: HeaderMap,
         length: u64,
+        timings: Timings,
     },
     Answer(Response),
 }
@@ -92,10 +105,20 @@ pub struct Response {
     /// The server's certificate, over HTTPS, when it could be read.
     pub certificate: Option<certificate::Certificate>,
     /// The HTTP version the connection speaks (what ALPN agreed on, over HTTPS).
-    pub version: reqwest::Version,
+    pub version: Version,
+    /// The TLS version (`TLS 1.3`), over HTTPS.
+    pub tls_version: Option<String>,
+    /// The protocol ALPN agreed on (`h2`, `http/1.1`), if the server chose one.
+    pub alpn: Option<String>,
+    pub timings: Timings,
 }
 
 impl Response {
+    /// The status and the timings, for [`request_record`].
+    pub fn answer(&self) -> (StatusCode, Timings) {
+        (self.status, self.timings)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -150,10 +173,7 @@ pub fn printable(text: &str) -> String {
 }
 
 pub struct Transport {
-    client: Client,
-    /// A client for each `--resolve` pin: the HTTP client pins a name for every port, a pin
-    /// holds for its own port only.
-    pinned: Vec<(String, u16, Client)>,
+    client: Client<Connector, Full<Bytes>>,
     pub trust: Trust,
     /// The certificates of `REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE`, when trust comes from one.
     bundle: Option<Arc<[CertificateDer<'static>]>>,
@@ -163,7 +183,7 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// Builds the client from the environment, and one for each `--resolve` pin.
+    /// Builds the client from the environment; `pins` decide addresses before the resolver.
     pub fn new(
         env: &HashMap<String, String>,
         timeout: Duration,
@@ -196,53 +216,34 @@ impl Transport {
         let bundle = matches!(trust, Trust::Bundle { .. })
             .then(|| roots.clone())
             .flatten();
-        let tls = roots
-            .map(verifier::client_config)
-            .transpose()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
-        let build = |pin: Option<(&str, SocketAddr)>| -> Result<Client, TransportError> {
-            let mut builder = Client::builder()
-                .user_agent(concat!("acr-health/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(timeout)
-                .timeout(timeout)
-                // Credentials must never follow a redirect somewhere else.
-                .redirect(reqwest::redirect::Policy::none())
-                // The server's certificate, to show whom the connection went to.
-                .tls_info(true)
-                .no_proxy();
-            if let Some(url) = &proxy {
-                let mut proxy = reqwest::Proxy::https(url)
+        let tls = match (&trust, roots) {
+            (Trust::Disabled, _) => verifier::unverified_config(),
+            (_, Some(roots)) => verifier::client_config(roots),
+            (_, None) => verifier::platform_config(),
+        }
+        .map_err(|e| TransportError::Client(e.to_string()))?;
+        let route = match &proxy {
+            Some(url) => {
+                url.parse::<http::Uri>()
                     .map_err(|e| TransportError::Client(e.to_string()))?;
-                if let Some(no_proxy) = &no_proxy {
-                    proxy = proxy.no_proxy(reqwest::NoProxy::from_string(no_proxy));
-                }
-                builder = builder.proxy(proxy);
+                let matcher = Matcher::builder()
+                    .https(url.clone())
+                    .no(no_proxy.unwrap_or_default())
+                    .build();
+                Some(ProxyRoute {
+                    matcher: Arc::new(matcher),
+                    shown: without_credentials(url),
+                })
             }
-            if let Some((host, address)) = pin {
-                builder = builder.resolve(host, address);
-            }
-            if trust == Trust::Disabled {
-                builder = builder.tls_danger_accept_invalid_certs(true);
-            } else if let Some(tls) = &tls {
-                builder = builder.tls_backend_preconfigured(tls.clone());
-            }
-            builder
-                .build()
-                .map_err(|e| TransportError::Client(e.to_string()))
+            None => None,
         };
-        let pinned = pins
-            .iter()
-            .map(|pin| {
-                Ok((
-                    pin.host.clone(),
-                    pin.port,
-                    build(Some((&pin.host, pin.address)))?,
-                ))
-            })
-            .collect::<Result<_, TransportError>>()?;
+        let connector = Connector::new(Arc::new(tls), route, pins.clone(), timeout);
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .build(connector);
         Ok(Transport {
-            client: build(None)?,
-            pinned,
+            client,
             trust,
             bundle,
             proxy: proxy.map(|p| without_credentials(&p)),
@@ -268,21 +269,6 @@ impl Transport {
         named(bundle) && !system_roots(&var).is_some_and(|system| named(&system))
     }
 
-    /// The client for `url`: the one of its pin, if its host and port are pinned.
-    fn client_for(&self, url: &Url) -> &Client {
-        self.pin_of(url)
-            .map_or(&self.client, |index| &self.pinned[index].2)
-    }
-
-    /// Which pin `url`'s host and port have, if any.
-    fn pin_of(&self, url: &Url) -> Option<usize> {
-        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-        let port = url.port_or_known_default().unwrap_or(443);
-        self.pinned
-            .iter()
-            .position(|(h, p, _)| *p == port && h.eq_ignore_ascii_case(host))
-    }
-
     /// Sends a request and reads the body with the cap. `form` makes it a urlencoded POST body.
     pub async fn send(
         &self,
@@ -298,10 +284,13 @@ impl Transport {
                 form_urlencoded(form).into_bytes(),
             )
         });
-        let response = self
-            .start(method, url, authorization, headers, body)
-            .await?;
-        self.read_capped(response).await
+        self.bounded(async {
+            let started = self
+                .start(method, url, authorization, headers, body)
+                .await?;
+            self.read_capped(started).await
+        })
+        .await
     }
 
     /// [`send`](Self::send), recorded in `records` ([`request_record`]).
@@ -317,8 +306,12 @@ impl Transport {
         let result = self
             .send(method.clone(), url, authorization, &[], form)
             .await;
-        let status = result.as_ref().ok().map(|r| r.status);
-        records.push(request_record(&method, url, status, started));
+        records.push(request_record(
+            &method,
+            url,
+            result.as_ref().ok().map(Response::answer),
+            started,
+        ));
         result
     }
 
@@ -331,10 +324,13 @@ impl Transport {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Response, RequestError> {
-        let response = self
-            .start(method, url, authorization, &[], Some((content_type, body)))
-            .await?;
-        self.read_capped(response).await
+        self.bounded(async {
+            let started = self
+                .start(method, url, authorization, &[], Some((content_type, body)))
+                .await?;
+            self.read_capped(started).await
+        })
+        .await
     }
 
     /// A blob download: a successful answer's body goes to `consume` as it arrives (to be
@@ -347,33 +343,46 @@ impl Transport {
         limit: u64,
         mut consume: impl FnMut(&[u8]),
     ) -> Result<Download, RequestError> {
-        let mut response = self
-            .start(Method::GET, url, authorization, &[], None)
-            .await?;
-        if !response.status().is_success() {
-            return self.read_capped(response).await.map(Download::Answer);
-        }
-        let status = response.status();
-        let headers = response.headers().clone();
-        let mut length: u64 = 0;
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
+        self.bounded(async {
+            let started = self
+                .start(Method::GET, url, authorization, &[], None)
+                .await?;
+            if !started.response.status().is_success() {
+                return self.read_capped(started).await.map(Download::Answer);
+            }
+            let established = started.established();
+            let (head, mut body) = started.response.into_parts();
+            let mut length: u64 = 0;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| classify(&e, true))?;
+                if let Some(chunk) = frame.data_ref() {
                     length += chunk.len() as u64;
                     if length > limit {
                         return Err(RequestError::BodyTooLarge);
                     }
-                    consume(&chunk);
+                    consume(chunk);
                 }
-                Ok(None) => break,
-                Err(e) => return Err(self.classify(&e)),
             }
-        }
-        Ok(Download::Complete {
-            status,
-            headers,
-            length,
+            Ok(Download::Complete {
+                status: head.status,
+                headers: head.headers,
+                length,
+                timings: timings(started.began, established.as_deref(), started.first_byte),
+            })
         })
+        .await
+    }
+
+    /// `request` within the time bound: connecting, sending and reading the whole answer.
+    async fn bounded<T>(
+        &self,
+        request: impl Future<Output = Result<T, RequestError>>,
+    ) -> Result<T, RequestError> {
+        tokio::time::timeout(self.timeout, request)
+            .await
+            .unwrap_or(Err(RequestError::Timeout {
+                seconds: self.timeout.as_secs().max(1),
+            }))
     }
 
     async fn start(
@@ -383,87 +392,130 @@ impl Transport {
         authorization: Option<&str>,
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
-    ) -> Result<reqwest::Response, RequestError> {
-        let mut request = self.client_for(url).request(method, url.clone());
+    ) -> Result<Started, RequestError> {
+        let began = Instant::now();
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(RequestError::InvalidUrl {
+                url: shown(url.as_str()),
+            });
+        }
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .header(http::header::USER_AGENT, USER_AGENT)
+            .header(http::header::ACCEPT, "*/*");
         if let Some(value) = authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, value);
+            request = request.header(http::header::AUTHORIZATION, value);
         }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        if let Some((content_type, body)) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, content_type)
-                .body(body);
+        let request = match body {
+            Some((content_type, body)) => request
+                .header(http::header::CONTENT_TYPE, content_type)
+                .body(Full::new(Bytes::from(body))),
+            None => request.body(Full::default()),
         }
-        request.send().await.map_err(|e| self.classify(&e))
-    }
-
-    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Response, RequestError> {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let version = response.version();
-        let certificate = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|tls| tls.peer_certificate())
-            .and_then(certificate::parse);
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > BODY_CAP {
-                        return Err(RequestError::BodyTooLarge);
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Err(self.classify(&e)),
-            }
-        }
-        Ok(Response {
-            status,
-            headers,
-            body,
-            certificate,
-            version,
+        .map_err(|e| match classify(&e, false) {
+            RequestError::InvalidHeader => RequestError::InvalidHeader,
+            _ => RequestError::InvalidUrl {
+                url: shown(url.as_str()),
+            },
+        })?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| classify(&e, false))?;
+        Ok(Started {
+            began,
+            first_byte: began.elapsed(),
+            response,
         })
     }
 
-    fn classify(&self, error: &reqwest::Error) -> RequestError {
-        if error.is_timeout() || chain_mentions(error, "deadline has elapsed") {
-            return RequestError::Timeout {
-                seconds: self.timeout.as_secs().max(1),
-            };
+    async fn read_capped(&self, started: Started) -> Result<Response, RequestError> {
+        let established = started.established();
+        let Started {
+            began,
+            first_byte,
+            response,
+        } = started;
+        let (head, mut incoming) = response.into_parts();
+        let mut body = Vec::new();
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| classify(&e, true))?;
+            if let Some(chunk) = frame.data_ref() {
+                if body.len() + chunk.len() > BODY_CAP {
+                    return Err(RequestError::BodyTooLarge);
+                }
+                body.extend_from_slice(chunk);
+            }
         }
-        if let Some(tls) = find_rustls(error) {
-            return tls;
-        }
-        let through_proxy = chain_mentions(error, "tunnel") || chain_mentions(error, "proxy");
-        if let Some(proxy) = self.proxy.as_ref().filter(|_| through_proxy) {
-            return RequestError::Proxy {
-                proxy: proxy.clone(),
-                reason: deepest(error),
-            };
-        }
-        if error.is_connect() && chain_mentions(error, "dns error") {
-            return RequestError::Dns(deepest(error));
-        }
-        // reqwest reports a failed read of the body as a decode error (`Response::chunk`).
-        let in_body = error.is_body() || error.is_decode();
-        if let Some(known) = cause(&chain(error), in_body) {
-            return known;
-        }
-        if error.is_builder() {
-            return RequestError::InvalidUrl {
-                url: error.url().map(|u| shown(u.as_str())).unwrap_or_default(),
-            };
-        }
-        if in_body {
-            return RequestError::Body(deepest(error));
-        }
-        RequestError::Other(deepest(error))
+        let tls = established.as_ref().and_then(|e| e.tls.as_ref());
+        Ok(Response {
+            status: head.status,
+            headers: head.headers,
+            body,
+            certificate: tls.and_then(|tls| tls.certificate.clone()),
+            tls_version: tls.map(|tls| tls.version.clone()),
+            alpn: tls.and_then(|tls| tls.alpn.clone()),
+            version: head.version,
+            timings: timings(began, established.as_deref(), first_byte),
+        })
     }
+}
+
+const USER_AGENT: &str = concat!("acr-health/", env!("CARGO_PKG_VERSION"));
+
+/// A request whose answer's head has arrived.
+struct Started {
+    began: Instant,
+    first_byte: Duration,
+    response: http::Response<Incoming>,
+}
+
+impl Started {
+    /// What opening the answer's connection found.
+    fn established(&self) -> Option<Arc<Established>> {
+        self.response
+            .extensions()
+            .get::<Arc<Established>>()
+            .cloned()
+    }
+}
+
+/// The phases of a request that began at `began`: the connection's own, when it opened one (a
+/// connection opened before it was reused, and cost it nothing).
+fn timings(began: Instant, established: Option<&Established>, first_byte: Duration) -> Timings {
+    let opened = established.filter(|e| e.began >= began);
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    Timings {
+        dns_ms: opened.and_then(|e| e.dns).map(ms),
+        connect_ms: opened.map(|e| ms(e.connect)),
+        tls_ms: opened.and_then(|e| e.tls.as_ref()).map(|t| ms(t.handshake)),
+        first_byte_ms: Some(ms(first_byte)),
+        total_ms: ms(began.elapsed()),
+        reused_connection: established.is_some() && opened.is_none(),
+    }
+}
+
+/// What kept a request from its answer, in the classes the report words.
+fn classify(error: &(dyn std::error::Error + 'static), in_body: bool) -> RequestError {
+    let chain = chain(error);
+    if let Some(Failed(known)) = chain.iter().find_map(|e| e.downcast_ref::<Failed>()) {
+        return known.clone();
+    }
+    if let Some(tls) = find_rustls(error) {
+        return tls;
+    }
+    if let Some(known) = cause(&chain, in_body) {
+        return known;
+    }
+    if in_body {
+        return RequestError::Body(deepest(error));
+    }
+    RequestError::Other(deepest(error))
 }
 
 /// A URL for the report: without user information or query (either may hold a secret), and
@@ -794,25 +846,5 @@ mod tests {
             )
         );
         assert_eq!(printable("a\tb\u{85}c é ✓"), "a b\u{fffd}c é ✓");
-    }
-
-    #[test]
-    fn a_pin_routes_its_own_port_only() {
-        let pins = Pins::parse(&["registry.example:443:127.0.0.1:8443".to_owned()]).unwrap();
-        let transport = Transport::new(&HashMap::new(), Duration::from_secs(10), &pins).unwrap();
-        let url = |s: &str| Url::parse(s).unwrap();
-        assert_eq!(
-            transport.pin_of(&url("https://REGISTRY.example/v2/")),
-            Some(0)
-        );
-        assert_eq!(
-            transport.pin_of(&url("https://registry.example:443/v2/")),
-            Some(0)
-        );
-        assert_eq!(
-            transport.pin_of(&url("https://registry.example:5000/v2/")),
-            None
-        );
-        assert_eq!(transport.pin_of(&url("https://other.example/v2/")), None);
     }
 }

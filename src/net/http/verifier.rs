@@ -15,18 +15,92 @@ use rustls::{CertificateError, DigitallySignedStruct, Error, RootCertStore, Sign
 pub fn client_config(
     trusted: Arc<[CertificateDer<'static>]>,
 ) -> Result<rustls::ClientConfig, Error> {
-    let provider = CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let provider = provider();
     let verifier = Verifier::new(trusted, provider.clone())?;
+    with_verifier(provider, Arc::new(verifier))
+}
+
+/// A TLS client configuration that trusts what the operating system trusts, as it decides.
+pub fn platform_config() -> Result<rustls::ClientConfig, Error> {
+    let provider = provider();
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())?;
+    with_verifier(provider, Arc::new(verifier))
+}
+
+/// A TLS client configuration that checks no certificate
+/// (`AZURE_CLI_DISABLE_CONNECTION_VERIFICATION`); the handshake's signatures are still checked.
+pub fn unverified_config() -> Result<rustls::ClientConfig, Error> {
+    let provider = provider();
+    let verifier = Unverified(provider.clone());
+    with_verifier(provider, Arc::new(verifier))
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+}
+
+fn with_verifier(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<rustls::ClientConfig, Error> {
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    // What reqwest offers when it builds the configuration itself.
+    // HTTP/2 where the server offers it, as curl and Docker do.
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+#[derive(Debug)]
+struct Unverified(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 #[derive(Debug)]
