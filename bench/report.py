@@ -175,6 +175,25 @@ def main():
     print()
     print("Targets:")
     print("\n".join(verdicts))
+    sweeps = entries.get("C", {}).get("sweep")
+    if sweeps:
+        ratios = [s["wall_ms"] / max(s["hosts_ms"].values()) for s in sweeps]
+        slowest = {host: median([s["hosts_ms"][host] for s in sweeps]) for host in sweeps[0]["hosts_ms"]}
+        low, high = median_interval(ratios)
+        hosts = ", ".join(f"{host} {t:.0f} ms" for host, t in slowest.items())
+        verdicts.append(
+            f"- C's endpoint sweep, with the data endpoints answering after 40 and 80 ms, "
+            f"{len(sweeps)} runs: the registry.endpoints check took {median([s['wall_ms'] for s in sweeps]):.0f} ms, "
+            f"{median(ratios):.2f}× its slowest host's request (95% interval {low:.2f}-{high:.2f}; "
+            f"medians per host: {hosts}; target ≤ 1.2×, the hosts tried at once): "
+            f"{'met' if high <= 1.2 else 'NOT SETTLED' if median(ratios) <= 1.2 else 'MISSED'}.")
+    if "C" in results:
+        c = results["C"]
+        ratio = median([a / o for a, o in zip(c["az"]["wall"], c["acr-health"]["wall"])])
+        verdicts.append(
+            f"- C with the endpoint sweep (the login server and both data endpoints, answering at "
+            f"once, tried in every run): {ratio:.1f}× faster than az (target ≥ 25×): "
+            f"{'met' if ratio >= 25 else 'MISSED'}.")
     requests = entries.get("C", {}).get("requests")
     if requests:
         print()

@@ -8,10 +8,12 @@
 # gets {"name": "C", "error": "<why>"} instead and the exit status is 1: nothing is timed then.
 #
 # Inside the namespace (its own loopback only; no packet leaves it):
-# - /etc/netns/<ns>/hosts: example.azurecr.io -> 127.0.0.1, management.azure.com -> 127.0.0.2;
-#   resolv.conf points at 127.0.0.1, where nothing answers (any other name fails at once);
-# - lo carries 127.0.0.2/32 and 127.0.0.3/32 (IMDS: never the link-local 169.254.169.254, even in
-#   a namespace of our own);
+# - /etc/netns/<ns>/hosts: example.azurecr.io -> 127.0.0.1, management.azure.com -> 127.0.0.2,
+#   the registry's data endpoints example.westeurope.data.azurecr.io -> 127.0.0.4 and
+#   example.eastus.data.azurecr.io -> 127.0.0.5; resolv.conf points at 127.0.0.1, where nothing
+#   answers (any other name fails at once);
+# - lo carries 127.0.0.2/32 to 127.0.0.5/32 (IMDS on 127.0.0.3: never the link-local
+#   169.254.169.254, even in a namespace of our own);
 # - the servers of examples/bench_servers.rs (built here): a fake ACR on 127.0.0.1:443
 #   (test CA leaf for example.azurecr.io; /oauth2/* itself, /v2/ forwarded to the real Debian
 #   docker-registry in token mode), IMDS on 127.0.0.3:80, and ARM on 127.0.0.2:443;
@@ -21,6 +23,9 @@
 #   IMDS_ENDPOINT (acr-health) and AZURE_POD_IDENTITY_AUTHORITY_HOST (az's MSAL) send them.
 # Both tools run `acr check-health -n example --yes` (no --ignore-errors: an error anywhere is
 # exit 1, so the harness's exit-code check proves every timed run was all OK).
+# Then the endpoint sweep alone: the data endpoints answer after 40 and 80 ms (SIGUSR2 to the
+# servers), and RUNS runs of acr-health with `-o json` give the sweep's wall time (the
+# registry.endpoints check's duration) against the slowest host's own request time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}
@@ -76,10 +81,12 @@ say "network namespace $ns"
 ip netns add "$ns" || fail "cannot create network namespace $ns"
 ns_created=1
 mkdir -p "/etc/netns/$ns"
-printf '127.0.0.1 localhost\n::1 localhost\n127.0.0.1 example.azurecr.io\n127.0.0.2 management.azure.com\n' > "/etc/netns/$ns/hosts"
+printf '%s\n' "127.0.0.1 localhost" "::1 localhost" "127.0.0.1 example.azurecr.io" \
+  "127.0.0.2 management.azure.com" "127.0.0.4 example.westeurope.data.azurecr.io" \
+  "127.0.0.5 example.eastus.data.azurecr.io" > "/etc/netns/$ns/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "/etc/netns/$ns/resolv.conf"
-{ ip -n "$ns" link set lo up && ip -n "$ns" addr add 127.0.0.2/32 dev lo \
-    && ip -n "$ns" addr add 127.0.0.3/32 dev lo; } || fail "cannot set up lo in $ns"
+{ ip -n "$ns" link set lo up && for ip in 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5; do
+    ip -n "$ns" addr add "$ip/32" dev lo || exit 1; done; } || fail "cannot set up lo in $ns"
 
 # Runs a command inside the namespace with exactly the environment given (nothing inherited).
 in_ns() { ip netns exec "$ns" env -i "$@"; }
@@ -228,12 +235,27 @@ PY
 )
 in_ns PATH=/usr/bin:/bin python3 "$root/bench/harness.py" <<<"$spec" > "$work/samples.json" \
   || fail "the harness failed (a timed run did not exit 0: not every step was OK)"
-python3 - "$work" <<'PY' > "$out"
+say "the endpoint sweep: data endpoints answering after 40 and 80 ms ($runs runs)"
+kill -USR2 "$server_pid"
+for i in $(seq "$runs"); do
+  in_ns "${env_vars[@]}" "$bin" "${args[@]}" -o json > "$work/sweep-$i.json" 2>/dev/null \
+    || fail "acr-health exited $? with slow data endpoints"
+done
+python3 - "$work" "$runs" <<'PY' > "$out"
 import json, sys
-work = sys.argv[1]
+work, runs = sys.argv[1], int(sys.argv[2])
 samples = json.load(open(f"{work}/samples.json"))
 read = lambda name: [l.rstrip("\n") for l in open(f"{work}/{name}.requests")]
 samples[0]["requests"] = {"az login --identity": read("login"), "az": read("az"), "acr-health": read("ours")}
+sweeps = []
+for i in range(1, runs + 1):
+    check = next(c for c in json.load(open(f"{work}/sweep-{i}.json"))["checks"]
+                 if c["name"] == "registry.endpoints")
+    if check["status"] != "ok":
+        sys.exit(f"run {i}: registry.endpoints is {check['status']}")
+    sweeps.append({"wall_ms": check["duration_ms"],
+                   "hosts_ms": {e["host"]: e["timings"]["total_ms"] for e in check["endpoints"]}})
+samples[0]["sweep"] = sweeps
 json.dump(samples, sys.stdout)
 PY
 say "measured"

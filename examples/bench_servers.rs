@@ -11,11 +11,16 @@
 //!   `AZURE_POD_IDENTITY_AUTHORITY_HOST`): never the link-local metadata address;
 //! - `https://management.azure.com` (127.0.0.2:443): the subscription list that `az login
 //!   --identity` reads, and in front of a `FakeArm` (which only listens on localhost) the resource
-//!   list and the registry `example` that the registry lookups of both tools read.
+//!   list and the registry `example` that the registry lookups of both tools read, with dedicated
+//!   data endpoints in West Europe and East US;
+//! - those data endpoints, `https://example.westeurope.data.azurecr.io` (127.0.0.4:443) and
+//!   `https://example.eastus.data.azurecr.io` (127.0.0.5:443), which acr-health's endpoint sweep
+//!   tries (az does not): they answer at once, and after SIGUSR2 only after 40 and 80 ms, for the
+//!   sweep's own measurement (its wall time against its slowest host's).
 //!
 //! Usage: `bench_servers CA_PEM [--log FILE]`. Writes the test CA's certificate to `CA_PEM`,
 //! prints `READY` when everything listens, and runs until SIGTERM or SIGINT (then stops the
-//! registry child). With `--log`, every request (server, method, path and query, form field
+//! registry child); SIGUSR2 makes the data endpoints slow. With `--log`, every request (server, method, path and query, form field
 //! names; never a header or a body) is appended to FILE until SIGUSR1. The log is polled every
 //! 2 ms: the order between servers is only as exact as that (within one poll: IMDS, ARM, then the
 //! registry).
@@ -45,6 +50,27 @@ const ARM_HOST: &str = "management.azure.com";
 const IMDS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 /// Where `/etc/netns/<ns>/hosts` puts `management.azure.com`.
 const ARM_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+/// Where `/etc/netns/<ns>/hosts` puts the data endpoints, in the order of
+/// `ArmRegistry::data_endpoint_hosts` (the registry's region, then its replica's).
+const DATA_ENDPOINT_IPS: [Ipv4Addr; 2] = [Ipv4Addr::new(127, 0, 0, 4), Ipv4Addr::new(127, 0, 0, 5)];
+
+/// A data endpoint: any request is answered 404 (any answer means reachable), after `delay` once
+/// `slow` is set.
+struct DataEndpoint {
+    delay: Duration,
+    slow: Arc<AtomicBool>,
+}
+
+impl Responder for DataEndpoint {
+    fn respond(&self, _: &RecordedRequest) -> Outcome {
+        let answer = build_response(404, &[], &BodySpec::Bytes(Vec::new()));
+        if self.slow.load(Ordering::SeqCst) {
+            Outcome::After(self.delay, answer)
+        } else {
+            Outcome::Now(answer)
+        }
+    }
+}
 
 /// `https://management.azure.com`: answers the subscription list itself and passes everything
 /// else to the `FakeArm` behind it.
@@ -185,7 +211,26 @@ fn main() {
 
     // Resource Manager: the fake on localhost, and the front that has its name.
     let arm = FakeArm::start(&ca);
-    arm.add_registry(&ArmRegistry::new("bench", "example"));
+    let example = ArmRegistry::new("bench", "example")
+        .data_endpoints(true)
+        .replica("eastus");
+    arm.add_registry(&example);
+    let slow = Arc::new(AtomicBool::new(false));
+    let data_endpoints: Vec<Server> = example
+        .data_endpoint_hosts()
+        .iter()
+        .zip(DATA_ENDPOINT_IPS)
+        .zip([40, 80])
+        .map(|((host, ip), delay_ms)| {
+            Server::start(
+                Serve::tls(&ca).bind(SocketAddr::from((ip, 443))).host(host),
+                Arc::new(DataEndpoint {
+                    delay: Duration::from_millis(delay_ms),
+                    slow: slow.clone(),
+                }),
+            )
+        })
+        .collect();
     let arm_front = Server::start(
         Serve::tls(&ca)
             .bind(SocketAddr::from((ARM_IP, 443)))
@@ -201,13 +246,14 @@ fn main() {
     let logger = log_path.map(|path| {
         let logging = logging.clone();
         let (front, imds, arm_log) = (front.clone(), imds.clone(), arm_front.log.clone());
+        let data_logs: Vec<_> = data_endpoints.iter().map(|s| s.log.clone()).collect();
         std::thread::spawn(move || {
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
                 .expect("request log");
-            let mut seen = [0usize; 3];
+            let mut seen = [0usize; 5];
             loop {
                 let last = !logging.load(Ordering::SeqCst);
                 // Within one poll, identity first: a token comes before its use.
@@ -215,6 +261,8 @@ fn main() {
                     ("imds", imds.requests()),
                     ("arm", arm_log.requests()),
                     ("registry", front.requests()),
+                    ("data westeurope", data_logs[0].requests()),
+                    ("data eastus", data_logs[1].requests()),
                 ];
                 for (i, (name, requests)) in batches.iter().enumerate() {
                     for request in &requests[seen[i].min(requests.len())..] {
@@ -242,11 +290,13 @@ fn main() {
         let mut term = signal(SignalKind::terminate()).expect("SIGTERM");
         let mut int = signal(SignalKind::interrupt()).expect("SIGINT");
         let mut usr1 = signal(SignalKind::user_defined1()).expect("SIGUSR1");
+        let mut usr2 = signal(SignalKind::user_defined2()).expect("SIGUSR2");
         loop {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = usr1.recv() => logging.store(false, Ordering::SeqCst),
+                _ = usr2.recv() => slow.store(true, Ordering::SeqCst),
             }
         }
     });
@@ -255,6 +305,6 @@ fn main() {
         let _ = logger.join();
     }
     // Dropping them stops the servers and kills the docker-registry child.
-    drop((front, imds, arm_front, arm));
+    drop((front, imds, arm_front, arm, data_endpoints));
     drop(registry);
 }
