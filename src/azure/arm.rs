@@ -5,7 +5,6 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::net::http::{Method, Url};
 use serde_json::Value;
 
 use crate::azure::config;
@@ -13,7 +12,7 @@ use crate::azure::credential;
 use crate::azure::resource::{
     NetworkInterface, PrivateEndpoint, Registry, Replication, UserIdentity, typed,
 };
-use crate::net::http::{self, RequestError, Response, Transport};
+use crate::net::http::{self, Method, RequestError, Response, Transport, Url};
 use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};
 

@@ -3,11 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::net::http::{Method, Url};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::net::http::{self, Protocol, RequestError, Response, TlsKind, Transport};
+use crate::net::http::{self, Method, Protocol, RequestError, Response, TlsKind, Transport, Url};
 use crate::system::{Context, process};
 use crate::vocabulary::ui;
 use crate::vocabulary::{CommandRecord, Text};

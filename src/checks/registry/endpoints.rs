@@ -6,7 +6,6 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use crate::net::http::{Method, Url};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -15,7 +14,7 @@ use super::target::Source;
 use crate::azure::credential;
 use crate::azure::endpoints::Endpoints;
 use crate::net::dns;
-use crate::net::http::{RequestError, Transport};
+use crate::net::http::{Method, RequestError, Transport, Url};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text, Timings};
 

@@ -18,15 +18,15 @@ mod tokens;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::net::http::{Method, StatusCode, Url};
-
 use crate::azure::resource::Registry;
 
 use crate::azure::arm::Arm;
 use crate::azure::cloud::Cloud;
 use crate::azure::credential;
 use crate::checks::{CLOCK_TOLERANCE_SECONDS, Context, Turns};
-use crate::net::http::{self, RequestError, Response, Transport, without_query};
+use crate::net::http::{
+    self, Method, RequestError, Response, StatusCode, Transport, Url, without_query,
+};
 use crate::oci::challenge::{self, Challenge};
 use crate::system::client_config;
 use crate::system::container::Client;

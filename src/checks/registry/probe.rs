@@ -7,12 +7,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::net::http::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::token::{Authorizer, TokenError};
 use crate::azure::credential;
-use crate::net::http::{Download, RequestError, Response, Transport, without_query};
+use crate::net::http::{
+    Download, Method, RequestError, Response, StatusCode, Transport, Url, without_query,
+};
 use crate::net::pin::Pins;
 use crate::oci::manifest::{self as oci, Descriptor, Digest, Hasher, Manifest};
 use crate::vocabulary::ui;

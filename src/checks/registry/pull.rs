@@ -8,14 +8,12 @@ use std::time::Instant;
 
 use tokio::task::JoinHandle;
 
-use crate::net::http::{Method, StatusCode, Url};
-
 use super::data::trust_note;
 use super::probe::{self, Platforms, Probe};
 use super::token::Authorizer;
 use crate::checks::{Confirm, Context};
 use crate::net::dns::{self, Unresolved};
-use crate::net::http::{self, Transport};
+use crate::net::http::{self, Method, StatusCode, Transport, Url};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Detail, Outcome, Text};
 

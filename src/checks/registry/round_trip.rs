@@ -2,13 +2,12 @@
 //! digests, and delete it when the token allows it. It writes to the registry, so it only runs
 //! when asked for.
 
-use crate::net::http::{Method, StatusCode, Url};
 use serde_json::json;
 
 use super::probe::{Failure, Probe};
 use super::tokens::granted_actions;
 use super::{Chain, Session, without_query};
-use crate::net::http::RequestError;
+use crate::net::http::{Method, RequestError, StatusCode, Url};
 use crate::oci::manifest::{self as oci, Algorithm, Descriptor, Digest};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Detail, Outcome, Text};

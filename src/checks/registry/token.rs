@@ -3,9 +3,7 @@
 //! `/oauth2/token`, or the Docker token specification's `GET <realm>?service=&scope=`). Every
 //! request is recorded (`Transport::send_recorded`); what a refusal means is the caller's to say.
 
-use crate::net::http::{Method, StatusCode, Url};
-
-use crate::net::http::{RequestError, Response, Transport};
+use crate::net::http::{Method, RequestError, Response, StatusCode, Transport, Url};
 use crate::oci::token::token_in_answer;
 use crate::vocabulary::CommandRecord;
 

@@ -2,13 +2,12 @@
 //! for the catalog or `--repository` with the actions it grants, basic credentials, and whether
 //! the registry accepts what it was given.
 
-use crate::net::http::{Method, StatusCode, Url};
 use base64::Engine;
 
 use super::token::{self, Authorizer, TokenError};
 use super::{Chain, REPOSITORY_ACTIONS, authority, throttled, with_registry_error};
 use crate::azure::credential;
-use crate::net::http::{Transport, without_query};
+use crate::net::http::{Method, StatusCode, Transport, Url, without_query};
 use crate::oci::{challenge, docker_config};
 use crate::vocabulary::ui;
 use crate::vocabulary::{Check, Code, Outcome, Text};

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use http::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -93,59 +93,18 @@ impl Connector {
         let https = uri.scheme_str() == Some("https");
         let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let proxy = self
-            .proxy
-            .as_ref()
-            .and_then(|route| Some((route.matcher.intercept(&uri)?, route.shown.clone())));
-        let (io, dns, connect) = match proxy {
-            None => {
-                let (addresses, dns) = self.addresses(host, port).await?;
-                let tcp = connect_any(&addresses)
-                    .await
-                    .map_err(|e| Failed(tcp_error(&e)))?;
-                (Box::new(tcp) as Box<dyn Io>, dns, began.elapsed())
-            }
-            Some((intercept, shown)) => {
-                let failed = |reason: String| {
-                    Failed(RequestError::Proxy {
-                        proxy: shown.clone(),
-                        reason,
-                    })
-                };
-                let proxy = intercept.uri();
-                let proxy_tls = proxy.scheme_str() == Some("https");
-                let proxy_host = proxy.host().unwrap_or_default().trim_matches(['[', ']']);
-                let proxy_port = proxy.port_u16().unwrap_or(if proxy_tls { 443 } else { 80 });
-                let (addresses, dns) =
-                    self.addresses(proxy_host, proxy_port)
-                        .await
-                        .map_err(|Failed(error)| match error {
-                            RequestError::Dns(reason) => failed(reason),
-                            other => Failed(other),
-                        })?;
-                let tcp = connect_any(&addresses)
-                    .await
-                    .map_err(|e| failed(e.to_string()))?;
-                let mut io: Box<dyn Io> = Box::new(tcp);
-                if proxy_tls {
-                    let name = server_name(proxy_host).map_err(|e| failed(e.to_string()))?;
-                    io = Box::new(
-                        self.tls_to_proxy
-                            .connect(name, io)
-                            .await
-                            .map_err(|e| failed(e.to_string()))?,
-                    );
-                }
-                tunnel(&mut io, host, port, intercept.basic_auth())
-                    .await
-                    .map_err(failed)?;
-                (io, dns, began.elapsed())
-            }
+        let intercept = self.proxy.as_ref().and_then(|route| {
+            let intercept = route.matcher.intercept(&uri)?;
+            Some((intercept, route.shown.as_str()))
+        });
+        let (io, dns) = match intercept {
+            None => self.direct(host, port).await?,
+            Some((intercept, shown)) => self.tunnelled(&intercept, shown, host, port).await?,
         };
         let mut established = Established {
             began,
             dns,
-            connect: connect - dns.unwrap_or_default(),
+            connect: began.elapsed().saturating_sub(dns.unwrap_or_default()),
             tls: None,
         };
         if !https {
@@ -177,6 +136,64 @@ impl Connector {
                 .and_then(|der| certificate::parse(der)),
         });
         Ok(Stream::new(Box::new(tls), established))
+    }
+
+    /// TCP to `host:port` itself, and how long its name took to look up.
+    async fn direct(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<(Box<dyn Io>, Option<Duration>), Failed> {
+        let (addresses, dns) = self.addresses(host, port).await?;
+        let tcp = connect_any(&addresses)
+            .await
+            .map_err(|e| Failed(tcp_error(&e)))?;
+        Ok((Box::new(tcp), dns))
+    }
+
+    /// A tunnel to `host:port` through the proxy (TLS to the proxy first, for an `https://`
+    /// one), and how long the proxy's name took to look up. What fails is the proxy's.
+    async fn tunnelled(
+        &self,
+        intercept: &Intercept,
+        shown: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<(Box<dyn Io>, Option<Duration>), Failed> {
+        let failed = |reason: String| {
+            Failed(RequestError::Proxy {
+                proxy: shown.to_owned(),
+                reason,
+            })
+        };
+        let proxy = intercept.uri();
+        let proxy_tls = proxy.scheme_str() == Some("https");
+        let proxy_host = proxy.host().unwrap_or_default().trim_matches(['[', ']']);
+        let proxy_port = proxy.port_u16().unwrap_or(if proxy_tls { 443 } else { 80 });
+        let (addresses, dns) =
+            self.addresses(proxy_host, proxy_port)
+                .await
+                .map_err(|Failed(error)| match error {
+                    RequestError::Dns(reason) => failed(reason),
+                    other => Failed(other),
+                })?;
+        let tcp = connect_any(&addresses)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let mut io: Box<dyn Io> = Box::new(tcp);
+        if proxy_tls {
+            let name = server_name(proxy_host).map_err(|e| failed(e.to_string()))?;
+            io = Box::new(
+                self.tls_to_proxy
+                    .connect(name, io)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?,
+            );
+        }
+        tunnel(&mut io, host, port, intercept.basic_auth())
+            .await
+            .map_err(failed)?;
+        Ok((io, dns))
     }
 
     /// Where to connect for `host:port`, and how long looking the name up took: a pin's address,
