@@ -78,6 +78,15 @@ trait Lab: Sized {
     fn verify_failing(self, check: &str, code: &str) -> (Run, Run);
 }
 
+/// az's `clouds.config` with the Lab cloud: Resource Manager is `arm`, registries are under
+/// `suffix`.
+fn lab_clouds_config(arm: &FakeArm, suffix: &str) -> String {
+    format!(
+        "[Lab]\nendpoint_resource_manager = {}\nendpoint_active_directory_resource_id = https://management.core.windows.net/\nsuffix_acr_login_server_endpoint = {suffix}\n",
+        arm.endpoint()
+    )
+}
+
 impl Lab for Scenario {
     fn in_lab(ca: &Arc<TestCa>, arm: &Arc<FakeArm>) -> Scenario {
         // Two seconds per step at most, and few steps can wait that long: ten seconds in all.
@@ -89,10 +98,7 @@ impl Lab for Scenario {
         std::fs::write(azure.join("config"), "[cloud]\nname = Lab\n").unwrap();
         std::fs::write(
             azure.join("clouds.config"),
-            format!(
-                "[Lab]\nendpoint_resource_manager = {}\nendpoint_active_directory_resource_id = https://management.core.windows.net/\nsuffix_acr_login_server_endpoint = azurecr.io\n",
-                arm.endpoint()
-            ),
+            lab_clouds_config(arm, "azurecr.io"),
         )
         .unwrap();
         let (forget, seen) = (arm.clone(), arm.clone());
@@ -431,18 +437,25 @@ fn not_found_falls_back_to_the_name_and_the_suffix() {
         .verify();
 }
 
-/// Not found and not resolvable: the DNS error on the fallback name, in both modes.
+/// Not found and not resolvable: the DNS error on the fallback name, in both modes. The Lab's
+/// registries are under `.invalid` here (RFC 6761): a name under azurecr.io could exist.
 #[test]
 fn not_found_and_the_fallback_name_does_not_resolve() {
     let (ca, arm) = lab(&ArmRegistry::new(GROUP, "anotherreg"));
-    Scenario::in_lab(&ca, &arm)
+    let scenario = Scenario::in_lab(&ca, &arm);
+    std::fs::write(
+        scenario.sandbox.path("azure").join("clouds.config"),
+        lab_clouds_config(&arm, "azurecr.invalid"),
+    )
+    .unwrap();
+    scenario
         .logged_in()
         .args(&["-n", "myreg"])
         .arm_requests(&[list_request()])
         .expect(|run| {
             assert_eq!(
                 run.check("registry.dns")["message"],
-                "The name of registry 'myreg.azurecr.io' does not resolve."
+                "The name of registry 'myreg.azurecr.invalid' does not resolve."
             );
             assert_eq!(run.status("registry.cmk"), "skipped");
         })
