@@ -6,7 +6,7 @@
 
 use acr_health::oci::challenge::{self, Challenge};
 use libfuzzer_sys::fuzz_target;
-use reqwest::header::HeaderValue;
+use http::HeaderValue;
 
 fn quote(value: &str) -> String {
     let mut out = String::from("\"");

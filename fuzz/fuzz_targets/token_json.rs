@@ -7,8 +7,8 @@ use acr_health::vocabulary::Arg;
 use acr_health::azure::credential::{self, Source};
 use acr_health::net::http::Response;
 use libfuzzer_sys::fuzz_target;
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
+use http::StatusCode;
+use http::HeaderMap;
 
 fuzz_target!(|data: &[u8]| {
     let (status, body) = match data {
