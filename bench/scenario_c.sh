@@ -85,8 +85,10 @@ printf '%s\n' "127.0.0.1 localhost" "::1 localhost" "127.0.0.1 example.azurecr.i
   "127.0.0.2 management.azure.com" "127.0.0.4 example.westeurope.data.azurecr.io" \
   "127.0.0.5 example.eastus.data.azurecr.io" > "/etc/netns/$ns/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "/etc/netns/$ns/resolv.conf"
-{ ip -n "$ns" link set lo up && for ip in 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5; do
-    ip -n "$ns" addr add "$ip/32" dev lo || exit 1; done; } || fail "cannot set up lo in $ns"
+ip -n "$ns" link set lo up || fail "cannot bring lo up in $ns"
+for ip in 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5; do
+  ip -n "$ns" addr add "$ip/32" dev lo || fail "cannot add $ip to lo in $ns"
+done
 
 # Runs a command inside the namespace with exactly the environment given (nothing inherited).
 in_ns() { ip netns exec "$ns" env -i "$@"; }
