@@ -59,9 +59,14 @@ impl Timings {
     /// A request that got no answer: only its total time is known.
     pub fn unanswered(elapsed: Duration) -> Timings {
         Timings {
-            total_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            total_ms: Timings::millis(elapsed),
             ..Timings::default()
         }
+    }
+
+    /// A duration as this struct counts it: whole milliseconds.
+    pub fn millis(duration: Duration) -> u64 {
+        u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
     }
 }
 

@@ -108,7 +108,7 @@ impl Chain<'_> {
         let timings = match &answer {
             Ok((_, timings)) => *timings,
             Err(_) => Timings {
-                dns_ms: looked_up.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                dns_ms: looked_up.map(Timings::millis),
                 ..Timings::unanswered(started.elapsed())
             },
         };

@@ -489,13 +489,14 @@ impl Started {
 /// connection opened before it was reused, and cost it nothing).
 fn timings(began: Instant, established: Option<&Established>, first_byte: Duration) -> Timings {
     let opened = established.filter(|e| e.began >= began);
-    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     Timings {
-        dns_ms: opened.and_then(|e| e.dns).map(ms),
-        connect_ms: opened.map(|e| ms(e.connect)),
-        tls_ms: opened.and_then(|e| e.tls.as_ref()).map(|t| ms(t.handshake)),
-        first_byte_ms: Some(ms(first_byte)),
-        total_ms: ms(began.elapsed()),
+        dns_ms: opened.and_then(|e| e.dns).map(Timings::millis),
+        connect_ms: opened.map(|e| Timings::millis(e.connect)),
+        tls_ms: opened
+            .and_then(|e| e.tls.as_ref())
+            .map(|t| Timings::millis(t.handshake)),
+        first_byte_ms: Some(Timings::millis(first_byte)),
+        total_ms: Timings::millis(began.elapsed()),
         reused_connection: established.is_some() && opened.is_none(),
     }
 }
